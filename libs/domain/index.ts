@@ -1,0 +1,38 @@
+export {
+  BatchStatus,
+  type BatchStatusCode,
+  classifyProviderStatus,
+  type EndReason,
+  type FinalStatusCode,
+  isFinalStatus,
+  isKnownProviderStatus,
+  PROVIDERS,
+  type ProviderName,
+  type ProviderPhase,
+} from './src/batch-status.ts';
+export {
+  CHAT_COMPLETIONS_URL,
+  openAIRequestLine,
+  type Viewpoint,
+  viewpointSystemPrompt,
+  viewpointsFromSystemPrompt,
+} from './src/classification-request.ts';
+export { customIdFor, parseCustomId } from './src/custom-id.ts';
+export { LineSplitter, type SplitLine } from './src/line-splitter.ts';
+export { pollDelayMs } from './src/poll-schedule.ts';
+export {
+  checkViewpointContent,
+  type LineContext,
+  type ParsedLine,
+  parseAnthropicResultLine,
+  parseOpenAIResultLine,
+  type ResultFileKind,
+} from './src/result-line.ts';
+export {
+  failedRecord,
+  httpErrorCode,
+  MAX_ERROR_MESSAGE_LENGTH,
+  ResultErrorCode,
+  type ResultRecord,
+  ResultRecordSchema,
+} from './src/result-record.ts';

@@ -1,0 +1,66 @@
+/** Status values of `batch_jobs_vp_logs.status` (contract §3). */
+export const BatchStatus = {
+  pending: 1,
+  completed: 2,
+  failed: 9,
+} as const;
+export type BatchStatusCode = (typeof BatchStatus)[keyof typeof BatchStatus];
+export type FinalStatusCode = typeof BatchStatus.completed | typeof BatchStatus.failed;
+
+export const isFinalStatus = (status: number): status is FinalStatusCode =>
+  status === BatchStatus.completed || status === BatchStatus.failed;
+
+export type ProviderName = 'openai' | 'anthropic';
+export const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic'];
+
+/** Why a batch ended the way it did, beyond the provider's own status. */
+export type EndReason =
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'cancelled'
+  | 'not_found'
+  | 'max_age'
+  | 'results_unavailable';
+
+export type ProviderPhase =
+  | { terminal: false }
+  | { terminal: true; finalStatus: FinalStatusCode; reason: EndReason; hasOutput: boolean };
+
+const OPENAI_PENDING = new Set(['validating', 'in_progress', 'finalizing', 'cancelling']);
+const ANTHROPIC_PENDING = new Set(['in_progress', 'canceling']);
+
+/**
+ * Maps a provider's batch status to our lifecycle. Unknown statuses are treated as not terminal: a status we do
+ * not understand must never end a batch irreversibly.
+ */
+export function classifyProviderStatus(provider: ProviderName, status: string): ProviderPhase {
+  if (provider === 'openai') {
+    if (OPENAI_PENDING.has(status)) return { terminal: false };
+    switch (status) {
+      case 'completed':
+        return { terminal: true, finalStatus: BatchStatus.completed, reason: 'completed', hasOutput: true };
+      case 'expired':
+        return { terminal: true, finalStatus: BatchStatus.failed, reason: 'expired', hasOutput: true };
+      case 'cancelled':
+        return { terminal: true, finalStatus: BatchStatus.failed, reason: 'cancelled', hasOutput: true };
+      case 'failed':
+        return { terminal: true, finalStatus: BatchStatus.failed, reason: 'failed', hasOutput: false };
+      default:
+        return { terminal: false };
+    }
+  }
+  if (ANTHROPIC_PENDING.has(status)) return { terminal: false };
+  if (status === 'ended') {
+    return { terminal: true, finalStatus: BatchStatus.completed, reason: 'completed', hasOutput: true };
+  }
+  return { terminal: false };
+}
+
+/** True for provider statuses this module knows; the poller warns on the others. */
+export function isKnownProviderStatus(provider: ProviderName, status: string): boolean {
+  if (provider === 'openai') {
+    return OPENAI_PENDING.has(status) || ['completed', 'expired', 'cancelled', 'failed'].includes(status);
+  }
+  return ANTHROPIC_PENDING.has(status) || status === 'ended';
+}

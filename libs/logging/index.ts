@@ -1,0 +1,7 @@
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  redactSecretsIn,
+  registerSecrets,
+} from './src/logger.ts';
