@@ -3,11 +3,16 @@ import { defineConfig } from 'vitest/config';
 // Unit tests are pure and fast; integration and end-to-end tests talk to the real local Postgres and NATS.
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['libs/*/test/**/*.unit.test.ts', 'services/*/test/**/*.unit.test.ts', 'cli/test/**/*.unit.test.ts'],
+          include: [
+            'libs/*/test/**/*.unit.test.ts',
+            'services/*/test/**/*.unit.test.ts',
+            'cli/test/**/*.unit.test.ts',
+          ],
         },
       },
       {

@@ -1,2 +1,15 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
+export {
+  type PipelineEnv,
+  pipelineEnv,
+  type RunningPipeline,
+  startPipeline,
+} from './src/service-processes.ts';
+export {
+  type ReceivedSlackMessage,
+  type SlackReceiver,
+  type SlackReply,
+  startSlackReceiver,
+} from './src/slack-receiver.ts';
+export { waitFor } from './src/wait-for.ts';

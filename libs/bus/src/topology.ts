@@ -1,0 +1,214 @@
+import type { Logger } from '@batchline/logging';
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { TopologyError } from './errors.ts';
+import { type Subject, Subjects } from './events.ts';
+import type { BusNaming } from './naming.ts';
+
+/** Prefix of dead-letter subjects: a message that failed on `<subject>` is kept on `dlq.<subject>`. */
+export const DLQ_SUBJECT_PREFIX = 'dlq';
+export const dlqSubjectFor = (plainSubject: string): string => `${DLQ_SUBJECT_PREFIX}.${plainSubject}`;
+
+/** The streams (plain names) and the subjects each one stores. */
+export const Streams = {
+  BATCH_STATUS: { subjects: [Subjects.statusChanged] },
+  BATCH_RESULTS: { subjects: [Subjects.resultsParsed] },
+  BATCH_FINAL: { subjects: [Subjects.batchFinalized] },
+  DLQ: { subjects: [`${DLQ_SUBJECT_PREFIX}.>`] },
+} as const satisfies Record<string, { subjects: readonly string[] }>;
+export type StreamName = keyof typeof Streams;
+
+/** The durable pull consumers: which stream each reads and the one event subject it handles. */
+export const Consumers = {
+  fetcher: { stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
+  persister: { stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
+  notifier: { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+} as const satisfies Record<string, { stream: StreamName; subject: Subject }>;
+export type ConsumerName = keyof typeof Consumers;
+export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];
+
+/** Retention of every stream unless configured: long enough for `batchline replay` after a bad week. */
+export const DEFAULT_STREAM_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
+/** The server's default; publishers retry (outbox relay) well within it. */
+export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+
+/** Per-consumer delivery settings. No `backoff`: retry delays come from nak-with-delay (reliability.md A5). */
+export interface ConsumerSettings {
+  ackWaitMs: number;
+  maxDeliver: number;
+  /** Bounded, so a burst cannot put an unbounded number of messages in flight across all instances. */
+  maxAckPending: number;
+}
+export const DEFAULT_CONSUMER_SETTINGS: Readonly<ConsumerSettings> = {
+  ackWaitMs: 30_000,
+  maxDeliver: 10,
+  maxAckPending: 256,
+};
+
+export interface TopologyOptions {
+  /** Stream `max_age`; defaults to 14 days. */
+  maxAgeMs?: number;
+  /** Stream replicas; 1 on a single local server, 3 in a production cluster. */
+  replicas?: number;
+  /** Overrides per consumer (tests shorten `ackWaitMs` / `maxDeliver`). */
+  consumers?: Partial<Record<ConsumerName, Partial<ConsumerSettings>>>;
+}
+
+export type TopologyAction = 'created' | 'updated' | 'unchanged';
+export interface TopologyReport {
+  streams: { name: string; action: TopologyAction }[];
+  consumers: { stream: string; name: string; action: TopologyAction }[];
+}
+
+type StreamFields = Pick<
+  StreamConfig,
+  'subjects' | 'retention' | 'storage' | 'discard' | 'max_age' | 'duplicate_window' | 'num_replicas'
+>;
+type ConsumerFields = Pick<
+  ConsumerConfig,
+  | 'durable_name'
+  | 'ack_policy'
+  | 'deliver_policy'
+  | 'replay_policy'
+  | 'filter_subject'
+  | 'ack_wait'
+  | 'max_deliver'
+  | 'max_ack_pending'
+>;
+
+function desiredStream(plain: StreamName, naming: BusNaming, options: TopologyOptions): StreamFields {
+  return {
+    subjects: Streams[plain].subjects.map((s) => naming.subject(s)),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(options.maxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS),
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: options.replicas ?? 1,
+  };
+}
+
+function desiredConsumer(name: ConsumerName, naming: BusNaming, options: TopologyOptions): ConsumerFields {
+  const settings = { ...DEFAULT_CONSUMER_SETTINGS, ...options.consumers?.[name] };
+  return {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    filter_subject: naming.subject(Consumers[name].subject),
+    ack_wait: nanos(settings.ackWaitMs),
+    max_deliver: settings.maxDeliver,
+    max_ack_pending: settings.maxAckPending,
+  };
+}
+
+/** Names of the fields whose current value differs from the desired one (arrays compared as sets). */
+function differingFields<T extends object>(current: Partial<T>, desired: T): string[] {
+  return Object.entries(desired)
+    .filter(([key, want]) => {
+      const have = (current as Record<string, unknown>)[key];
+      if (Array.isArray(want)) {
+        return !Array.isArray(have) || [...have].sort().join('\n') !== [...want].sort().join('\n');
+      }
+      return have !== want;
+    })
+    .map(([key]) => key);
+}
+
+const isApiError = (err: unknown, code: number): boolean =>
+  err instanceof JetStreamApiError && err.code === code;
+
+const topologyError = (what: string, err: unknown): TopologyError =>
+  new TopologyError(`cannot apply ${what}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  name: string,
+  desired: StreamFields,
+  log: Logger,
+): Promise<TopologyAction> {
+  try {
+    const info = await jsm.streams.info(name);
+    const changed = differingFields(info.config, desired);
+    if (changed.length === 0) return 'unchanged';
+    await jsm.streams.update(name, desired);
+    log.info({ stream: name, changed }, 'stream updated');
+    return 'updated';
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw topologyError(`stream ${name}`, err);
+  }
+  try {
+    await jsm.streams.add({ name, ...desired });
+  } catch (err) {
+    throw topologyError(`stream ${name}`, err);
+  }
+  log.info({ stream: name }, 'stream created');
+  return 'created';
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  desired: ConsumerFields,
+  log: Logger,
+): Promise<TopologyAction> {
+  const name = desired.durable_name!;
+  try {
+    const info = await jsm.consumers.info(stream, name);
+    const changed = differingFields(info.config, desired);
+    if (changed.length === 0) return 'unchanged';
+    await jsm.consumers.update(stream, name, desired);
+    log.info({ stream, consumer: name, changed }, 'consumer updated');
+    return 'updated';
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound))
+      throw topologyError(`consumer ${stream}/${name}`, err);
+  }
+  try {
+    await jsm.consumers.add(stream, desired);
+  } catch (err) {
+    throw topologyError(`consumer ${stream}/${name}`, err);
+  }
+  log.info({ stream, consumer: name }, 'consumer created');
+  return 'created';
+}
+
+/**
+ * Creates what is missing and updates what differs from the declared topology; running it again changes nothing.
+ * Settings the server cannot change in place (retention, storage, ack policy) surface as a `TopologyError`.
+ */
+export async function ensureTopology(
+  jsm: JetStreamManager,
+  naming: BusNaming,
+  options: TopologyOptions,
+  log: Logger,
+): Promise<TopologyReport> {
+  const report: TopologyReport = { streams: [], consumers: [] };
+  for (const plain of Object.keys(Streams) as StreamName[]) {
+    const name = naming.stream(plain);
+    report.streams.push({
+      name,
+      action: await ensureStream(jsm, name, desiredStream(plain, naming, options), log),
+    });
+  }
+  for (const consumer of Object.keys(Consumers) as ConsumerName[]) {
+    const stream = naming.stream(Consumers[consumer].stream);
+    const action = await ensureConsumer(jsm, stream, desiredConsumer(consumer, naming, options), log);
+    report.consumers.push({ stream, name: consumer, action });
+  }
+  return report;
+}

@@ -1,0 +1,41 @@
+import type { BatchFinalizedEvent, StatusChangedEvent } from '../index.ts';
+
+/** Valid sample events. */
+export function statusChanged(batchLogId: number): StatusChangedEvent {
+  return {
+    batchLogId,
+    provider: 'openai',
+    providerBatchId: `batch_${batchLogId}`,
+    previousProviderStatus: 'validating',
+    providerStatus: 'in_progress',
+    terminal: false,
+    reason: null,
+    inputFileId: 'file-in',
+    outputFileId: null,
+    errorFileId: null,
+    requestCounts: { total: 3, completed: 0, failed: 0 },
+    providerErrors: [],
+    observedAt: new Date().toISOString(),
+  };
+}
+
+export function batchFinalized(batchLogId: number): BatchFinalizedEvent {
+  const now = new Date().toISOString();
+  return {
+    batchLogId,
+    provider: 'openai',
+    providerBatchId: `batch_${batchLogId}`,
+    status: 2,
+    reason: 'completed',
+    providerStatus: 'completed',
+    totalSentences: 3,
+    processedSentences: 3,
+    failedSentences: 0,
+    associations: 4,
+    topErrors: [],
+    invalidLines: 0,
+    submittedAt: now,
+    providerTerminalAt: now,
+    landedAt: now,
+  };
+}

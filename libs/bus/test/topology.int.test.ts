@@ -1,0 +1,68 @@
+import { nanos } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Consumers, DEFAULT_STREAM_MAX_AGE_MS, DUPLICATE_WINDOW_MS, Streams } from '../index.ts';
+import { openTestBus, type TestBus } from './support.ts';
+
+describe('ensureTopology', () => {
+  let t: TestBus;
+  beforeAll(async () => {
+    t = await openTestBus('topology');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('creates the declared streams and consumers, and a second run changes nothing', async () => {
+    const first = await t.bus.ensureTopology();
+    expect(first.streams.map((s) => s.action)).toEqual(['created', 'created', 'created', 'created']);
+    expect(first.consumers.map((c) => c.action)).toEqual(['created', 'created', 'created']);
+
+    const status = await t.jsm.streams.info(t.naming.stream('BATCH_STATUS'));
+    expect(status.config).toMatchObject({
+      subjects: [t.naming.subject('batch.status.changed')],
+      retention: 'limits',
+      storage: 'file',
+      discard: 'old',
+      max_age: nanos(DEFAULT_STREAM_MAX_AGE_MS),
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    });
+    const dlq = await t.jsm.streams.info(t.naming.stream('DLQ'));
+    expect(dlq.config.subjects).toEqual([t.naming.subject('dlq.>')]);
+
+    const fetcher = await t.jsm.consumers.info(t.naming.stream('BATCH_STATUS'), 'fetcher');
+    expect(fetcher.config).toMatchObject({
+      durable_name: 'fetcher',
+      ack_policy: 'explicit',
+      deliver_policy: 'all',
+      filter_subject: t.naming.subject('batch.status.changed'),
+      ack_wait: nanos(30_000),
+      max_deliver: 10,
+    });
+    expect(fetcher.config.max_ack_pending).toBeGreaterThan(0);
+    expect(fetcher.config.backoff ?? []).toEqual([]);
+
+    const second = await t.bus.ensureTopology();
+    expect([...second.streams, ...second.consumers].every((x) => x.action === 'unchanged')).toBe(true);
+    expect(second.streams.map((s) => s.name).sort()).toEqual(
+      Object.keys(Streams).map(t.naming.stream).sort(),
+    );
+    expect(second.consumers.map((c) => c.name).sort()).toEqual(Object.keys(Consumers).sort());
+  });
+
+  it('applies a changed max_age and consumer setting on the next run, leaving the rest unchanged', async () => {
+    const report = await t.bus.ensureTopology({
+      maxAgeMs: 60 * 60 * 1000,
+      consumers: { persister: { ackWaitMs: 5_000 } },
+    });
+    expect(report.streams.map((s) => s.action)).toEqual(['updated', 'updated', 'updated', 'updated']);
+    expect(report.consumers.map((c) => [c.name, c.action])).toEqual([
+      ['fetcher', 'unchanged'],
+      ['persister', 'updated'],
+      ['notifier', 'unchanged'],
+    ]);
+    const results = await t.jsm.streams.info(t.naming.stream('BATCH_RESULTS'));
+    expect(results.config.max_age).toBe(nanos(60 * 60 * 1000));
+    const persister = await t.jsm.consumers.info(t.naming.stream('BATCH_RESULTS'), 'persister');
+    expect(persister.config.ack_wait).toBe(nanos(5_000));
+  });
+});
