@@ -1,0 +1,166 @@
+import type { ResultsSummary } from '@batchline/bus';
+import type { BatchStatusCode, ProviderName } from '@batchline/domain';
+import type { Queryable } from './pool.ts';
+
+export interface RequestCounts {
+  total: number;
+  completed: number;
+  failed: number;
+}
+
+/** One row of `batch_jobs_vp_logs`. */
+export interface BatchLog {
+  id: number;
+  provider: ProviderName;
+  batchId: string;
+  jobType: string;
+  model: string | null;
+  totalSentences: number;
+  processedSentences: number;
+  failedSentences: number;
+  status: BatchStatusCode;
+  logDetails: Record<string, unknown> | null;
+  createdAt: Date;
+  updatedAt: Date;
+  providerStatus: string | null;
+  requestCounts: RequestCounts | null;
+  inputFileId: string | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  pollAttempt: number;
+  nextPollAt: Date;
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+  leaseVersion: number;
+  providerTerminalAt: Date | null;
+  resultsLandedAt: Date | null;
+  finalNotifiedAt: Date | null;
+  expectedChunks: number | null;
+  resultsSummary: ResultsSummary | null;
+  lastPollError: string | null;
+  lastPollErrorAt: Date | null;
+}
+
+interface BatchLogRow {
+  id: string;
+  provider: ProviderName;
+  batch_id: string;
+  job_type: string;
+  model: string | null;
+  total_sentences: number;
+  processed_sentences: number;
+  failed_sentences: number;
+  status: BatchStatusCode;
+  log_details: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+  provider_status: string | null;
+  request_counts: RequestCounts | null;
+  input_file_id: string | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  poll_attempt: number;
+  next_poll_at: Date;
+  lease_owner: string | null;
+  lease_until: Date | null;
+  lease_version: string;
+  provider_terminal_at: Date | null;
+  results_landed_at: Date | null;
+  final_notified_at: Date | null;
+  expected_chunks: number | null;
+  results_summary: ResultsSummary | null;
+  last_poll_error: string | null;
+  last_poll_error_at: Date | null;
+}
+
+const toBatchLog = (row: BatchLogRow): BatchLog => ({
+  id: Number(row.id),
+  provider: row.provider,
+  batchId: row.batch_id,
+  jobType: row.job_type,
+  model: row.model,
+  totalSentences: row.total_sentences,
+  processedSentences: row.processed_sentences,
+  failedSentences: row.failed_sentences,
+  status: row.status,
+  logDetails: row.log_details,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  providerStatus: row.provider_status,
+  requestCounts: row.request_counts,
+  inputFileId: row.input_file_id,
+  outputFileId: row.output_file_id,
+  errorFileId: row.error_file_id,
+  pollAttempt: row.poll_attempt,
+  nextPollAt: row.next_poll_at,
+  leaseOwner: row.lease_owner,
+  leaseUntil: row.lease_until,
+  leaseVersion: Number(row.lease_version),
+  providerTerminalAt: row.provider_terminal_at,
+  resultsLandedAt: row.results_landed_at,
+  finalNotifiedAt: row.final_notified_at,
+  expectedChunks: row.expected_chunks,
+  resultsSummary: row.results_summary,
+  lastPollError: row.last_poll_error,
+  lastPollErrorAt: row.last_poll_error_at,
+});
+
+export interface NewBatchLog {
+  provider: ProviderName;
+  /** The provider's batch id. */
+  batchId: string;
+  model: string | null;
+  jobType?: string;
+  totalSentences: number;
+  inputFileId: string | null;
+  /** How long after submission the first status check is due. */
+  firstPollDelayMs: number;
+}
+
+/**
+ * Records a pending batch. Adopting a provider batch that is already recorded returns its existing id with
+ * `created: false` and changes nothing.
+ */
+export async function insertBatchLog(
+  db: Queryable,
+  batch: NewBatchLog,
+): Promise<{ id: number; created: boolean }> {
+  const inserted = await db.query<{ id: string }>(
+    `INSERT INTO batch_jobs_vp_logs
+       (provider, batch_id, model, job_type, total_sentences, input_file_id, next_poll_at)
+     VALUES ($1, $2, $3, COALESCE($4, 'specific_viewpoint'), $5, $6, now() + $7::float8 * interval '1 millisecond')
+     ON CONFLICT (provider, batch_id) DO NOTHING
+     RETURNING id`,
+    [
+      batch.provider,
+      batch.batchId,
+      batch.model,
+      batch.jobType ?? null,
+      batch.totalSentences,
+      batch.inputFileId,
+      batch.firstPollDelayMs,
+    ],
+  );
+  const created = inserted.rows[0];
+  if (created) return { id: Number(created.id), created: true };
+  // The conflicting row is committed (ON CONFLICT waited for it), so this sees it.
+  const existing = await db.query<{ id: string }>(
+    'SELECT id FROM batch_jobs_vp_logs WHERE provider = $1 AND batch_id = $2',
+    [batch.provider, batch.batchId],
+  );
+  return { id: Number(existing.rows[0]!.id), created: false };
+}
+
+export async function getBatchLog(db: Queryable, id: number): Promise<BatchLog | null> {
+  const { rows } = await db.query<BatchLogRow>('SELECT * FROM batch_jobs_vp_logs WHERE id = $1', [id]);
+  return rows[0] ? toBatchLog(rows[0]) : null;
+}
+
+/** The most recently created batch logs, newest first. */
+export async function listBatchLogs(db: Queryable, { limit }: { limit: number }): Promise<BatchLog[]> {
+  const { rows } = await db.query<BatchLogRow>(
+    'SELECT * FROM batch_jobs_vp_logs ORDER BY created_at DESC, id DESC LIMIT $1',
+    [limit],
+  );
+  return rows.map(toBatchLog);
+}

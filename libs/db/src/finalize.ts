@@ -1,0 +1,106 @@
+import type { BatchFinalizedEvent, ResultsSummary, Subjects } from '@batchline/bus';
+import type { ProviderName } from '@batchline/domain';
+import type pg from 'pg';
+import { enqueueOutbox } from './outbox.ts';
+
+const BATCH_FINALIZED_SUBJECT: (typeof Subjects)['batchFinalized'] = 'batch.finalized';
+
+/** How many of the most frequent error codes the `batch.finalized` event carries. */
+const TOP_ERROR_COUNT = 5;
+
+/** What `log_details` says about a batch once its results landed: why it ended as it did. */
+export interface FinalLogDetails {
+  reason: ResultsSummary['reason'];
+  providerStatus: string;
+  providerErrors: ResultsSummary['providerErrors'];
+  linesRead: ResultsSummary['linesRead'];
+  invalidLines: ResultsSummary['invalidLines'];
+  duplicateLines: number;
+  unexpectedLines: number;
+  missingResults: number;
+  inputUnavailable: string | null;
+  downloadError: string | null;
+  /** Failed requests by error code. */
+  errorCodes: Record<string, number>;
+}
+
+interface FinalizedRow {
+  batch_id: string;
+  provider: ProviderName;
+  total_sentences: number;
+  processed_sentences: number;
+  failed_sentences: number;
+  created_at: Date;
+  provider_terminal_at: Date | null;
+  results_landed_at: Date;
+}
+
+/**
+ * Sets the final status of a batch whose chunks have all landed, and enqueues its `batch.finalized` event in
+ * the same transaction. The caller holds the batch row lock. Returns null when the batch was already final.
+ */
+export async function finalizeBatch(
+  client: pg.ClientBase,
+  batchLogId: number,
+  summary: ResultsSummary,
+  eventHeaders: Record<string, string>,
+): Promise<BatchFinalizedEvent | null> {
+  const { rows: errorCodeRows } = await client.query<{ code: string; count: number }>(
+    `SELECT error_code AS code, count(*)::int AS count FROM batch_request_results
+     WHERE batch_log_id = $1 AND outcome = 'failed' AND error_code IS NOT NULL
+     GROUP BY error_code ORDER BY count(*) DESC, error_code`,
+    [batchLogId],
+  );
+  const { rows: ledgerRows } = await client.query<{ associations: number }>(
+    'SELECT COALESCE(sum(associations), 0)::int AS associations FROM batch_result_chunks WHERE batch_log_id = $1',
+    [batchLogId],
+  );
+  const logDetails: FinalLogDetails = {
+    reason: summary.reason,
+    providerStatus: summary.providerStatus,
+    providerErrors: summary.providerErrors,
+    linesRead: summary.linesRead,
+    invalidLines: summary.invalidLines,
+    duplicateLines: summary.duplicateLines,
+    unexpectedLines: summary.unexpectedLines,
+    missingResults: summary.missingResults,
+    inputUnavailable: summary.inputUnavailable,
+    downloadError: summary.downloadError,
+    errorCodes: Object.fromEntries(errorCodeRows.map((row) => [row.code, row.count])),
+  };
+  const { rows } = await client.query<FinalizedRow>(
+    `UPDATE batch_jobs_vp_logs
+     SET status = $2, results_landed_at = now(), log_details = COALESCE(log_details, '{}'::jsonb) || $3::jsonb
+     WHERE id = $1 AND status = 1
+     RETURNING batch_id, provider, total_sentences, processed_sentences, failed_sentences, created_at,
+               provider_terminal_at, results_landed_at`,
+    [batchLogId, summary.finalStatus, JSON.stringify(logDetails)],
+  );
+  const row = rows[0];
+  if (!row) return null;
+
+  const event: BatchFinalizedEvent = {
+    batchLogId,
+    provider: row.provider,
+    providerBatchId: row.batch_id,
+    status: summary.finalStatus,
+    reason: summary.reason,
+    providerStatus: summary.providerStatus,
+    totalSentences: row.total_sentences,
+    processedSentences: row.processed_sentences,
+    failedSentences: row.failed_sentences,
+    associations: ledgerRows[0]!.associations,
+    topErrors: errorCodeRows.slice(0, TOP_ERROR_COUNT),
+    invalidLines: summary.invalidLines.count,
+    submittedAt: row.created_at.toISOString(),
+    providerTerminalAt: row.provider_terminal_at?.toISOString() ?? null,
+    landedAt: row.results_landed_at.toISOString(),
+  };
+  await enqueueOutbox(client, {
+    subject: BATCH_FINALIZED_SUBJECT,
+    msgId: `finalized:${batchLogId}`,
+    payload: event,
+    headers: eventHeaders,
+  });
+  return event;
+}

@@ -1,0 +1,7 @@
+export {
+  type OutboxPublisher,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  purgePublishedOutbox,
+  startOutboxRelay,
+} from './src/relay.ts';
