@@ -1,0 +1,46 @@
+import { parseDuration } from '@batchline/config';
+import { startEmulator } from '@batchline/emulator';
+import { UsageError } from '../errors.ts';
+import type { Command } from './command.ts';
+
+const durationOption = (name: string, value: unknown): number => {
+  const ms = typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null) throw new UsageError(`--${name} must be a duration such as 500ms, 5s or 1m`);
+  return ms;
+};
+
+export const emulatorCommand: Command = {
+  name: 'emulator',
+  usage: 'batchline emulator [--port N] [--host H] [--validating D] [--in-progress D] [--finalizing D]',
+  summary:
+    'serves the OpenAI-compatible Batches + Files emulator (for laptops, compose and demos) until interrupted',
+  details: ['Point OPENAI_BASE_URL at the printed URL; any non-empty OPENAI_API_KEY is accepted.'],
+  options: {
+    port: { type: 'string', default: '8089' },
+    host: { type: 'string', default: '127.0.0.1' },
+    validating: { type: 'string', default: '2s' },
+    'in-progress': { type: 'string', default: '20s' },
+    finalizing: { type: 'string', default: '2s' },
+  },
+  async run({ values, positionals }) {
+    if (positionals.length > 0) throw new UsageError('emulator takes no arguments');
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError('--port must be a TCP port number');
+    const emulator = await startEmulator({
+      port,
+      host: String(values.host),
+      clock: {
+        validatingMs: durationOption('validating', values.validating),
+        inProgressMs: durationOption('in-progress', values['in-progress']),
+        finalizingMs: durationOption('finalizing', values.finalizing),
+      },
+    });
+    console.log(`OpenAI emulator listening; OPENAI_BASE_URL=${emulator.baseUrl}`);
+    await new Promise<void>((resolve) => {
+      const stop = () => void emulator.close().then(resolve);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  },
+};

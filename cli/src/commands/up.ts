@@ -1,0 +1,41 @@
+import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
+import { commandContext } from '../context.ts';
+import type { Command } from './command.ts';
+
+const RESTART_DELAY_MS = 2000;
+
+export const upCommand: Command = {
+  name: 'up',
+  usage: 'batchline up',
+  summary: 'runs every service, each as its own process, until interrupted (restarting any that dies)',
+  options: {},
+  async run() {
+    // Validate the configuration once here, so a bad variable is one clear error rather than four.
+    commandContext(true);
+    let stopping = false;
+    const running = new Map<string, ServiceProcess>();
+    const start = (name: (typeof PIPELINE_SERVICES)[number]) => {
+      const service = spawnServiceProcess({
+        name,
+        env: process.env,
+        onLine: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
+      });
+      running.set(name, service);
+      void service.exited.then((code) => {
+        if (stopping) return;
+        console.error(`batchline up: ${name} exited (${code}); restarting in ${RESTART_DELAY_MS / 1000} s`);
+        setTimeout(() => !stopping && start(name), RESTART_DELAY_MS);
+      });
+    };
+    for (const name of PIPELINE_SERVICES) start(name);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        void Promise.all([...running.values()].map((service) => service.stop())).then(() => resolve());
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  },
+};

@@ -1,0 +1,27 @@
+export type { BatchPlan, PlannedRequest, RequestResult } from './src/batch-plan.ts';
+export type { EmulatedBatch } from './src/batch-service.ts';
+export { significantWords, viewpointClassifier } from './src/classifier.ts';
+export { type Emulator, startEmulator } from './src/emulator.ts';
+export {
+  deriveLifecycle,
+  isTerminalStatus,
+  type LifecycleInput,
+  type LifecycleState,
+} from './src/lifecycle.ts';
+export type {
+  BatchErrorEntry,
+  BatchObject,
+  BatchOutcome,
+  BatchRequestLine,
+  BatchStatus,
+  EmulatorClock,
+  EmulatorOptions,
+  ExpectedBatchOutcomes,
+  ExpectedOutcome,
+  FileObject,
+  FilePurpose,
+  HttpFault,
+  InjectedFault,
+  LineFault,
+  RequestLogEntry,
+} from './src/types.ts';

@@ -1,0 +1,38 @@
+/** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error answered to the client with OpenAI's status and body shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null = null,
+    readonly errorCode: string | null = null,
+    readonly type: string = errorTypeForStatus(status),
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  get body(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.errorCode } };
+  }
+}
+
+export function errorTypeForStatus(status: number): string {
+  if (status === 401) return 'invalid_request_error';
+  if (status === 429) return 'requests';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+export const notFound = (what: 'File' | 'Batch', id: string, param: string): ApiError =>
+  new ApiError(404, `No such ${what} object: ${id}`, param);
+
+export const badRequest = (
+  message: string,
+  param: string | null = null,
+  code: string | null = null,
+): ApiError => new ApiError(400, message, param, code);

@@ -1,0 +1,9 @@
+export { type HealthChecks, type HealthServer, startHealthServer } from './src/health-server.ts';
+export {
+  runService,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceWork,
+  type StartedService,
+  startService,
+} from './src/service.ts';

@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The `batchline` executable of this checkout (runs TypeScript through tsx; no build step). */
+export const BATCHLINE_BIN = fileURLToPath(new URL('../../../cli/bin/batchline.mjs', import.meta.url));
+
+export type ServiceName = 'poller' | 'fetcher' | 'persister' | 'notifier' | 'monitor';
+export const PIPELINE_SERVICES: readonly ServiceName[] = ['poller', 'fetcher', 'persister', 'notifier'];
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<number | string>;
+  /** Sends SIGTERM and waits for the exit; SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<number | string>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Runs `batchline run <name>` as a child process. Each output line (JSON logs) goes to `onLine`; by default it is
+ * discarded so that a chatty service cannot fill a pipe and stall.
+ */
+export function spawnServiceProcess(options: {
+  name: ServiceName;
+  env: NodeJS.ProcessEnv;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}): ServiceProcess {
+  const child = spawn(process.execPath, [BATCHLINE_BIN, 'run', options.name], {
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let carry = '';
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (data: string) => {
+      const lines = (carry + data).split('\n');
+      carry = lines.pop() ?? '';
+      for (const line of lines) options.onLine?.(line, stream);
+    });
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return {
+    name: options.name,
+    child,
+    pid: child.pid ?? -1,
+    exited,
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    async stop(graceMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { fetcherService } from './src/service.ts';

@@ -1,0 +1,1 @@
+export { persisterService } from './src/service.ts';

@@ -1,0 +1,1 @@
+export { pollerService } from './src/service.ts';
