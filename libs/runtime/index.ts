@@ -1,5 +1,6 @@
 export { type HealthChecks, type HealthServer, startHealthServer } from './src/health-server.ts';
 export {
+  requiredVariables,
   runService,
   type ServiceContext,
   type ServiceDefinition,

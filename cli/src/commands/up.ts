@@ -1,5 +1,7 @@
+import { loadConfig } from '@batchline/config';
+import { requiredVariables } from '@batchline/runtime';
 import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
-import { commandContext } from '../context.ts';
+import { SERVICES } from './run.ts';
 import type { Command } from './command.ts';
 
 const RESTART_DELAY_MS = 2000;
@@ -10,8 +12,10 @@ export const upCommand: Command = {
   summary: 'runs every service, each as its own process, until interrupted (restarting any that dies)',
   options: {},
   async run() {
-    // Validate the configuration once here, so a bad variable is one clear error rather than four.
-    commandContext(true);
+    // Validate the configuration once here, so a bad or missing variable is one clear error, not a restart loop.
+    loadConfig(process.env, {
+      require: [...new Set(PIPELINE_SERVICES.flatMap((name) => requiredVariables(SERVICES[name]!)))],
+    });
     let stopping = false;
     const running = new Map<string, ServiceProcess>();
     const start = (name: (typeof PIPELINE_SERVICES)[number]) => {

@@ -117,6 +117,7 @@ export type ConfigVariable = keyof Config;
 const FIXES: Partial<Record<ConfigVariable, string>> = {
   DATABASE_URL: 'Set it to a Postgres URL such as postgres://user:password@127.0.0.1:5432/batchline.',
   NATS_URL: 'Set it to one or more NATS URLs separated by commas, such as nats://127.0.0.1:4222.',
+  OPENAI_API_KEY: 'Set it to an OpenAI API key (with the emulator, any non-empty value).',
   SLACK_WEBHOOK_URL:
     'Set it to the incoming-webhook URL Slack gave you, or unset it to log messages instead.',
   POLL_CHUNK: 'Set it to how many batches one poller checks at a time, such as 10.',

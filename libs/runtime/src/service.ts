@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Bus, connectBus } from '@batchline/bus';
-import { type Config, loadConfig, secretValues } from '@batchline/config';
+import { type Config, type ConfigVariable, loadConfig, secretValues } from '@batchline/config';
 import { createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { type HealthServer, startHealthServer } from './health-server.ts';
@@ -32,15 +32,23 @@ export interface ServiceDefinition {
   name: string;
   /** Health port when HEALTH_PORT is unset (each service has its own so that `batchline up` can run them all). */
   defaultHealthPort: number;
+  /** Variables this service cannot start without, besides DATABASE_URL. */
+  requires?: readonly ConfigVariable[];
   start(context: ServiceContext): Promise<ServiceWork>;
 }
+
+/** Every variable a service needs set: DATABASE_URL plus its own. */
+export const requiredVariables = (definition: ServiceDefinition): ConfigVariable[] => [
+  'DATABASE_URL',
+  ...(definition.requires ?? []),
+];
 
 /** Connects everything a service needs, then starts its work. */
 export async function startService(
   definition: ServiceDefinition,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<StartedService> {
-  const config = loadConfig(env, { require: ['DATABASE_URL'] });
+  const config = loadConfig(env, { require: requiredVariables(definition) });
   registerSecrets(secretValues(config));
   const instanceId = `${definition.name}-${hostname()}-${process.pid}`;
   const log = createLogger({ service: definition.name, level: config.LOG_LEVEL }).child({

@@ -16,6 +16,7 @@ const isGone = (error: unknown) => error instanceof ProviderError && error.kind 
 export const fetcherService: ServiceDefinition = {
   name: 'fetcher',
   defaultHealthPort: 9402,
+  requires: ['OPENAI_API_KEY'],
   async start({ config, log, pool, bus }) {
     const provider = createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL });
     const consumption = bus.consume(

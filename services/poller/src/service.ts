@@ -7,6 +7,7 @@ import { startPollLoop } from './poll-loop.ts';
 export const pollerService: ServiceDefinition = {
   name: 'poller',
   defaultHealthPort: 9401,
+  requires: ['OPENAI_API_KEY'],
   async start({ config, log, pool, bus, instanceId }) {
     const provider = createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL });
     const relay = startOutboxRelay({ pool, publisher: bus, log });
