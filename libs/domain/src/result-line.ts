@@ -115,60 +115,43 @@ function normaliseLine(raw: string): string | null {
   return line.trim().length === 0 ? null : line;
 }
 
+type Tokens = Pick<ResultRecord, 'promptTokens' | 'completionTokens'>;
+
+/** What a provider-specific reader makes of an attributable line. */
+interface LineReader {
+  tokens(value: Record<string, unknown>): Tokens;
+  outcome(value: Record<string, unknown>, customId: string, sentenceId: number, tokens: Tokens): ResultRecord;
+}
+
 /**
- * Parses one line of an OpenAI batch output or error file into a request outcome (contract §4). Precedence: an
- * unattributable line, then a malformed `custom_id`, the line's `error`, a non-200 status, then the content.
+ * The part every provider's result line shares: blank lines, lines that cannot be attributed, and a malformed
+ * `custom_id` (which no provider-specific reading can rescue); the reader decides the rest.
  */
-export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine {
+function parseResultLine(raw: string, ctx: LineContext, reader: LineReader): ParsedLine {
   const line = normaliseLine(raw);
   if (line === null) return { kind: 'blank' };
   const json = parseJsonLine(line, ctx);
   if (!json.ok) return json.parsed;
   const { value, customId, sentenceId } = json;
-  const response = isObject(value.response) ? value.response : null;
-  const body = response && isObject(response.body) ? response.body : null;
-  const usage = body && isObject(body.usage) ? body.usage : null;
-  const tokens = {
-    promptTokens: tokenCount(usage?.prompt_tokens),
-    completionTokens: tokenCount(usage?.completion_tokens),
-  };
-
+  const tokens = reader.tokens(value);
   if (sentenceId === null) {
-    return record(
-      failedRecord(
-        customId,
-        null,
-        ResultErrorCode.invalidCustomId,
-        `custom_id ${JSON.stringify(customId.slice(0, 80))} is not of the form rs-<positive integer>`,
-        tokens,
-      ),
-    );
+    const message = `custom_id ${JSON.stringify(customId.slice(0, 80))} is not of the form rs-<positive integer>`;
+    return record(failedRecord(customId, null, ResultErrorCode.invalidCustomId, message, tokens));
   }
-  if (isObject(value.error)) {
-    const code =
-      typeof value.error.code === 'string' && value.error.code ? value.error.code : 'provider_error';
-    return record(failedRecord(customId, sentenceId, code, text(value.error.message), tokens));
-  }
-  const status = response?.status_code;
-  if (status !== 200) {
-    const errorBody = body && isObject(body.error) ? body.error : null;
-    const code = typeof status === 'number' ? httpErrorCode(status) : 'http_unknown';
-    return record(
-      failedRecord(
-        customId,
-        sentenceId,
-        code,
-        text(errorBody?.message) ?? 'response status is not 200',
-        tokens,
-      ),
-    );
-  }
-  const choices = body && Array.isArray(body.choices) ? body.choices : [];
-  const first = choices[0];
-  const message = isObject(first) && isObject(first.message) ? first.message : null;
-  const check = checkViewpointContent(message?.content, ctx.isKnownViewpoint);
-  if (!check.ok) return record(failedRecord(customId, sentenceId, check.code, check.message, tokens));
-  return record({
+  return record(reader.outcome(value, customId, sentenceId, tokens));
+}
+
+/** A model answer: succeeded with its viewpoints, or failed with the content check's code. */
+function answerRecord(
+  customId: string,
+  sentenceId: number,
+  content: unknown,
+  ctx: LineContext,
+  tokens: Tokens,
+): ResultRecord {
+  const check = checkViewpointContent(content, ctx.isKnownViewpoint);
+  if (!check.ok) return failedRecord(customId, sentenceId, check.code, check.message, tokens);
+  return {
     customId,
     sentenceId,
     outcome: 'succeeded',
@@ -176,6 +159,51 @@ export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine
     errorCode: null,
     errorMessage: null,
     ...tokens,
+  };
+}
+
+/**
+ * Parses one line of an OpenAI batch output or error file into a request outcome (contract §4). Precedence: an
+ * unattributable line, then a malformed `custom_id`, the line's `error`, a non-200 status, then the content.
+ */
+export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine {
+  const bodyOf = (value: Record<string, unknown>) => {
+    const response = isObject(value.response) ? value.response : null;
+    return { response, body: response && isObject(response.body) ? response.body : null };
+  };
+  return parseResultLine(raw, ctx, {
+    tokens(value) {
+      const { body } = bodyOf(value);
+      const usage = body && isObject(body.usage) ? body.usage : null;
+      return {
+        promptTokens: tokenCount(usage?.prompt_tokens),
+        completionTokens: tokenCount(usage?.completion_tokens),
+      };
+    },
+    outcome(value, customId, sentenceId, tokens) {
+      if (isObject(value.error)) {
+        const code =
+          typeof value.error.code === 'string' && value.error.code ? value.error.code : 'provider_error';
+        return failedRecord(customId, sentenceId, code, text(value.error.message), tokens);
+      }
+      const { response, body } = bodyOf(value);
+      const status = response?.status_code;
+      if (status !== 200) {
+        const errorBody = body && isObject(body.error) ? body.error : null;
+        const code = typeof status === 'number' ? httpErrorCode(status) : 'http_unknown';
+        return failedRecord(
+          customId,
+          sentenceId,
+          code,
+          text(errorBody?.message) ?? 'response status is not 200',
+          tokens,
+        );
+      }
+      const choices = body && Array.isArray(body.choices) ? body.choices : [];
+      const first = choices[0];
+      const message = isObject(first) && isObject(first.message) ? first.message : null;
+      return answerRecord(customId, sentenceId, message?.content, ctx, tokens);
+    },
   });
 }
 
@@ -184,87 +212,67 @@ export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine
  * (first text block); `errored` is recorded with its error's type, `canceled` and `expired` with our codes.
  */
 export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedLine {
-  const line = normaliseLine(raw);
-  if (line === null) return { kind: 'blank' };
-  const json = parseJsonLine(line, ctx);
-  if (!json.ok) return json.parsed;
-  const { value, customId, sentenceId } = json;
-  const result = isObject(value.result) ? value.result : null;
-  const message = result && isObject(result.message) ? result.message : null;
-  const usage = message && isObject(message.usage) ? message.usage : null;
-  const tokens = {
-    promptTokens: tokenCount(usage?.input_tokens),
-    completionTokens: tokenCount(usage?.output_tokens),
+  const resultOf = (value: Record<string, unknown>) => {
+    const result = isObject(value.result) ? value.result : null;
+    return { result, message: result && isObject(result.message) ? result.message : null };
   };
-
-  if (sentenceId === null) {
-    return record(
-      failedRecord(
-        customId,
-        null,
-        ResultErrorCode.invalidCustomId,
-        `custom_id ${JSON.stringify(customId.slice(0, 80))} is not of the form rs-<positive integer>`,
-        tokens,
-      ),
-    );
-  }
-  switch (result?.type) {
-    case 'succeeded': {
-      const blocks = message && Array.isArray(message.content) ? message.content : [];
-      const firstText = blocks.find((block) => isObject(block) && block.type === 'text');
-      const check = checkViewpointContent(
-        isObject(firstText) ? firstText.text : undefined,
-        ctx.isKnownViewpoint,
-      );
-      if (!check.ok) return record(failedRecord(customId, sentenceId, check.code, check.message, tokens));
-      return record({
-        customId,
-        sentenceId,
-        outcome: 'succeeded',
-        viewpointIds: check.viewpointIds,
-        errorCode: null,
-        errorMessage: null,
-        ...tokens,
-      });
-    }
-    case 'errored': {
-      // { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message } } }
-      const outer = isObject(result.error) ? result.error : null;
-      const inner = outer && isObject(outer.error) ? outer.error : outer;
-      const code = typeof inner?.type === 'string' ? inner.type : 'provider_error';
-      return record(failedRecord(customId, sentenceId, code, text(inner?.message), tokens));
-    }
-    case 'canceled':
-      return record(
-        failedRecord(
-          customId,
-          sentenceId,
-          ResultErrorCode.batchCancelled,
-          'the batch was cancelled before this request ran',
-          tokens,
-        ),
-      );
-    case 'expired':
-      return record(
-        failedRecord(
-          customId,
-          sentenceId,
-          ResultErrorCode.batchExpired,
-          'the batch expired before this request ran',
-          tokens,
-        ),
-      );
-    default:
-      return record(
-        failedRecord(
-          customId,
-          sentenceId,
-          ResultErrorCode.invalidContent,
-          `unknown result type ${JSON.stringify(result?.type ?? null)}`,
-          tokens,
-        ),
-      );
-  }
+  return parseResultLine(raw, ctx, {
+    tokens(value) {
+      const { message } = resultOf(value);
+      const usage = message && isObject(message.usage) ? message.usage : null;
+      return {
+        promptTokens: tokenCount(usage?.input_tokens),
+        completionTokens: tokenCount(usage?.output_tokens),
+      };
+    },
+    outcome(value, customId, sentenceId, tokens) {
+      const { result, message } = resultOf(value);
+      switch (result?.type) {
+        case 'succeeded': {
+          const blocks = message && Array.isArray(message.content) ? message.content : [];
+          const firstText = blocks.find((block) => isObject(block) && block.type === 'text');
+          return answerRecord(
+            customId,
+            sentenceId,
+            isObject(firstText) ? firstText.text : undefined,
+            ctx,
+            tokens,
+          );
+        }
+        case 'errored': {
+          // { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message } } }
+          const outer = isObject(result.error) ? result.error : null;
+          const inner = outer && isObject(outer.error) ? outer.error : outer;
+          const code = typeof inner?.type === 'string' ? inner.type : 'provider_error';
+          return failedRecord(customId, sentenceId, code, text(inner?.message), tokens);
+        }
+        case 'canceled':
+          return failedRecord(
+            customId,
+            sentenceId,
+            ResultErrorCode.batchCancelled,
+            'the batch was cancelled before this request ran',
+            tokens,
+          );
+        case 'expired':
+          return failedRecord(
+            customId,
+            sentenceId,
+            ResultErrorCode.batchExpired,
+            'the batch expired before this request ran',
+            tokens,
+          );
+        default:
+          return failedRecord(
+            customId,
+            sentenceId,
+            ResultErrorCode.invalidContent,
+            `unknown result type ${JSON.stringify(result?.type ?? null)}`,
+            tokens,
+          );
+      }
+    },
+  });
 }
 
 const record = (r: ResultRecord): ParsedLine => ({ kind: 'record', record: r });
