@@ -1,8 +1,8 @@
 import { loadConfig } from '@batchline/config';
 import { requiredVariables } from '@batchline/runtime';
 import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
-import { SERVICES } from './run.ts';
 import type { Command } from './command.ts';
+import { SERVICES } from './run.ts';
 
 const RESTART_DELAY_MS = 2000;
 
