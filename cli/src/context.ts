@@ -1,8 +1,8 @@
 import { type Config, loadConfig, secretValues } from '@batchline/config';
 import { createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
-import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
-import { CommandError } from './errors.ts';
+import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
+import { CommandError, UsageError } from './errors.ts';
 
 /** Config, a logger on stderr (stdout is for the command's answer) and lazily opened resources. */
 export interface CommandContext {
@@ -41,10 +41,20 @@ export async function withDatabase<T>(context: CommandContext, fn: (pool: Pool) 
   }
 }
 
+/** The provider a command talks to (`--provider`), configured from the environment as the services are. */
 export function providerFor(context: CommandContext, name: string): BatchProvider {
-  if (name !== 'openai') throw new CommandError(`provider ${name} is not supported yet (use openai)`);
-  return createOpenAIProvider({
-    apiKey: context.config.OPENAI_API_KEY,
-    baseURL: context.config.OPENAI_BASE_URL,
-  });
+  switch (name) {
+    case 'openai':
+      return createOpenAIProvider({
+        apiKey: context.config.OPENAI_API_KEY,
+        baseURL: context.config.OPENAI_BASE_URL,
+      });
+    case 'anthropic':
+      return createAnthropicProvider({
+        apiKey: context.config.ANTHROPIC_API_KEY,
+        baseURL: context.config.ANTHROPIC_BASE_URL,
+      });
+    default:
+      throw new UsageError(`unknown provider "${name}" (use openai or anthropic)`);
+  }
 }

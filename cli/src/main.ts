@@ -2,35 +2,35 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@batchline/config';
 import { redactSecretsIn } from '@batchline/logging';
 import type { Command } from './commands/command.ts';
-import { demoCommand } from './commands/demo.ts';
-import { emulatorCommand } from './commands/emulator.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { runCommand } from './commands/run.ts';
-import { statusCommand } from './commands/status.ts';
-import { submitCommand } from './commands/submit.ts';
-import { trackCommand } from './commands/track.ts';
-import { upCommand } from './commands/up.ts';
 import { CommandError, UsageError } from './errors.ts';
 
-const COMMANDS: readonly Command[] = [
-  migrateCommand,
-  runCommand,
-  upCommand,
-  submitCommand,
-  trackCommand,
-  statusCommand,
-  demoCommand,
-  emulatorCommand,
-];
+/**
+ * Every command, loaded only when it runs: a service process (`batchline run persister`) then loads that service's
+ * code and not every other command's (the emulator, the monitor, the local servers...), which keeps its memory small.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  up: async () => (await import('./commands/up.ts')).upCommand,
+  submit: async () => (await import('./commands/submit.ts')).submitCommand,
+  track: async () => (await import('./commands/track.ts')).trackCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  poll: async () => (await import('./commands/poll.ts')).pollCommand,
+  replay: async () => (await import('./commands/replay.ts')).replayCommand,
+  dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  emulator: async () => (await import('./commands/emulator.ts')).emulatorCommand,
+};
 
-function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function overview(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'batchline — lands the results of LLM batch jobs in Postgres exactly once',
     '',
     'usage: batchline <command> [options]   (batchline <command> --help for details)',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Configuration comes from the environment; see the README.',
   ].join('\n');
@@ -52,11 +52,12 @@ function help(command: Command): string {
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(overview());
+    console.log(await overview());
     return;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown command "${name}" (batchline --help lists them)`);
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) throw new UsageError(`unknown command "${name}" (batchline --help lists them)`);
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(help(command));
     return;

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { insertBatchLog, listViewpoints, type Pool } from '@batchline/db';
 import {
+  anthropicRequestLine,
   CHAT_COMPLETIONS_URL,
   LineSplitter,
   openAIRequestLine,
+  type ProviderName,
   viewpointSystemPrompt,
 } from '@batchline/domain';
 import type { BatchProvider } from '@batchline/providers';
@@ -17,10 +19,6 @@ export interface ReviewSentence {
   review_sentence_id: number;
   text: string;
 }
-
-/** OpenAI's limits for one batch input file. */
-export const OPENAI_MAX_REQUESTS = 50_000;
-export const OPENAI_MAX_FILE_BYTES = 200 * 1024 * 1024;
 
 /**
  * Reads `submit` input (JSONL of `{"review_sentence_id", "text"}`), refusing the whole file on the first bad line
@@ -74,9 +72,16 @@ export interface SubmittedBatch {
   requests: number;
 }
 
+/** Each provider's request line, and the endpoint every request of its batches targets. */
+const REQUEST_FORMAT: Record<ProviderName, { line: typeof openAIRequestLine; endpoint: string }> = {
+  openai: { line: openAIRequestLine, endpoint: CHAT_COMPLETIONS_URL },
+  anthropic: { line: anthropicRequestLine, endpoint: '/v1/messages' },
+};
+
 /**
- * Builds the provider request file(s) from review sentences — split over the provider's limits — uploads each,
- * creates the batch and records a pending batch log whose first check follows the poll schedule.
+ * Builds the provider request file(s) from review sentences — split over the provider's limits (OpenAI 50,000
+ * requests or 200 MB a file, Anthropic 100,000 requests or 256 MB a batch) — uploads each, creates the batch and
+ * records a pending batch log whose first check follows the poll schedule.
  */
 export async function submitSentences(options: {
   pool: Pool;
@@ -90,6 +95,8 @@ export async function submitSentences(options: {
     throw new CommandError('wl_spec_vps is empty: fill the viewpoint catalogue before submitting');
   }
   const systemPrompt = viewpointSystemPrompt(catalogue);
+  const { limits } = options.provider;
+  const format = REQUEST_FORMAT[options.provider.name];
   const dir = await mkdtemp(join(tmpdir(), 'batchline-submit-'));
   const submitted: SubmittedBatch[] = [];
   try {
@@ -99,10 +106,10 @@ export async function submitSentences(options: {
       const out = createWriteStream(path);
       let requests = 0;
       let bytes = 0;
-      while (index < options.sentences.length && requests < OPENAI_MAX_REQUESTS) {
+      while (index < options.sentences.length && requests < limits.maxRequests) {
         const sentence = options.sentences[index]!;
         const line = `${JSON.stringify(
-          openAIRequestLine({
+          format.line({
             reviewSentenceId: sentence.review_sentence_id,
             text: sentence.text,
             model: options.model,
@@ -110,7 +117,7 @@ export async function submitSentences(options: {
           }),
         )}\n`;
         const size = Buffer.byteLength(line);
-        if (requests > 0 && bytes + size > OPENAI_MAX_FILE_BYTES) break;
+        if (requests > 0 && bytes + size > limits.maxBytes) break;
         if (!out.write(line)) await once(out, 'drain');
         requests += 1;
         bytes += size;
@@ -120,7 +127,7 @@ export async function submitSentences(options: {
       await once(out, 'close');
       const batch = await options.provider.uploadAndCreateBatch({
         inputPath: path,
-        endpoint: CHAT_COMPLETIONS_URL,
+        endpoint: format.endpoint,
         metadata: { job_type: 'specific_viewpoint', source: 'batchline' },
       });
       const { id } = await insertBatchLog(options.pool, {

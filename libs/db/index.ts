@@ -1,4 +1,18 @@
 export {
+  type AlertConfig,
+  type AlertConfigChange,
+  type AlertMeasurements,
+  claimAlertWindow,
+  getAlertConfig,
+  insertAlert,
+  listRecentAlerts,
+  measureAlertConditions,
+  type NewAlert,
+  type RaisedAlert,
+  updateAlertConfig,
+} from './src/alerts.ts';
+export { type AuditOutcome, type AuditRecord, appendAuditRecord } from './src/audit.ts';
+export {
   type BatchLog,
   getBatchLog,
   insertBatchLog,
@@ -6,27 +20,90 @@ export {
   type NewBatchLog,
   type RequestCounts,
 } from './src/batch-logs.ts';
+export {
+  claimRetry,
+  completeRetry,
+  getRetrySource,
+  listFailedCustomIds,
+  type RetryClaim,
+  type RetrySource,
+  releaseRetry,
+} from './src/batch-retries.ts';
 export { type CopyValue, copyRows, copyTextField } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
+export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
 export type { FinalLogDetails } from './src/finalize.ts';
 export {
+  type FailedCheck,
   type LeasedBatch,
   type LeaseOptions,
   leaseBatch,
   leaseDueBatches,
+  nextDueDelayMs,
   type ProviderCheck,
   recordProviderCheck,
   rescheduleBatch,
 } from './src/leases.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
-  claimNotification,
+  BUCKET_ORIGIN,
+  countBatchesByState,
+  getMonitoredJob,
+  getPollingState,
+  JOB_STATES,
+  type JobState,
+  type MonitoredJob,
+  type MonitoringGroup,
+  type MonitoringScope,
+  type MonitoringSnapshot,
+  type PollingState,
+  readMonitoringSnapshot,
+} from './src/monitoring.ts';
+export {
+  type ClaimedNotification,
+  type ClaimOptions,
+  type CompleteOptions,
+  type Completion,
+  claimNextNotification,
   completeNotification,
-  markFinalNotified,
-  type NotificationClaim,
+  type DigestEntry,
+  type DigestPolicy,
+  type DispatchClaim,
+  type DispatchOutcome,
+  enqueueNotification,
+  enqueueNotificationOncePer,
+  type NewNotification,
+  type NotificationRoute,
+  type NotificationSeverity,
   type NotificationState,
 } from './src/notifications.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
+export {
+  countBatchesAwaitingProvider,
+  type PollerCycle,
+  type PollerCycleTotals,
+  purgePollerCycles,
+  recordPollerCycle,
+  sumPollerCycles,
+} from './src/poller-cycles.ts';
+export {
+  claimProviderCopies,
+  claimStuckBatches,
+  makeBatchDueNow,
+  type ProviderCopies,
+  type RedrivenBatch,
+  redriveBatch,
+  redriveUnlandedBatches,
+  releaseExpiredLeases,
+  releaseProviderCopies,
+  type StuckBatch,
+} from './src/poller-sweeps.ts';
+export {
+  type BatchControlResult,
+  setBatchPollingPaused,
+  setBatchPollPriority,
+  setPollingPaused,
+} from './src/polling-control.ts';
 export {
   createPool,
   type Pool,
@@ -35,5 +112,18 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export {
+  claimProviderProbes,
+  getProviderPause,
+  listProviderPauses,
+  measureNotFound,
+  oldestNotFoundBatch,
+  type PauseRequest,
+  type ProviderPause,
+  type ProviderPauseKind,
+  pauseProvider,
+  resumeProvider,
+} from './src/provider-pauses.ts';
 export { type ApplyChunkOptions, applyResultsChunk, type ChunkOutcome } from './src/results.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
+export type { WebhookAnswer, WebhookHealth } from './src/webhook-pacing.ts';

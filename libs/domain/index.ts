@@ -2,6 +2,7 @@ export {
   BatchStatus,
   type BatchStatusCode,
   classifyProviderStatus,
+  type EndedRequestCounts,
   type EndReason,
   type FinalStatusCode,
   isFinalStatus,
@@ -11,6 +12,8 @@ export {
   type ProviderPhase,
 } from './src/batch-status.ts';
 export {
+  ANTHROPIC_MAX_TOKENS,
+  anthropicRequestLine,
   CHAT_COMPLETIONS_URL,
   openAIRequestLine,
   type Viewpoint,
@@ -19,7 +22,8 @@ export {
 } from './src/classification-request.ts';
 export { customIdFor, parseCustomId } from './src/custom-id.ts';
 export { LineSplitter, type SplitLine } from './src/line-splitter.ts';
-export { pollDelayMs } from './src/poll-schedule.ts';
+export { nextPollDelayMs, pollDelayMs } from './src/poll-schedule.ts';
+export { type BatchLimits, PROVIDER_BATCH_LIMITS } from './src/provider-limits.ts';
 export {
   checkViewpointContent,
   type LineContext,

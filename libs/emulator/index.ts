@@ -8,6 +8,7 @@ export {
   type LifecycleInput,
   type LifecycleState,
 } from './src/lifecycle.ts';
+export type { EmulatedMessageBatch } from './src/message-batches.ts';
 export type {
   BatchErrorEntry,
   BatchObject,
@@ -23,5 +24,7 @@ export type {
   HttpFault,
   InjectedFault,
   LineFault,
+  MessageBatchObject,
+  MessageBatchOutcome,
   RequestLogEntry,
 } from './src/types.ts';

@@ -1,3 +1,9 @@
+export {
+  type AnthropicProviderOptions,
+  classifyAnthropicError,
+  createAnthropicProvider,
+  normalizeAnthropicBatch,
+} from './src/anthropic-provider.ts';
 export { type DownloadGuard, guardDownload } from './src/guarded-download.ts';
 export {
   classifyOpenAIError,
@@ -5,6 +11,7 @@ export {
   normalizeOpenAIBatch,
   type OpenAIProviderOptions,
 } from './src/openai-provider.ts';
+export { type BatchWebhook, openAIWebhookVerifier, WebhookSignatureError } from './src/openai-webhooks.ts';
 export type {
   BatchProvider,
   CreateBatchInput,
@@ -14,6 +21,8 @@ export type {
   RequestCounts,
 } from './src/provider.ts';
 export {
+  describeError,
+  kindForHttpStatus,
   ProviderError,
   type ProviderErrorKind,
   parseDurationMs,

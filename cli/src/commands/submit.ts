@@ -11,7 +11,8 @@ export const submitCommand: Command = {
     'builds the provider request file from review sentences, uploads it, creates the batch and records a pending batch log',
   details: [
     'FILE is JSONL, one {"review_sentence_id": <positive integer>, "text": "<sentence>"} a line.',
-    'Inputs over the provider limits (OpenAI: 50,000 requests or 200 MB a file) become several batches.',
+    'Inputs over the provider limits (OpenAI: 50,000 requests or 200 MB a file; Anthropic: 100,000 requests',
+    'or 256 MB a batch) become several batches. A review_sentence_id given twice refuses the whole file.',
     'Prints the batch log id and the provider batch id of each batch.',
   ],
   options: {
@@ -30,7 +31,12 @@ export const submitCommand: Command = {
         pool,
         provider,
         sentences,
-        model: typeof values.model === 'string' ? values.model : context.config.BATCHLINE_MODEL,
+        model:
+          typeof values.model === 'string'
+            ? values.model
+            : provider.name === 'anthropic'
+              ? context.config.BATCHLINE_ANTHROPIC_MODEL
+              : context.config.BATCHLINE_MODEL,
         firstPollDelayMs: context.config.POLL_SCHEDULE[0]!,
       }),
     );

@@ -1,10 +1,17 @@
 import { loadConfig } from '@batchline/config';
 import { requiredVariables } from '@batchline/runtime';
-import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
+import {
+  PIPELINE_SERVICES,
+  type ServiceName,
+  type ServiceProcess,
+  spawnServiceProcess,
+} from '@batchline/supervisor';
 import type { Command } from './command.ts';
 import { SERVICES } from './run.ts';
 
 const RESTART_DELAY_MS = 2000;
+/** The pipeline and the monitor: everything `batchline run` knows. */
+const ALL_SERVICES: readonly ServiceName[] = [...PIPELINE_SERVICES, 'monitor'];
 
 export const upCommand: Command = {
   name: 'up',
@@ -14,11 +21,17 @@ export const upCommand: Command = {
   async run() {
     // Validate the configuration once here, so a bad or missing variable is one clear error, not a restart loop.
     loadConfig(process.env, {
-      require: [...new Set(PIPELINE_SERVICES.flatMap((name) => requiredVariables(SERVICES[name]!)))],
+      require: [
+        ...new Set(
+          (await Promise.all(ALL_SERVICES.map((name) => SERVICES[name]!()))).flatMap((definition) =>
+            requiredVariables(definition),
+          ),
+        ),
+      ],
     });
     let stopping = false;
     const running = new Map<string, ServiceProcess>();
-    const start = (name: (typeof PIPELINE_SERVICES)[number]) => {
+    const start = (name: ServiceName) => {
       const service = spawnServiceProcess({
         name,
         env: process.env,
@@ -31,7 +44,7 @@ export const upCommand: Command = {
         setTimeout(() => !stopping && start(name), RESTART_DELAY_MS);
       });
     };
-    for (const name of PIPELINE_SERVICES) start(name);
+    for (const name of ALL_SERVICES) start(name);
     await new Promise<void>((resolve) => {
       const stop = () => {
         if (stopping) return;

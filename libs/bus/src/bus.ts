@@ -1,20 +1,34 @@
 import type { Logger } from '@batchline/logging';
 import { redactSecretsIn } from '@batchline/logging';
+import { spanContextFromHeaders } from '@batchline/telemetry';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { decodeEvent, encodeEvent, isEventSubject } from './codec.ts';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
-import { BusConnectionError } from './errors.ts';
+import {
+  type FailedMessage,
+  MaxDeliveriesAdvisory,
+  recordDeadLetter,
+  subjectOfConsumer,
+} from './dead-letters.ts';
+import { BusConnectionError, PoisonMessageError } from './errors.ts';
 import type { EventOf, Subject } from './events.ts';
 import { type BusNaming, busNaming } from './naming.ts';
+import { headersRecord, type RecordedMessage, readStream, type StreamSelection } from './recorded.ts';
 import {
   type ConsumerName,
+  type ConsumerSubject,
+  Consumers,
+  DLQ_RECORDER,
+  DLQ_RECORDER_STREAM,
   ensureTopology,
+  type StreamName,
   Streams,
   type TopologyOptions,
   type TopologyReport,
 } from './topology.ts';
 import { isValidTraceparent, newTraceparent } from './trace.ts';
+import { inProducerSpan } from './tracing.ts';
 
 export interface BusOptions {
   /** NATS server URLs; credentials inside them are used but never logged. */
@@ -29,8 +43,17 @@ export interface BusOptions {
 export interface PublishOptions {
   /** JetStream de-duplication id (`Nats-Msg-Id`): deterministic per logical message. */
   msgId: string;
-  /** Extra headers; a valid `traceparent` here is kept, otherwise a new trace is started. */
+  /**
+   * Extra headers. With tracing on, the message carries the context of its producer span (a child of the active
+   * span, or else of the `traceparent` given here); with tracing off, a valid `traceparent` here is kept,
+   * otherwise a new trace is started.
+   */
   headers?: Record<string, string>;
+}
+
+export interface RawPublishOptions {
+  /** Headers of the messages this one re-sends (a replay, a redrive): their trace contexts become span links. */
+  linkedTo?: readonly Readonly<Record<string, string>>[];
 }
 
 export interface PublishResult {
@@ -42,7 +65,7 @@ export interface PublishResult {
 
 export interface BusStatus {
   connected: boolean;
-  consumers: { consumer: ConsumerName; bound: boolean }[];
+  consumers: { consumer: string; bound: boolean }[];
   /** Connected and every running consumption bound to its consumer. */
   ready: boolean;
 }
@@ -62,15 +85,33 @@ export interface Bus {
     data: Uint8Array,
     msgId: string,
     headers?: Record<string, string>,
+    options?: RawPublishOptions,
   ): Promise<PublishResult>;
   /** Starts running `handler` on the consumer's messages until the consumption (or the bus) is stopped. */
   consume<C extends ConsumerName>(consumer: C, handler: EventHandler<C>, opts?: ConsumeOptions): Consumption;
+  /**
+   * Runs the dead-letter recorder: each max-deliveries advisory of our consumers (a message JetStream gave up
+   * redelivering without any handler settling it) becomes a dead letter, like the ones the runner records.
+   */
+  recordDeadLetters(opts?: ConsumeOptions): Consumption;
+  /**
+   * A stream's messages, oldest first, as selected; read through an ordered consumer, so durable consumers are
+   * not affected. Ends at the last message stored when reading began.
+   */
+  readStream(stream: StreamName, selection?: StreamSelection): AsyncIterable<RecordedMessage>;
+  /** One message of a stream by sequence; null when the stream does not have it (any more). */
+  getRecorded(stream: StreamName, seq: number): Promise<RecordedMessage | null>;
+  /** Deletes one message of a stream; false when it was not there. */
+  deleteRecorded(stream: StreamName, seq: number): Promise<boolean>;
   status(): BusStatus;
   /** Deletes this namespace's streams (and so their consumers): for tests and the demo, never for production. */
   deleteTopology(): Promise<void>;
   /** Stops every consumption (waiting for handlers in flight), then drains and closes the connection. */
   drain(): Promise<void>;
 }
+
+/** W3C trace context headers: set from the producer span, not copied from the caller's headers. */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /** Strips user info from a server URL so that it can be shown. */
 function describeServer(server: string): string {
@@ -114,25 +155,98 @@ class NatsBus implements Bus {
     data: Uint8Array,
     msgId: string,
     headers?: Record<string, string>,
+    options: RawPublishOptions = {},
   ): Promise<PublishResult> {
     if (isEventSubject(subject)) decodeEvent(subject, data);
-    return this.send(subject, data, msgId, headers);
+    return this.send(subject, data, msgId, headers, options);
   }
 
   consume<C extends ConsumerName>(consumer: C, handler: EventHandler<C>, opts?: ConsumeOptions): Consumption {
-    const runner = new ConsumptionRunner(
-      {
-        js: this.js,
-        naming: this.naming,
-        log: this.log,
-        publishRaw: (subject, data, msgId, headers) => this.publishRaw(subject, data, msgId, headers),
-      },
-      consumer,
-      handler,
-      opts,
-    ).start();
+    const { stream, subject } = Consumers[consumer];
+    return this.run(
+      new ConsumptionRunner(
+        this.runnerDeps(),
+        {
+          name: consumer,
+          stream,
+          decode: (data) => decodeEvent(subject, data) as EventOf<ConsumerSubject<C>>,
+        },
+        handler,
+        opts,
+      ),
+    );
+  }
+
+  recordDeadLetters(opts?: ConsumeOptions): Consumption {
+    const binding = {
+      name: DLQ_RECORDER,
+      stream: DLQ_RECORDER_STREAM,
+      decode: (data: Uint8Array) => MaxDeliveriesAdvisory.parse(JSON.parse(new TextDecoder().decode(data))),
+    };
+    return this.run(
+      new ConsumptionRunner(this.runnerDeps(), binding, (advisory) => this.recordGivenUp(advisory), opts),
+    );
+  }
+
+  readStream(stream: StreamName, selection?: StreamSelection): AsyncIterable<RecordedMessage> {
+    return readStream(this.js, this.jsm, this.naming, stream, selection);
+  }
+
+  async getRecorded(stream: StreamName, seq: number): Promise<RecordedMessage | null> {
+    const stored = await this.jsm.streams.getMessage(this.naming.stream(stream), { seq });
+    if (!stored) return null;
+    return {
+      stream,
+      seq: stored.seq,
+      subject: this.naming.plainSubject(stored.subject),
+      time: stored.time,
+      headers: headersRecord(stored.header),
+      data: stored.data,
+    };
+  }
+
+  deleteRecorded(stream: StreamName, seq: number): Promise<boolean> {
+    return this.jsm.streams.deleteMessage(this.naming.stream(stream), seq, false).catch(() => false);
+  }
+
+  private runnerDeps() {
+    return {
+      js: this.js,
+      naming: this.naming,
+      log: this.log,
+      recordDeadLetter: (failed: FailedMessage) => recordDeadLetter(this, failed),
+    };
+  }
+
+  /** Records the message a max-deliveries advisory is about, as JetStream still has it. */
+  private async recordGivenUp(advisory: MaxDeliveriesAdvisory): Promise<void> {
+    const stored = await this.jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
+    const wireSubject = stored?.subject ?? subjectOfConsumer(this.naming, advisory.stream, advisory.consumer);
+    if (!wireSubject) {
+      throw new PoisonMessageError(`advisory about ${advisory.stream}/${advisory.consumer}, not one of ours`);
+    }
+    const why = `not settled after ${advisory.deliveries} deliveries (max_deliver): no handler finished it`;
+    const dlqSeq = await recordDeadLetter(this, {
+      wireSubject,
+      stream: advisory.stream,
+      streamSeq: advisory.stream_seq,
+      consumer: advisory.consumer,
+      deliveryCount: advisory.deliveries,
+      error: stored ? why : `${why}; the message is no longer in the stream`,
+      via: 'max_deliveries',
+      data: stored?.data ?? new Uint8Array(),
+      headers: headersRecord(stored?.header),
+    });
+    this.log.error(
+      { subject: wireSubject, seq: advisory.stream_seq, consumer: advisory.consumer, dlqSeq },
+      'message dead-lettered: JetStream gave up redelivering it',
+    );
+  }
+
+  private run<T>(runner: ConsumptionRunner<T>): Consumption {
+    runner.start();
     const consumption: Consumption = {
-      consumer,
+      consumer: runner.consumer,
       get bound() {
         return runner.bound;
       },
@@ -161,16 +275,37 @@ class NatsBus implements Bus {
     data: Uint8Array,
     msgId: string,
     extraHeaders: Record<string, string> = {},
+    { linkedTo = [] }: RawPublishOptions = {},
   ): Promise<PublishResult> {
     if (!msgId) throw new TypeError('publish needs a non-empty msgId (JetStream de-duplication)');
-    const h = natsHeaders();
-    for (const [key, value] of Object.entries(extraHeaders)) {
-      if (key.toLowerCase() !== 'traceparent') h.set(key, value);
-    }
-    const given = extraHeaders.traceparent;
-    h.set('traceparent', isValidTraceparent(given) ? given : newTraceparent());
-    const ack = await this.js.publish(this.naming.subject(plainSubject), data, { msgID: msgId, headers: h });
-    return { seq: ack.seq, duplicate: ack.duplicate };
+    const wireSubject = this.naming.subject(plainSubject);
+    const links = linkedTo.flatMap((headers) => {
+      const linked = spanContextFromHeaders(headers);
+      return linked ? [{ context: linked }] : [];
+    });
+    const message = {
+      plainSubject,
+      wireSubject,
+      msgId,
+      bodySize: data.byteLength,
+      headers: extraHeaders,
+      links,
+    };
+    return inProducerSpan(message, async (traceContext) => {
+      const h = natsHeaders();
+      for (const [key, value] of Object.entries(extraHeaders)) {
+        if (!TRACE_HEADERS.has(key.toLowerCase())) h.set(key, value);
+      }
+      const given = extraHeaders.traceparent;
+      h.set(
+        'traceparent',
+        traceContext.traceparent ?? (isValidTraceparent(given) ? given : newTraceparent()),
+      );
+      const tracestate = traceContext.traceparent ? traceContext.tracestate : extraHeaders.tracestate;
+      if (tracestate) h.set('tracestate', tracestate);
+      const ack = await this.js.publish(wireSubject, data, { msgID: msgId, headers: h });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    });
   }
 
   /** Logs connection status changes; ends when the connection closes. */

@@ -1,13 +1,17 @@
 import type { Logger } from '@batchline/logging';
 import { redactSecretsIn } from '@batchline/logging';
+import { batchAttributes, recordFailure, traceparentOf } from '@batchline/telemetry';
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { millis } from '@nats-io/transport-node';
-import { decodeEvent } from './codec.ts';
+import type { Span } from '@opentelemetry/api';
+import type { FailedMessage } from './dead-letters.ts';
 import { PoisonMessageError, TransientError } from './errors.ts';
 import type { EventOf } from './events.ts';
 import type { BusNaming } from './naming.ts';
-import { type ConsumerName, type ConsumerSubject, Consumers, dlqSubjectFor } from './topology.ts';
+import { headersRecord } from './recorded.ts';
+import type { ConsumerName, ConsumerSubject, StreamName } from './topology.ts';
 import { isValidTraceparent, newTraceparent } from './trace.ts';
+import { inConsumerSpan, MessagingAttribute } from './tracing.ts';
 
 /** What a handler knows about the delivery besides the event. */
 export interface EventContext {
@@ -24,10 +28,17 @@ export interface EventContext {
   working(): void;
 }
 
-export type EventHandler<C extends ConsumerName> = (
-  event: EventOf<ConsumerSubject<C>>,
-  ctx: EventContext,
-) => Promise<void>;
+export type EventHandler<C extends ConsumerName> = MessageHandler<EventOf<ConsumerSubject<C>>>;
+export type MessageHandler<T> = (message: T, ctx: EventContext) => Promise<void>;
+
+/** The durable consumer a runner pulls from and how it reads a message body. */
+export interface ConsumerBinding<T> {
+  /** Durable consumer name. */
+  name: string;
+  stream: StreamName;
+  /** Parses a body; whatever it throws dead-letters the message as invalid. */
+  decode(data: Uint8Array): T;
+}
 
 export interface ConsumeOptions {
   /** Most handlers running at once (default 1). No more messages than free slots are pulled. */
@@ -37,7 +48,8 @@ export interface ConsumeOptions {
 }
 
 export interface Consumption {
-  readonly consumer: ConsumerName;
+  /** The durable consumer's name: a `ConsumerName`, or the dead-letter recorder's. */
+  readonly consumer: string;
   /** True while the durable consumer is found on the server and being pulled from. */
   readonly bound: boolean;
   /** Stops pulling and waits for the handlers in flight to settle their messages. */
@@ -61,38 +73,16 @@ const FETCH_EXPIRES_MS = 10_000;
 const REBIND_PAUSE_MS = 1_000;
 const DLQ_ERROR_MAX_LENGTH = 500;
 
-export const DlqHeaders = {
-  subject: 'Batchline-Dlq-Subject',
-  stream: 'Batchline-Dlq-Stream',
-  seq: 'Batchline-Dlq-Seq',
-  deliveryCount: 'Batchline-Dlq-Delivery-Count',
-  error: 'Batchline-Dlq-Error',
-  consumer: 'Batchline-Dlq-Consumer',
-} as const;
-
-/** Publishes already-encoded bytes on a plain subject (the bus's `publishRaw`). */
-export type RawPublisher = (
-  plainSubject: string,
-  data: Uint8Array,
-  msgId: string,
-  headers: Record<string, string>,
-) => Promise<unknown>;
-
 interface RunnerDeps {
   js: JetStreamClient;
   naming: BusNaming;
   log: Logger;
-  publishRaw: RawPublisher;
-}
-
-function headersOf(msg: JsMsg): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of msg.headers?.keys() ?? []) out[key] = msg.headers!.get(key);
-  return out;
+  /** Copies a failed message to the DLQ and announces it (see `recordDeadLetter`). */
+  recordDeadLetter(failed: FailedMessage): Promise<number>;
 }
 
 /** One line of redacted, bounded error text that is safe in a header and in logs. */
-function errorText(err: unknown): string {
+export function errorText(err: unknown): string {
   const text = redactSecretsIn(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
   return text.replace(/[\r\n]+/g, ' ').slice(0, DLQ_ERROR_MAX_LENGTH);
 }
@@ -120,7 +110,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  * while the loop waits). A fetch that ends — expired, heartbeats missed, server restarted, consumer gone — is simply
  * issued again until `stop()`.
  */
-export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
+export class ConsumptionRunner<T> implements Consumption {
   private readonly log: Logger;
   private readonly concurrency: number;
   private readonly retryDelays: readonly number[];
@@ -132,13 +122,16 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
   private maxDeliver = -1;
   private loop: Promise<void> = Promise.resolve();
 
+  readonly consumer: string;
+
   constructor(
     private readonly deps: RunnerDeps,
-    readonly consumer: C,
-    private readonly handler: EventHandler<C>,
+    private readonly binding: ConsumerBinding<T>,
+    private readonly handler: MessageHandler<T>,
     options: ConsumeOptions = {},
   ) {
-    this.log = deps.log.child({ consumer });
+    this.consumer = binding.name;
+    this.log = deps.log.child({ consumer: binding.name });
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     this.retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   }
@@ -197,8 +190,7 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
 
   /** Looks the durable consumer up until found (or stopped) and reads the limits the runner needs from it. */
   private async bind(): Promise<Consumer | null> {
-    const spec = Consumers[this.consumer];
-    const stream = this.deps.naming.stream(spec.stream);
+    const stream = this.deps.naming.stream(this.binding.stream);
     let failures = 0;
     while (!this.stopping) {
       try {
@@ -227,17 +219,40 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async process(msg: JsMsg): Promise<void> {
+  /** Handles one delivery inside a consumer span (a child of the context the message carries). */
+  private process(msg: JsMsg): Promise<void> {
+    const headers = headersRecord(msg.headers);
+    const delivery = {
+      plainSubject: this.deps.naming.plainSubject(msg.subject),
+      wireSubject: msg.subject,
+      headers,
+      consumer: this.consumer,
+      stream: msg.info.stream,
+      seq: msg.seq,
+      deliveryCount: msg.info.deliveryCount,
+      bodySize: msg.data.byteLength,
+    };
+    return inConsumerSpan(delivery, (span) => this.handle(msg, headers, span));
+  }
+
+  private async handle(msg: JsMsg, headers: Record<string, string>, span: Span): Promise<void> {
     const deliveryCount = msg.info.deliveryCount;
-    const headers = headersOf(msg);
-    const traceparent = isValidTraceparent(headers.traceparent) ? headers.traceparent : newTraceparent();
+    // Work caused by this message continues its trace: the consumer span's when tracing, the header's otherwise.
+    const traceparent = span.isRecording()
+      ? traceparentOf(span)
+      : isValidTraceparent(headers.traceparent)
+        ? headers.traceparent
+        : newTraceparent();
     const where = { subject: msg.subject, seq: msg.seq, deliveryCount, traceparent };
 
-    let event: EventOf<ConsumerSubject<C>>;
+    let message: T;
     try {
-      event = decodeEvent(Consumers[this.consumer].subject as ConsumerSubject<C>, msg.data);
+      message = this.binding.decode(msg.data);
     } catch (err) {
-      return this.deadLetter(msg, err, 'invalid event');
+      return this.deadLetter(msg, headers, span, err, 'invalid event');
+    }
+    if (span.isRecording() && typeof message === 'object' && message !== null) {
+      span.setAttributes(batchAttributes(message));
     }
 
     const working = () => this.settle(msg, 'working', () => msg.working());
@@ -246,7 +261,7 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
     let failure: unknown = null;
     let failed = false;
     try {
-      await this.handler(event, { ...where, headers, working });
+      await this.handler(message, { ...where, headers, working });
     } catch (err) {
       failure = err;
       failed = true;
@@ -255,6 +270,7 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
     }
 
     if (!failed) {
+      span.setAttribute(MessagingAttribute.settlement, 'ack');
       try {
         await msg.ackAck();
       } catch (err) {
@@ -263,9 +279,9 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
       return;
     }
     if (failure instanceof PoisonMessageError)
-      return this.deadLetter(msg, failure, 'handler rejected the event');
+      return this.deadLetter(msg, headers, span, failure, 'handler rejected the event');
     if (this.maxDeliver > 0 && deliveryCount >= this.maxDeliver) {
-      return this.deadLetter(msg, failure, `failed on all ${this.maxDeliver} deliveries`);
+      return this.deadLetter(msg, headers, span, failure, `failed on all ${this.maxDeliver} deliveries`);
     }
     const delay = Math.max(
       retryDelayMs(deliveryCount, this.retryDelays),
@@ -273,39 +289,44 @@ export class ConsumptionRunner<C extends ConsumerName> implements Consumption {
     );
     const level = failure instanceof TransientError ? 'warn' : 'error';
     this.log[level]({ ...where, err: failure, retryInMs: delay }, 'handler failed; will retry');
+    recordFailure(span, failure);
+    span.setAttribute(MessagingAttribute.settlement, 'nak');
     this.settle(msg, 'nak', () => msg.nak(delay));
   }
 
-  /** Copies the message to `dlq.<subject>` with why and where it failed, then terminates the original. */
-  private async deadLetter(msg: JsMsg, err: unknown, reason: string): Promise<void> {
+  /** Copies the message to the DLQ with why and where it failed (and announces it), then terminates it. */
+  private async deadLetter(
+    msg: JsMsg,
+    headers: Record<string, string>,
+    span: Span,
+    err: unknown,
+    reason: string,
+  ): Promise<void> {
     const { stream, streamSequence, deliveryCount } = msg.info;
-    const original = headersOf(msg);
-    const headers: Record<string, string> = {
-      [DlqHeaders.subject]: msg.subject,
-      [DlqHeaders.stream]: stream,
-      [DlqHeaders.seq]: String(streamSequence),
-      [DlqHeaders.deliveryCount]: String(deliveryCount),
-      [DlqHeaders.error]: errorText(err),
-      [DlqHeaders.consumer]: this.consumer,
-    };
-    if (original.traceparent) headers.traceparent = original.traceparent;
-    const plainSubject = this.deps.naming.plainSubject(msg.subject);
+    recordFailure(span, err);
     try {
-      await this.deps.publishRaw(
-        dlqSubjectFor(plainSubject),
-        msg.data,
-        `dlq:${stream}:${streamSequence}`,
+      await this.deps.recordDeadLetter({
+        wireSubject: msg.subject,
+        stream,
+        streamSeq: streamSequence,
+        consumer: this.consumer,
+        deliveryCount,
+        error: errorText(err),
+        via: 'runner',
+        data: msg.data,
         headers,
-      );
+      });
     } catch (publishErr) {
       const delay = retryDelayMs(deliveryCount, this.retryDelays);
       this.log.error(
         { subject: msg.subject, seq: streamSequence, err: publishErr, retryInMs: delay },
         'dead-lettering failed; the message will be delivered again',
       );
+      span.setAttribute(MessagingAttribute.settlement, 'nak');
       this.settle(msg, 'nak', () => msg.nak(delay));
       return;
     }
+    span.setAttribute(MessagingAttribute.settlement, 'dead_letter');
     this.settle(msg, 'term', () => msg.term());
     this.log.error(
       { subject: msg.subject, seq: streamSequence, deliveryCount, reason, err },

@@ -21,13 +21,27 @@ import type { BusNaming } from './naming.ts';
 export const DLQ_SUBJECT_PREFIX = 'dlq';
 export const dlqSubjectFor = (plainSubject: string): string => `${DLQ_SUBJECT_PREFIX}.${plainSubject}`;
 
+/**
+ * JetStream publishes `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>` when a message used up
+ * its deliveries without being settled (reliability.md A6), e.g. because the process died on it every time.
+ * Advisories are core NATS messages, gone if nobody listens at that moment, so a stream keeps them.
+ */
+export const maxDeliveriesAdvisorySubject = (streamOnServer: string, consumer = '*'): string =>
+  `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${streamOnServer}.${consumer}`;
+
+/** How a stream's subjects are declared: plain subjects, or the advisories of the consumers' streams. */
+type StreamSpec = { subjects: readonly string[] } | { captures: 'max_deliveries_advisories' };
+
 /** The streams (plain names) and the subjects each one stores. */
 export const Streams = {
   BATCH_STATUS: { subjects: [Subjects.statusChanged] },
   BATCH_RESULTS: { subjects: [Subjects.resultsParsed] },
   BATCH_FINAL: { subjects: [Subjects.batchFinalized] },
   DLQ: { subjects: [`${DLQ_SUBJECT_PREFIX}.>`] },
-} as const satisfies Record<string, { subjects: readonly string[] }>;
+  ALERTS: { subjects: [Subjects.alertRaised] },
+  OPS: { subjects: [Subjects.opsError, Subjects.pollerSummary] },
+  DLQ_ADVISORIES: { captures: 'max_deliveries_advisories' },
+} as const satisfies Record<string, StreamSpec>;
 export type StreamName = keyof typeof Streams;
 
 /** The durable pull consumers: which stream each reads and the one event subject it handles. */
@@ -35,9 +49,31 @@ export const Consumers = {
   fetcher: { stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
   persister: { stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
   notifier: { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  'notifier-alerts': { stream: 'ALERTS', subject: Subjects.alertRaised },
+  'notifier-ops': { stream: 'OPS', subject: Subjects.opsError },
+  'notifier-summaries': { stream: 'OPS', subject: Subjects.pollerSummary },
 } as const satisfies Record<string, { stream: StreamName; subject: Subject }>;
 export type ConsumerName = keyof typeof Consumers;
 export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];
+
+/** The durable consumer that turns max-deliveries advisories into dead letters (every service runs it). */
+export const DLQ_RECORDER = 'dlq-recorder';
+export const DLQ_RECORDER_STREAM: StreamName = 'DLQ_ADVISORIES';
+
+/** The plain subjects a stream stores (none for the advisory stream, whose subjects are not ours). */
+export function streamSubjects(plain: StreamName): readonly string[] {
+  const spec: StreamSpec = Streams[plain];
+  return 'subjects' in spec ? spec.subjects : [];
+}
+
+/** The stream (plain name) that stores a plain subject, if any. */
+export function streamOfSubject(plainSubject: string): StreamName | undefined {
+  return (Object.keys(Streams) as StreamName[]).find((stream) =>
+    streamSubjects(stream).some((pattern) =>
+      pattern.endsWith('.>') ? plainSubject.startsWith(pattern.slice(0, -1)) : pattern === plainSubject,
+    ),
+  );
+}
 
 /** Retention of every stream unless configured: long enough for `batchline replay` after a bad week. */
 export const DEFAULT_STREAM_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
@@ -88,9 +124,16 @@ type ConsumerFields = Pick<
   | 'max_ack_pending'
 >;
 
+function desiredSubjects(plain: StreamName, naming: BusNaming): string[] {
+  const spec: StreamSpec = Streams[plain];
+  if ('subjects' in spec) return spec.subjects.map((s) => naming.subject(s));
+  const consumed = new Set(Object.values(Consumers).map((c) => naming.stream(c.stream)));
+  return [...consumed].map((stream) => maxDeliveriesAdvisorySubject(stream));
+}
+
 function desiredStream(plain: StreamName, naming: BusNaming, options: TopologyOptions): StreamFields {
   return {
-    subjects: Streams[plain].subjects.map((s) => naming.subject(s)),
+    subjects: desiredSubjects(plain, naming),
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
@@ -101,13 +144,19 @@ function desiredStream(plain: StreamName, naming: BusNaming, options: TopologyOp
 }
 
 function desiredConsumer(name: ConsumerName, naming: BusNaming, options: TopologyOptions): ConsumerFields {
-  const settings = { ...DEFAULT_CONSUMER_SETTINGS, ...options.consumers?.[name] };
+  return durableConsumer(name, naming.subject(Consumers[name].subject), {
+    ...DEFAULT_CONSUMER_SETTINGS,
+    ...options.consumers?.[name],
+  });
+}
+
+function durableConsumer(name: string, filterSubject: string, settings: ConsumerSettings): ConsumerFields {
   return {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     replay_policy: ReplayPolicy.Instant,
-    filter_subject: naming.subject(Consumers[name].subject),
+    filter_subject: filterSubject,
     ack_wait: nanos(settings.ackWaitMs),
     max_deliver: settings.maxDeliver,
     max_ack_pending: settings.maxAckPending,
@@ -210,5 +259,16 @@ export async function ensureTopology(
     const action = await ensureConsumer(jsm, stream, desiredConsumer(consumer, naming, options), log);
     report.consumers.push({ stream, name: consumer, action });
   }
+  const advisories = naming.stream(DLQ_RECORDER_STREAM);
+  const recorder = durableConsumer(
+    DLQ_RECORDER,
+    maxDeliveriesAdvisorySubject('*', '>'),
+    DEFAULT_CONSUMER_SETTINGS,
+  );
+  report.consumers.push({
+    stream: advisories,
+    name: DLQ_RECORDER,
+    action: await ensureConsumer(jsm, advisories, recorder, log),
+  });
   return report;
 }

@@ -1,6 +1,13 @@
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consumers, DEFAULT_STREAM_MAX_AGE_MS, DUPLICATE_WINDOW_MS, Streams } from '../index.ts';
+import {
+  Consumers,
+  DEFAULT_STREAM_MAX_AGE_MS,
+  DLQ_RECORDER,
+  DUPLICATE_WINDOW_MS,
+  maxDeliveriesAdvisorySubject,
+  Streams,
+} from '../index.ts';
 import { openTestBus, type TestBus } from './support.ts';
 
 describe('ensureTopology', () => {
@@ -14,8 +21,10 @@ describe('ensureTopology', () => {
 
   it('creates the declared streams and consumers, and a second run changes nothing', async () => {
     const first = await t.bus.ensureTopology();
-    expect(first.streams.map((s) => s.action)).toEqual(['created', 'created', 'created', 'created']);
-    expect(first.consumers.map((c) => c.action)).toEqual(['created', 'created', 'created']);
+    expect(first.streams.map((s) => s.action)).toEqual(Object.keys(Streams).map(() => 'created'));
+    expect(first.consumers.map((c) => [c.name, c.action])).toEqual(
+      [...Object.keys(Consumers), DLQ_RECORDER].map((name) => [name, 'created']),
+    );
 
     const status = await t.jsm.streams.info(t.naming.stream('BATCH_STATUS'));
     expect(status.config).toMatchObject({
@@ -28,6 +37,14 @@ describe('ensureTopology', () => {
     });
     const dlq = await t.jsm.streams.info(t.naming.stream('DLQ'));
     expect(dlq.config.subjects).toEqual([t.naming.subject('dlq.>')]);
+    // Max-deliveries advisories of every stream a consumer reads, and nothing of other namespaces.
+    const advisories = await t.jsm.streams.info(t.naming.stream('DLQ_ADVISORIES'));
+    expect(advisories.config.subjects).toContain(
+      maxDeliveriesAdvisorySubject(t.naming.stream('BATCH_STATUS')),
+    );
+    expect(advisories.config.subjects).toHaveLength(
+      new Set(Object.values(Consumers).map((c) => c.stream)).size,
+    );
 
     const fetcher = await t.jsm.consumers.info(t.naming.stream('BATCH_STATUS'), 'fetcher');
     expect(fetcher.config).toMatchObject({
@@ -46,7 +63,9 @@ describe('ensureTopology', () => {
     expect(second.streams.map((s) => s.name).sort()).toEqual(
       Object.keys(Streams).map(t.naming.stream).sort(),
     );
-    expect(second.consumers.map((c) => c.name).sort()).toEqual(Object.keys(Consumers).sort());
+    expect(second.consumers.map((c) => c.name).sort()).toEqual(
+      [...Object.keys(Consumers), DLQ_RECORDER].sort(),
+    );
   });
 
   it('applies a changed max_age and consumer setting on the next run, leaving the rest unchanged', async () => {
@@ -54,12 +73,13 @@ describe('ensureTopology', () => {
       maxAgeMs: 60 * 60 * 1000,
       consumers: { persister: { ackWaitMs: 5_000 } },
     });
-    expect(report.streams.map((s) => s.action)).toEqual(['updated', 'updated', 'updated', 'updated']);
-    expect(report.consumers.map((c) => [c.name, c.action])).toEqual([
-      ['fetcher', 'unchanged'],
-      ['persister', 'updated'],
-      ['notifier', 'unchanged'],
-    ]);
+    expect(report.streams.map((s) => s.action)).toEqual(Object.keys(Streams).map(() => 'updated'));
+    expect(report.consumers.map((c) => [c.name, c.action])).toEqual(
+      [...Object.keys(Consumers), DLQ_RECORDER].map((name) => [
+        name,
+        name === 'persister' ? 'updated' : 'unchanged',
+      ]),
+    );
     const results = await t.jsm.streams.info(t.naming.stream('BATCH_RESULTS'));
     expect(results.config.max_age).toBe(nanos(60 * 60 * 1000));
     const persister = await t.jsm.consumers.info(t.naming.stream('BATCH_RESULTS'), 'persister');

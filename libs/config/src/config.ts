@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { DEFAULT_MODEL_PRICES, type ModelPriceTable, parseModelPrices } from './model-prices.ts';
 
 /** A configuration error: names the variable, what was wrong, and how to fix it. */
 export class ConfigError extends Error {
@@ -76,6 +77,15 @@ const url = (protocols: readonly string[]) =>
     { message: `is not a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL` },
   );
 
+const modelPrices = z.string().transform((text, ctx): ModelPriceTable => {
+  const result = parseModelPrices(text);
+  if ('error' in result) {
+    ctx.addIssue({ code: 'custom', message: result.error });
+    return z.NEVER;
+  }
+  return result.prices;
+});
+
 /**
  * Every variable of contract §2 plus batchline's own tuning knobs, with defaults. Values stay strings in the
  * environment; the schema turns them into typed settings.
@@ -109,6 +119,62 @@ const EnvSchema = z.object({
   POLL_TICK: duration.default(1000),
   POLL_LEASE: duration.default(60_000),
   STREAM_MAX_AGE: duration.default(14 * 86_400_000),
+  /** JetStream stream replicas: 1 on a single server, 3 on a production cluster. */
+  STREAM_REPLICAS: integer(1, 5).default(1),
+  // the monitor (services/monitor/README.md)
+  /** Bearer tokens that may read the admin API but not act (retry, cancel, pause, priority, alert rules). */
+  ADMIN_READONLY_TOKENS: commaList.default([]),
+  /** Synchronous price per model, laid over the built-in table; cost figures use it. */
+  MODEL_PRICES: modelPrices.default(DEFAULT_MODEL_PRICES),
+  /** The provider's discount of batch over synchronous requests, in percent. */
+  BATCH_DISCOUNT_PERCENT: integer(0, 100).default(50),
+  /** How often the monitor evaluates its alert rules. */
+  MONITOR_ALERT_INTERVAL: duration.default(60_000),
+  // the notifier (README, "Slack")
+  /** Webhook for critical alerts and operational errors; unset: they go to SLACK_WEBHOOK_URL like the rest. */
+  SLACK_CRITICAL_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  /** Longest one POST to Slack may take (the Slack SDK has no timeout by default). */
+  SLACK_TIMEOUT: duration.default(10_000),
+  /** Pauses of a webhook after consecutive 5xx answers or connection errors; the last repeats. */
+  SLACK_RETRY_SCHEDULE: durationList.default([1_000, 2_000, 5_000, 15_000, 30_000]),
+  /** More than this many final-status messages due within SLACK_DIGEST_WINDOW are sent as one digest. */
+  SLACK_DIGEST_THRESHOLD: integer(1, 1000).default(10),
+  SLACK_DIGEST_WINDOW: duration.default(60_000),
+  /** Tests only: `<name>[:<nth>]` makes the process SIGKILL itself the nth time it reaches that named point. */
+  BATCHLINE_CRASHPOINT: z
+    .string()
+    .regex(/^[a-z_]+\.[a-z0-9_]+(:[1-9]\d*)?$/, { message: 'is not <service>.<point>[:<nth>]' })
+    .optional(),
+  // the poller (README, "The poller")
+  /** Waits before re-checking a batch after failed checks in a row (5xx, timeouts); the last repeats. */
+  POLL_ERROR_BACKOFF: durationList.default([10_000, 30_000, 60_000, 300_000]),
+  /** How long a 429 without Retry-After pauses every check against that provider. */
+  POLL_RATE_LIMIT_PAUSE: duration.default(60_000),
+  /** While a provider is paused for auth, quota or a systemic 404: how often one poller probes it. */
+  POLL_PROBE_INTERVAL: duration.default(60_000),
+  /** After a 404 for a batch: when the confirming re-check runs (the batch ends as not_found only then). */
+  POLL_NOT_FOUND_CONFIRM: duration.default(30_000),
+  /** After cancelling a batch past BATCH_MAX_AGE: how long to wait for the provider to end it and hand its output. */
+  POLL_CANCEL_GRACE: duration.default(3_600_000),
+  /** How often each poller runs its sweeps (re-drive, stuck batches, leases, provider clean-up). */
+  POLL_SWEEP_INTERVAL: duration.default(60_000),
+  /** A batch final at the provider whose results have not landed this long after is driven again. */
+  RESULTS_REDRIVE_AFTER: duration.default(900_000),
+  /** A pending batch without provider progress for this long raises a "stuck" alert. */
+  POLL_STUCK_AFTER: duration.default(7_200_000),
+  /** Delete the provider's copies (input/output/error files, Anthropic results) once the results landed. */
+  DELETE_PROVIDER_FILES: z
+    .enum(['true', 'false', '1', '0'], { message: 'is not true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .default(false),
+  /** Port of the poller's endpoint for OpenAI's signed batch webhooks; unset: no endpoint. */
+  POLLER_WEBHOOK_PORT: integer(0, 65535).optional(),
+  /** The signing secret OpenAI shows for the webhook endpoint (`whsec_…`), as the openai SDK reads it. */
+  OPENAI_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** How often each poller publishes a summary of its work (`ops.poller.summary`); unset: never. */
+  POLLER_SUMMARY_INTERVAL: duration.optional(),
+  /** Model of `submit --provider anthropic` when `--model` is not given. */
+  BATCHLINE_ANTHROPIC_MODEL: z.string().min(1).default('claude-3-5-haiku-latest'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;
@@ -125,6 +191,15 @@ const FIXES: Partial<Record<ConfigVariable, string>> = {
   MONITOR_PORT: 'Use a TCP port number between 0 and 65535.',
   HEALTH_PORT: 'Use a TCP port number between 0 and 65535 (0 picks a free one).',
   BATCHLINE_NAMESPACE: 'Use a short lowercase prefix such as staging, or leave it empty.',
+  MODEL_PRICES:
+    'Use JSON such as {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (US dollars per million tokens, synchronous price).',
+  BATCH_DISCOUNT_PERCENT: 'Use a whole percentage between 0 and 100, such as 50.',
+  SLACK_CRITICAL_WEBHOOK_URL:
+    'Set it to a second incoming-webhook URL for critical messages, or unset it to use SLACK_WEBHOOK_URL.',
+  SLACK_DIGEST_THRESHOLD: 'Use a whole number of messages between 1 and 1000, such as 10.',
+  BATCHLINE_CRASHPOINT: 'Use a crash point name such as notifier.after_slack_200_before_mark:2 (tests only).',
+  DELETE_PROVIDER_FILES: 'Use true or false.',
+  POLLER_WEBHOOK_PORT: 'Use a TCP port number between 0 and 65535, or unset it for no webhook endpoint.',
 };
 
 /**
@@ -163,6 +238,9 @@ export const secretValues = (config: Config): string[] =>
     config.OPENAI_API_KEY,
     config.ANTHROPIC_API_KEY,
     config.SLACK_WEBHOOK_URL,
+    config.SLACK_CRITICAL_WEBHOOK_URL,
+    config.OPENAI_WEBHOOK_SECRET,
     config.DATABASE_URL,
     ...config.ADMIN_TOKENS,
+    ...config.ADMIN_READONLY_TOKENS,
   ].filter((value): value is string => typeof value === 'string');

@@ -18,6 +18,16 @@ export interface LeasedBatch {
   createdAt: Date;
   /** Age by the database clock, so a skewed poller clock cannot expire a batch early. */
   ageMs: number;
+  /** How long after falling due it was leased (0 for a batch leased before it was due), database clock. */
+  dueDelayMs: number;
+  /** Set once the provider reported a terminal status (a manual re-check may still lease the batch). */
+  providerTerminalAt: Date | null;
+  /** Failed checks in a row. */
+  pollErrors: number;
+  /** Set while a 404 awaits its confirming re-check. */
+  notFoundAt: Date | null;
+  /** How long ago the poller asked the provider to cancel this batch (past BATCH_MAX_AGE); null if it did not. */
+  cancelRequestedAgoMs: number | null;
 }
 
 interface LeasedBatchRow {
@@ -32,10 +42,18 @@ interface LeasedBatchRow {
   lease_version: string;
   created_at: Date;
   age_ms: number;
+  due_delay_ms: number;
+  provider_terminal_at: Date | null;
+  poll_errors: number;
+  not_found_at: Date | null;
+  cancel_requested_ago_ms: number | null;
 }
 
 const LEASED_COLUMNS = `id, provider, batch_id, provider_status, input_file_id, output_file_id, error_file_id,
-  poll_attempt, lease_version, created_at, floor(extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms`;
+  poll_attempt, lease_version, created_at, floor(extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms,
+  greatest(0, extract(epoch FROM now() - next_poll_at) * 1000)::float8 AS due_delay_ms, provider_terminal_at,
+  poll_errors, not_found_at,
+  floor(extract(epoch FROM now() - cancel_requested_at) * 1000)::float8 AS cancel_requested_ago_ms`;
 
 const toLeasedBatch = (row: LeasedBatchRow): LeasedBatch => ({
   id: Number(row.id),
@@ -49,6 +67,11 @@ const toLeasedBatch = (row: LeasedBatchRow): LeasedBatch => ({
   leaseVersion: Number(row.lease_version),
   createdAt: row.created_at,
   ageMs: row.age_ms,
+  dueDelayMs: row.due_delay_ms,
+  providerTerminalAt: row.provider_terminal_at,
+  pollErrors: row.poll_errors,
+  notFoundAt: row.not_found_at,
+  cancelRequestedAgoMs: row.cancel_requested_ago_ms,
 });
 
 export interface LeaseOptions {
@@ -58,9 +81,10 @@ export interface LeaseOptions {
 }
 
 /**
- * Leases up to `limit` batches whose status check is due, oldest due first. Several pollers may call this at
- * once: rows another poller is leasing right now are skipped, never handed out twice, and a lease whose time ran
- * out (its holder died or stalled) can be taken over.
+ * Leases up to `limit` batches whose status check is due: the highest `poll_priority` first, then the oldest
+ * due. Batches whose polling is paused, or every batch while polling is paused as a whole, are left alone, and
+ * so are the batches of a paused provider (a rate limit, or a failure only a successful probe ends). Several pollers may call this at once: rows another poller is leasing right now are skipped, never handed out
+ * twice, and a lease whose time ran out (its holder died or stalled) can be taken over.
  */
 export async function leaseDueBatches(
   db: Queryable,
@@ -71,7 +95,11 @@ export async function leaseDueBatches(
        SELECT id FROM batch_jobs_vp_logs
        WHERE status = 1 AND provider_terminal_at IS NULL AND next_poll_at <= now()
          AND (lease_until IS NULL OR lease_until <= now())
-       ORDER BY next_poll_at
+         AND NOT polling_paused
+         AND NOT EXISTS (SELECT 1 FROM polling_control WHERE paused)
+         AND NOT EXISTS (SELECT 1 FROM provider_pauses p
+                         WHERE p.provider = batch_jobs_vp_logs.provider AND (p.needs_probe OR p.paused_until > now()))
+       ORDER BY poll_priority DESC, next_poll_at
        LIMIT $2
        FOR UPDATE SKIP LOCKED
      ), leased AS (
@@ -80,7 +108,7 @@ export async function leaseDueBatches(
        FROM due WHERE b.id = due.id
        RETURNING b.*
      )
-     SELECT ${LEASED_COLUMNS} FROM leased ORDER BY next_poll_at, id`,
+     SELECT ${LEASED_COLUMNS} FROM leased ORDER BY poll_priority DESC, next_poll_at, id`,
     [owner, limit, leaseMs],
   );
   return rows.map(toLeasedBatch);
@@ -124,18 +152,34 @@ export interface ProviderCheck {
   logDetails?: Record<string, unknown>;
   /** Published once this write commits, e.g. `batch.status.changed`; none when nothing changed. */
   event?: OutboxEvent | null;
+  /** Set when the poller has just asked the provider to cancel the batch (past BATCH_MAX_AGE). */
+  cancelRequested?: boolean;
 }
 
 /**
  * Writes a status check back and releases the lease, with its event in the same transaction. Returns false,
  * writing nothing, when the lease was lost (taken over after it ran out) or the batch is already final.
+ * Once the provider was seen terminal, a later non-terminal answer (a stale read) does not take the recorded
+ * status back; the terminal event is kept on the row so that a sweep can drive the batch again.
  */
 export async function recordProviderCheck(db: TransactionSource, check: ProviderCheck): Promise<boolean> {
   return withTransaction(db, async (client) => {
     const result = await client.query(
       `UPDATE batch_jobs_vp_logs
-       SET provider_status = $3,
-           request_counts = $4::jsonb,
+       SET provider_status = CASE WHEN provider_terminal_at IS NOT NULL AND NOT $8::boolean THEN provider_status
+                                  ELSE $3 END,
+           request_counts = CASE WHEN provider_terminal_at IS NOT NULL AND NOT $8::boolean THEN request_counts
+                                 ELSE $4::jsonb END,
+           progress_at = CASE WHEN provider_status IS DISTINCT FROM $3 OR request_counts IS DISTINCT FROM $4::jsonb
+                              THEN now() ELSE progress_at END,
+           terminal_event = CASE WHEN $8::boolean AND $11::jsonb IS NOT NULL THEN COALESCE(terminal_event, $11::jsonb)
+                                 ELSE terminal_event END,
+           cancel_requested_at = CASE WHEN $12::boolean THEN COALESCE(cancel_requested_at, now())
+                                      ELSE cancel_requested_at END,
+           last_checked_at = now(),
+           last_checked_by = lease_owner,
+           poll_errors = 0,
+           not_found_at = NULL,
            input_file_id = COALESCE($5, input_file_id),
            output_file_id = COALESCE($6, output_file_id),
            error_file_id = COALESCE($7, error_file_id),
@@ -160,12 +204,31 @@ export async function recordProviderCheck(db: TransactionSource, check: Provider
         check.terminal,
         check.nextPollDelayMs,
         check.logDetails === undefined ? null : JSON.stringify(check.logDetails),
+        check.terminal && check.event ? JSON.stringify(check.event) : null,
+        check.cancelRequested ?? false,
       ],
     );
     if (result.rowCount !== 1) return false;
     if (check.event) await enqueueOutbox(client, check.event);
     return true;
   });
+}
+
+/** A status check that did not get an answer to record, and when to try again. */
+export interface FailedCheck {
+  id: number;
+  leaseVersion: number;
+  nextPollDelayMs: number;
+  lastError: string;
+  /**
+   * Whether it counts as a failure of this batch's checks (growing its backoff). A check held back by a pause
+   * of the whole provider does not. Default true.
+   */
+  countsAsFailure?: boolean;
+  /** The provider answered 404: the batch awaits a confirming re-check. */
+  notFound?: boolean;
+  /** The poller has just asked the provider to cancel the batch (past BATCH_MAX_AGE). */
+  cancelRequested?: boolean;
 }
 
 /**
@@ -179,7 +242,10 @@ export async function rescheduleBatch(
     leaseVersion,
     nextPollDelayMs,
     lastError,
-  }: { id: number; leaseVersion: number; nextPollDelayMs: number; lastError: string },
+    countsAsFailure = true,
+    notFound = false,
+    cancelRequested = false,
+  }: FailedCheck,
 ): Promise<boolean> {
   const result = await db.query(
     `UPDATE batch_jobs_vp_logs
@@ -187,9 +253,43 @@ export async function rescheduleBatch(
          lease_owner = NULL,
          lease_until = NULL,
          last_poll_error = $4,
-         last_poll_error_at = now()
+         last_poll_error_at = now(),
+         last_checked_at = now(),
+         last_checked_by = lease_owner,
+         poll_errors = poll_errors + CASE WHEN $5::boolean THEN 1 ELSE 0 END,
+         not_found_at = CASE WHEN $6::boolean THEN COALESCE(not_found_at, now())
+                             WHEN $5::boolean THEN NULL ELSE not_found_at END,
+         cancel_requested_at = CASE WHEN $7::boolean THEN COALESCE(cancel_requested_at, now())
+                                    ELSE cancel_requested_at END
      WHERE id = $1 AND lease_version = $2 AND status = 1`,
-    [id, leaseVersion, nextPollDelayMs, redactSecretsIn(lastError)],
+    [
+      id,
+      leaseVersion,
+      nextPollDelayMs,
+      redactSecretsIn(lastError),
+      countsAsFailure,
+      notFound,
+      cancelRequested,
+    ],
   );
   return result.rowCount === 1;
+}
+
+/**
+ * How long until the next batch this poller could lease falls due (negative when one is due already but held
+ * by another poller's lease query right now), or null when none is waiting. Lets an idle poller sleep exactly
+ * until then instead of a whole tick.
+ */
+export async function nextDueDelayMs(db: Queryable): Promise<number | null> {
+  const { rows } = await db.query<{ delay_ms: number | null }>(
+    `SELECT (extract(epoch FROM min(next_poll_at) - now()) * 1000)::float8 AS delay_ms
+     FROM batch_jobs_vp_logs
+     WHERE status = 1 AND provider_terminal_at IS NULL
+       AND (lease_until IS NULL OR lease_until <= now())
+       AND NOT polling_paused
+       AND NOT EXISTS (SELECT 1 FROM polling_control WHERE paused)
+       AND NOT EXISTS (SELECT 1 FROM provider_pauses p
+                       WHERE p.provider = batch_jobs_vp_logs.provider AND (p.needs_probe OR p.paused_until > now()))`,
+  );
+  return rows[0]?.delay_ms ?? null;
 }

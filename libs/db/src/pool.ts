@@ -69,6 +69,13 @@ export async function withTransaction<T>(
   const pooled = isPool(db) ? await db.connect() : null;
   const client = pooled ?? (db as pg.ClientBase);
   let unusable: Error | undefined;
+  // pg-pool takes its error listener off a checked-out client, so a backend that goes away mid-transaction
+  // (server restart, pg_terminate_backend) would be an unhandled 'error' event that ends the process. The
+  // statement in flight (or the next one) fails anyway; the client is then destroyed on release.
+  const onConnectionError = (err: Error) => {
+    unusable ??= err;
+  };
+  pooled?.on('error', onConnectionError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -82,6 +89,7 @@ export async function withTransaction<T>(
     }
     throw err;
   } finally {
+    pooled?.off('error', onConnectionError);
     pooled?.release(unusable);
   }
 }

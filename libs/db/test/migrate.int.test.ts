@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,13 +34,17 @@ describe('migrate', () => {
   }
 
   it('applies every file once when two runs start together', async () => {
+    const versions = (await readdir(MIGRATIONS))
+      .filter((name) => name.endsWith('.sql'))
+      .map((name) => name.slice(0, -'.sql'.length))
+      .sort();
+    expect(versions[0]).toBe('0001_init');
     const [first, second] = await Promise.all([migrate(pool, silentLog), migrate(pool, silentLog)]);
-    expect([...first.applied, ...second.applied]).toEqual(['0001_init']);
+    expect([...first.applied, ...second.applied]).toEqual(versions);
 
-    const { rows } = await pool.query('SELECT version, checksum FROM schema_migrations');
-    expect(rows).toHaveLength(1);
-    expect(rows[0].version).toBe('0001_init');
-    expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+    const { rows } = await pool.query('SELECT version, checksum FROM schema_migrations ORDER BY version');
+    expect(rows.map((row) => row.version)).toEqual(versions);
+    for (const row of rows) expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
     const tables = await pool.query<{ name: string }>(
       `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
     );

@@ -2,8 +2,6 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@batchline/logging';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  claimNotification,
-  completeNotification,
   createPool,
   enqueueOutbox,
   getBatchLog,
@@ -11,7 +9,6 @@ import {
   listBatchLogs,
   listViewpoints,
   loadViewpointIds,
-  markFinalNotified,
   type Pool,
   upsertViewpoints,
   withTransaction,
@@ -207,59 +204,6 @@ describe('repositories', () => {
       expect(await enqueueOutbox(pool, { ...event, payload: { other: true } })).toBe(false);
       const { rows } = await pool.query(`SELECT payload, headers FROM outbox WHERE msg_id = 'status:7:1'`);
       expect(rows).toEqual([{ payload: { list: [1, 2], text: "it's" }, headers: {} }]);
-    });
-  });
-
-  describe('notifications', () => {
-    it('claims once, counts retries of an unfinished send, and never reopens a finished one', async () => {
-      const claim = { eventKey: 'final:1', kind: 'batch_final', batchLogId: null, text: 'batch_x completed' };
-      expect(await claimNotification(pool, claim)).toEqual({ state: 'sending', attempts: 1, created: true });
-      expect(await claimNotification(pool, claim)).toEqual({ state: 'sending', attempts: 2, created: false });
-
-      expect(await completeNotification(pool, 'final:1', 'sent')).toBe(true);
-      expect(await completeNotification(pool, 'final:1', 'failed', 'late')).toBe(false);
-      expect(await claimNotification(pool, claim)).toEqual({ state: 'sent', attempts: 2, created: false });
-      const { rows } = await pool.query(
-        `SELECT state, sent_at, last_error FROM notifications WHERE event_key = 'final:1'`,
-      );
-      expect(rows[0]).toMatchObject({ state: 'sent', last_error: null });
-      expect(rows[0].sent_at).toBeInstanceOf(Date);
-    });
-
-    it('records a permanent failure with its error, secrets masked', async () => {
-      const claim = { eventKey: 'alert:9', kind: 'alert', batchLogId: null, text: 'something broke' };
-      await claimNotification(pool, claim);
-      expect(
-        await completeNotification(
-          pool,
-          'alert:9',
-          'failed',
-          'channel_not_found at https://hooks.slack.com/services/T0/B0/secret',
-        ),
-      ).toBe(true);
-      const { rows } = await pool.query(
-        `SELECT state, sent_at, last_error FROM notifications WHERE event_key = 'alert:9'`,
-      );
-      expect(rows[0]).toMatchObject({ state: 'failed', sent_at: null });
-      expect(rows[0].last_error).toContain('channel_not_found');
-      expect(rows[0].last_error).not.toContain('secret');
-      expect(await claimNotification(pool, claim)).toMatchObject({ state: 'failed', created: false });
-    });
-
-    it('stamps final_notified_at once', async () => {
-      const { id } = await insertBatchLog(pool, {
-        provider: 'openai',
-        batchId: 'batch_notified',
-        model: null,
-        totalSentences: 0,
-        inputFileId: null,
-        firstPollDelayMs: 0,
-      });
-      expect(await markFinalNotified(pool, id)).toBe(true);
-      const first = (await getBatchLog(pool, id))!.finalNotifiedAt;
-      expect(first).toBeInstanceOf(Date);
-      expect(await markFinalNotified(pool, id)).toBe(false);
-      expect((await getBatchLog(pool, id))!.finalNotifiedAt).toEqual(first);
     });
   });
 });

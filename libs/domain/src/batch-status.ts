@@ -31,10 +31,25 @@ const OPENAI_PENDING = new Set(['validating', 'in_progress', 'finalizing', 'canc
 const ANTHROPIC_PENDING = new Set(['in_progress', 'canceling']);
 
 /**
- * Maps a provider's batch status to our lifecycle. Unknown statuses are treated as not terminal: a status we do
- * not understand must never end a batch irreversibly.
+ * What an Anthropic batch that `ended` tells about why it ended: its requests that were cancelled or expired
+ * before they ran (its `request_counts.canceled` / `.expired`).
  */
-export function classifyProviderStatus(provider: ProviderName, status: string): ProviderPhase {
+export interface EndedRequestCounts {
+  canceled: number;
+  expired: number;
+}
+
+/**
+ * Maps a provider's batch status to our lifecycle. Unknown statuses are treated as not terminal: a status we do
+ * not understand must never end a batch irreversibly. Anthropic has one terminal status, `ended`, for every
+ * ending: requests cut off by a cancellation (or by the 24-hour window) make it a cancelled (expired) batch,
+ * which lands what it has and ends with status 9, as OpenAI's `cancelled` / `expired` do.
+ */
+export function classifyProviderStatus(
+  provider: ProviderName,
+  status: string,
+  ended: EndedRequestCounts = { canceled: 0, expired: 0 },
+): ProviderPhase {
   if (provider === 'openai') {
     if (OPENAI_PENDING.has(status)) return { terminal: false };
     switch (status) {
@@ -52,6 +67,10 @@ export function classifyProviderStatus(provider: ProviderName, status: string): 
   }
   if (ANTHROPIC_PENDING.has(status)) return { terminal: false };
   if (status === 'ended') {
+    if (ended.canceled > 0)
+      return { terminal: true, finalStatus: BatchStatus.failed, reason: 'cancelled', hasOutput: true };
+    if (ended.expired > 0)
+      return { terminal: true, finalStatus: BatchStatus.failed, reason: 'expired', hasOutput: true };
     return { terminal: true, finalStatus: BatchStatus.completed, reason: 'completed', hasOutput: true };
   }
   return { terminal: false };

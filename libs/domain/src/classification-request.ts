@@ -54,3 +54,25 @@ export function openAIRequestLine(options: {
     },
   };
 }
+
+/** Most tokens an answer may take: an answer is a short list of ids. */
+export const ANTHROPIC_MAX_TOKENS = 1024;
+
+/** One request of an Anthropic Message Batch for a review sentence (`{custom_id, params}`). */
+export function anthropicRequestLine(options: {
+  reviewSentenceId: number;
+  text: string;
+  model: string;
+  systemPrompt: string;
+}): Record<string, unknown> {
+  return {
+    custom_id: customIdFor(options.reviewSentenceId),
+    params: {
+      model: options.model,
+      max_tokens: ANTHROPIC_MAX_TOKENS,
+      temperature: 0,
+      system: options.systemPrompt,
+      messages: [{ role: 'user', content: options.text }],
+    },
+  };
+}

@@ -65,3 +65,27 @@ describe('isFinalStatus', () => {
     expect(isFinalStatus(9)).toBe(true);
   });
 });
+
+describe('classifyProviderStatus (Anthropic endings)', () => {
+  it('an ended batch with cancelled requests was cancelled: status 9, partial output', () => {
+    expect(classifyProviderStatus('anthropic', 'ended', { canceled: 3, expired: 0 })).toEqual({
+      terminal: true,
+      finalStatus: BatchStatus.failed,
+      reason: 'cancelled',
+      hasOutput: true,
+    });
+  });
+  it('an ended batch with expired requests expired: status 9, partial output', () => {
+    expect(classifyProviderStatus('anthropic', 'ended', { canceled: 0, expired: 1 })).toEqual({
+      terminal: true,
+      finalStatus: BatchStatus.failed,
+      reason: 'expired',
+      hasOutput: true,
+    });
+  });
+  it('counts mean nothing before the batch ended', () => {
+    expect(classifyProviderStatus('anthropic', 'canceling', { canceled: 3, expired: 0 })).toEqual({
+      terminal: false,
+    });
+  });
+});

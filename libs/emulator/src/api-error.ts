@@ -16,8 +16,12 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
-  get body(): OpenAIErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.errorCode } };
+  /** The JSON answered (OpenAI's shape here; the Anthropic routes answer their own). */
+  get body(): object {
+    const body: OpenAIErrorBody = {
+      error: { message: this.message, type: this.type, param: this.param, code: this.errorCode },
+    };
+    return body;
   }
 }
 

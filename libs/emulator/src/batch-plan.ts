@@ -42,17 +42,22 @@ export interface PlanOptions {
 
 /** Reads the input file once, answering every request and applying the test's line faults. */
 export async function planBatch(inputPath: string, options: PlanOptions): Promise<BatchPlan> {
-  const answerer = new CatalogueAnswerer();
-  const requests: PlannedRequest[] = [];
+  const lines: BatchRequestLine[] = [];
   const splitter = new LineSplitter();
   const onLine = ({ text }: { text: string | null }) => {
     if (text === null) return;
     const parsed = parseRequestLine(text);
-    if (parsed.ok) requests.push(planRequest(parsed.request, answerer, options));
+    if (parsed.ok) lines.push(parsed.request);
   };
   for await (const chunk of createReadStream(inputPath)) splitter.push(chunk as Buffer, onLine);
   splitter.end(onLine);
+  return planRequests(lines, options);
+}
 
+/** Answers every request (in the chat-completions shape) and applies the test's line faults. */
+export function planRequests(lines: readonly BatchRequestLine[], options: PlanOptions): BatchPlan {
+  const answerer = new CatalogueAnswerer();
+  const requests = lines.map((line) => planRequest(line, answerer, options));
   const executionOrder = shuffledIndexes(requests.length, seedOf(options.batchId));
   return {
     requests,

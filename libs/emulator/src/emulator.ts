@@ -3,12 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, badRequest } from './api-error.ts';
 import { BatchService, type EmulatedBatch } from './batch-service.ts';
 import { FileStore } from './file-store.ts';
 import { delayResponse, HttpFaults, limitResponseBody } from './http-faults.ts';
 import { randomId } from './ids.ts';
+import { AnthropicApiError, type EmulatedMessageBatch, MessageBatchService } from './message-batches.ts';
 import type {
   EmulatorClock,
   EmulatorOptions,
@@ -21,6 +23,8 @@ import type {
 export interface Emulator {
   /** E.g. `http://127.0.0.1:PORT/v1`: what `OPENAI_BASE_URL` / the SDK's `baseURL` take. */
   baseUrl: string;
+  /** E.g. `http://127.0.0.1:PORT`: what `ANTHROPIC_BASE_URL` / the Anthropic SDK's `baseURL` take. */
+  anthropicBaseUrl: string;
   port: number;
   close(): Promise<void>;
   /** Serves `fault` to the next matching requests (see `HttpFault`). */
@@ -30,18 +34,26 @@ export interface Emulator {
   readonly requests: readonly RequestLogEntry[];
   /** The internal state of a batch, for oracles; undefined for an unknown id. */
   batch(id: string): EmulatedBatch | undefined;
-  /** For each input request of the batch, what the emulator served (the e2e oracle). */
+  /** The internal state of an Anthropic Message Batch, for oracles; undefined for an unknown id. */
+  messageBatch(id: string): EmulatedMessageBatch | undefined;
+  /** For each input request of the batch (OpenAI or Anthropic), what the emulator served (the e2e oracle). */
   expectedOutcomes(batchId: string): Promise<ExpectedBatchOutcomes>;
 }
 
 const DEFAULT_CLOCK = { validatingMs: 200, inProgressMs: 1000, finalizingMs: 200 };
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** Anthropic takes a Message Batch's requests inline, up to 256 MB. */
+const MAX_MESSAGE_BATCH_BODY_BYTES = 256 * 1024 * 1024;
+/** Paths of Anthropic's API, which authenticates and answers errors its own way. */
+const ANTHROPIC_PATH = /^\/v1\/messages\//;
 
 interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
   params: string[];
   query: URLSearchParams;
+  /** `http://host:port` as the client reached us, for URLs we hand out (Anthropic's `results_url`). */
+  origin: string;
 }
 
 interface Route {
@@ -72,9 +84,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     lineFaults: options.lineFaults,
     batchOutcome: options.batchOutcome,
   });
+  const messageBatches = new MessageBatchService(clock, now, {
+    lineFaults: options.lineFaults,
+    messageBatchOutcome: options.messageBatchOutcome,
+  });
   const faults = new HttpFaults();
   const requests: RequestLogEntry[] = [];
-  const routes = apiRoutes(files, batches);
+  const routes = [...apiRoutes(files, batches), ...messageBatchRoutes(messageBatches)];
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
@@ -89,7 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
     });
     serve(req, res, method, url).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, err);
+      if (!res.headersSent) sendError(res, err, ANTHROPIC_PATH.test(url.pathname));
       else res.destroy();
     });
   });
@@ -98,15 +114,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.setHeader('x-request-id', randomId('req_'));
     const fault = faults.take(method, url.pathname);
     if (fault?.delayMs !== undefined && !(await delayResponse(res, fault.delayMs))) return;
+    const anthropic = ANTHROPIC_PATH.test(url.pathname);
     if (fault?.status !== undefined) {
       req.resume();
-      sendFault(res, fault);
+      sendFault(res, fault, anthropic);
       return;
     }
     if (fault?.truncateAfterBytes !== undefined) limitResponseBody(res, fault.truncateAfterBytes, 'truncate');
     else if (fault?.stallAfterBytes !== undefined) limitResponseBody(res, fault.stallAfterBytes, 'stall');
 
-    authenticate(req, options.apiKey);
+    if (anthropic) authenticateAnthropic(req, options.apiKey);
+    else authenticate(req, options.apiKey);
     for (const route of routes) {
       if (route.method !== method) continue;
       const match = route.pattern.exec(url.pathname);
@@ -116,10 +134,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         res,
         params: match.slice(1).map(decodeURIComponent),
         query: url.searchParams,
+        origin: `http://${req.headers.host ?? 'emulator'}`,
       });
       return;
     }
     req.resume();
+    if (anthropic) throw new AnthropicApiError(404, `Not found: ${method} ${url.pathname}`);
     throw new ApiError(404, `Invalid URL (${method} ${url.pathname})`);
   }
 
@@ -131,15 +151,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
   });
   const { port } = server.address() as AddressInfo;
+  const origin = `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${port}`;
 
   return {
-    baseUrl: `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${port}/v1`,
+    baseUrl: `${origin}/v1`,
+    anthropicBaseUrl: origin,
     port,
     requests,
     injectHttpFault: (fault) => faults.inject(fault),
     clearHttpFaults: () => faults.clear(),
     batch: (id) => batches.find(id),
-    expectedOutcomes: (batchId) => batches.expectedOutcomes(batchId),
+    messageBatch: (id) => messageBatches.find(id),
+    expectedOutcomes: async (batchId) =>
+      messageBatches.find(batchId)
+        ? messageBatches.expectedOutcomes(batchId)
+        : batches.expectedOutcomes(batchId),
     async close() {
       faults.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -213,6 +239,52 @@ function apiRoutes(files: FileStore, batches: BatchService): Route[] {
   ];
 }
 
+function messageBatchRoutes(batches: MessageBatchService): Route[] {
+  const route = (method: string, pattern: RegExp, handle: Route['handle']): Route => ({
+    method,
+    pattern,
+    handle,
+  });
+  return [
+    route('POST', /^\/v1\/messages\/batches$/, async ({ req, res, origin }) => {
+      sendJson(res, 200, batches.create(await readJson(req, MAX_MESSAGE_BATCH_BODY_BYTES, true), origin));
+    }),
+    route('GET', /^\/v1\/messages\/batches$/, async ({ res, query, origin }) => {
+      const raw = query.get('limit');
+      const limit = raw === null ? 20 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new AnthropicApiError(400, 'limit: Input should be between 1 and 1000');
+      }
+      sendJson(res, 200, batches.list({ afterId: query.get('after_id') ?? undefined, limit }, origin));
+    }),
+    route('GET', /^\/v1\/messages\/batches\/([^/]+)$/, async ({ res, params, origin }) => {
+      sendJson(res, 200, batches.retrieve(params[0]!, origin));
+    }),
+    route('DELETE', /^\/v1\/messages\/batches\/([^/]+)$/, async ({ res, params }) => {
+      sendJson(res, 200, batches.delete(params[0]!));
+    }),
+    route('POST', /^\/v1\/messages\/batches\/([^/]+)\/cancel$/, async ({ req, res, params, origin }) => {
+      req.resume();
+      sendJson(res, 200, batches.cancel(params[0]!, origin));
+    }),
+    route('GET', /^\/v1\/messages\/batches\/([^/]+)\/results$/, async ({ res, params }) => {
+      const lines = batches.results(params[0]!);
+      // Chunked, line by line with backpressure: a large batch's results are never held whole.
+      res.writeHead(200, { 'content-type': 'application/binary' });
+      await pipeline(
+        Readable.from(
+          (function* () {
+            for (const line of lines) yield `${line}\n`;
+          })(),
+        ),
+        res,
+      ).catch(() => {
+        // The client went away or a fault cut the response: nothing left to answer.
+      });
+    }),
+  ];
+}
+
 function limitParam(query: URLSearchParams, fallback: number, max: number): number {
   const raw = query.get('limit');
   if (raw === null) return fallback;
@@ -242,22 +314,50 @@ function authenticate(req: IncomingMessage, apiKey: string | undefined): void {
   }
 }
 
+/**
+ * Anthropic's auth: the key in `x-api-key`, or as a bearer token (as the SDK sends it since 1.x). A missing or
+ * wrong key is 401 `authentication_error`.
+ */
+function authenticateAnthropic(req: IncomingMessage, apiKey: string | undefined): void {
+  const header = req.headers['x-api-key'];
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  const key = typeof header === 'string' && header.trim() !== '' ? header.trim() : bearer;
+  if (key === undefined) {
+    req.resume();
+    throw new AnthropicApiError(401, 'x-api-key header is required');
+  }
+  if (apiKey !== undefined && key !== apiKey) {
+    req.resume();
+    throw new AnthropicApiError(401, 'invalid x-api-key');
+  }
+}
+
 /** Shows the ends of a long key only, as OpenAI does, so that an error message never carries the key. */
 const maskKey = (key: string): string =>
   key.length > 16 ? `${key.slice(0, 3)}${'*'.repeat(8)}${key.slice(-4)}` : '*'.repeat(8);
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(
+  req: IncomingMessage,
+  maxBytes = MAX_JSON_BODY_BYTES,
+  anthropic = false,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY_BYTES) throw badRequest('The request body is too large.');
+    if (size > maxBytes) {
+      throw anthropic
+        ? new AnthropicApiError(413, 'Request exceeds the maximum allowed number of bytes.')
+        : badRequest('The request body is too large.');
+    }
     chunks.push(chunk as Buffer);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw badRequest('We could not parse the JSON body of your request.');
+    throw anthropic
+      ? new AnthropicApiError(400, 'The request body is not valid JSON.')
+      : badRequest('We could not parse the JSON body of your request.');
   }
 }
 
@@ -267,7 +367,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(data);
 }
 
-function sendError(res: ServerResponse, err: unknown): void {
+function sendError(res: ServerResponse, err: unknown, anthropic: boolean): void {
   if (err instanceof ApiError) {
     sendJson(res, err.status, err.body);
     return;
@@ -276,13 +376,15 @@ function sendError(res: ServerResponse, err: unknown): void {
   process.emitWarning(
     `batchline emulator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
-  sendJson(res, 500, new ApiError(500, 'The server had an error while processing your request.').body);
+  const message = 'The server had an error while processing your request.';
+  sendJson(res, 500, (anthropic ? new AnthropicApiError(500, message) : new ApiError(500, message)).body);
 }
 
-function sendFault(res: ServerResponse, fault: HttpFault): void {
+function sendFault(res: ServerResponse, fault: HttpFault, anthropic: boolean): void {
   const status = fault.status ?? 500;
-  const body =
-    fault.body === undefined ? new ApiError(status, `Injected fault: status ${status}.`).body : fault.body;
+  const message = `Injected fault: status ${status}.`;
+  const generated = anthropic ? new AnthropicApiError(status, message) : new ApiError(status, message);
+  const body = fault.body === undefined ? generated.body : fault.body;
   const data = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, {
     'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',

@@ -133,6 +133,31 @@ export interface EmulatorOptions {
   lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
   /** Called once when a batch is created; `undefined` lets it complete normally. */
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
+  /** The same for an Anthropic Message Batch (which cannot fail as a whole: bad input is refused at creation). */
+  messageBatchOutcome?: (batch: MessageBatchObject) => MessageBatchOutcome | undefined;
+}
+
+/** How an Anthropic Message Batch ends: like `BatchOutcome`, less `failed`. */
+export type MessageBatchOutcome = Exclude<BatchOutcome, { status: 'failed' }>;
+
+/** The Message Batch object of Anthropic's API. */
+export interface MessageBatchObject {
+  id: string;
+  type: 'message_batch';
+  processing_status: 'in_progress' | 'canceling' | 'ended';
+  request_counts: {
+    processing: number;
+    succeeded: number;
+    errored: number;
+    canceled: number;
+    expired: number;
+  };
+  ended_at: string | null;
+  created_at: string;
+  expires_at: string;
+  archived_at: string | null;
+  cancel_initiated_at: string | null;
+  results_url: string | null;
 }
 
 /**
@@ -185,6 +210,7 @@ export type ExpectedOutcome =
 
 export interface ExpectedBatchOutcomes {
   batchId: string;
+  /** The batch's phase in OpenAI's terms (an Anthropic batch that `ended` shows how: completed, expired, ...). */
   status: BatchStatus;
   /** False while the batch is not terminal: the outcomes are then those of the files it would produce now. */
   final: boolean;

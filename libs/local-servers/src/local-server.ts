@@ -9,7 +9,24 @@ export interface LocalServer {
   dataDir?: string;
   /** Stops a server this process started and removes its directory; a no-op for servers found running. */
   stop(): Promise<void>;
+  /**
+   * Only on a server this process started (fault-injection tests): stops the server process but keeps its data
+   * directory and port. `graceful` is a clean shutdown (nats-server SIGTERM, `pg_ctl stop -m fast`); `crash`
+   * gives no chance to clean up (SIGKILL, `pg_ctl stop -m immediate`, which forces crash recovery on start).
+   */
+  halt?(mode: HaltMode): Promise<void>;
+  /** Starts a halted server again on the same data directory and port; resolves once it answers. */
+  resume?(): Promise<void>;
 }
+
+/** How `halt` stops a started server. */
+export type HaltMode = 'graceful' | 'crash';
+
+/** A started server that can be halted and resumed (what the private servers of this package are). */
+export type RestartableServer = LocalServer & Required<Pick<LocalServer, 'halt' | 'resume'>>;
+
+export const isRestartable = (server: LocalServer): server is RestartableServer =>
+  typeof server.halt === 'function' && typeof server.resume === 'function';
 
 export type LocalServerErrorCode = 'POSTGRES_UNAVAILABLE' | 'NATS_UNAVAILABLE';
 

@@ -16,7 +16,7 @@ import {
   stopOnce,
   urlForLog,
 } from './local-server.ts';
-import { claimFreeLoopbackPort, LOOPBACK_HOST } from './ports.ts';
+import { claimFreeLoopbackPort, LOOPBACK_HOST, portAnswers } from './ports.ts';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
@@ -136,17 +136,8 @@ async function startPrivateNats(binary: string, log: Logger): Promise<LocalServe
   const url = `nats://${LOOPBACK_HOST}:${port}`;
   const dir = await mkdtemp(join(tmpdir(), 'batchline-nats-'));
   const logFile = join(dir, 'nats-server.log');
-  const server = spawnServer(binary, [
-    '-a',
-    LOOPBACK_HOST,
-    '-p',
-    String(port),
-    '-js',
-    '-sd',
-    dir,
-    '-l',
-    logFile,
-  ]);
+  const args = ['-a', LOOPBACK_HOST, '-p', String(port), '-js', '-sd', dir, '-l', logFile];
+  let server = spawnServer(binary, args);
   try {
     await waitUntilReady(url, server, logFile);
   } catch (err) {
@@ -164,6 +155,21 @@ async function startPrivateNats(binary: string, log: Logger): Promise<LocalServe
       await rm(dir, { recursive: true, force: true });
       log.info({ url }, 'stopped the private NATS server');
     }),
+    async halt(mode) {
+      if (mode === 'crash') server.child.kill('SIGKILL');
+      await terminate(server);
+      log.info({ url, mode }, 'halted the private NATS server');
+    },
+    async resume() {
+      if (server.child.exitCode === null && server.child.signalCode === null) return;
+      // A leftover or foreign server on our port must never be mistaken for ours (reliability.md, XP lessons).
+      if (await portAnswers(LOOPBACK_HOST, port)) {
+        throw new Error(`port ${port} on ${LOOPBACK_HOST} already answers; refusing to resume NATS there`);
+      }
+      server = spawnServer(binary, args);
+      await waitUntilReady(url, server, logFile);
+      log.info({ url, pid: server.child.pid }, 'resumed the private NATS server');
+    },
   };
 }
 

@@ -22,7 +22,7 @@ import {
   stopOnce,
   urlForLog,
 } from './local-server.ts';
-import { claimFreeLoopbackPort, LOOPBACK_HOST } from './ports.ts';
+import { claimFreeLoopbackPort, LOOPBACK_HOST, portAnswers } from './ports.ts';
 
 /** Where a Postgres installed from the distribution's packages usually listens, with trust auth for local users. */
 export const CONVENTIONAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -214,6 +214,29 @@ async function startPrivateCluster(binDir: string, log: Logger): Promise<LocalSe
         await rm(dir, { recursive: true, force: true });
         log.info({ url }, 'stopped the private Postgres cluster');
       }),
+      async halt(mode) {
+        // fast: active transactions roll back, clients are disconnected; immediate: no clean shutdown at all.
+        await pgCtl(['-m', mode === 'crash' ? 'immediate' : 'fast', '-w', '-t', PG_CTL_WAIT_SECONDS, 'stop']);
+        log.info({ url, mode }, 'halted the private Postgres cluster');
+      },
+      async resume() {
+        if ((await probePostgres(url)).ok) return;
+        if (await portAnswers(LOOPBACK_HOST, port)) {
+          throw new Error(
+            `port ${port} on ${LOOPBACK_HOST} already answers; refusing to resume Postgres there`,
+          );
+        }
+        try {
+          await pgCtl(['-l', logFile, '-w', '-t', PG_CTL_WAIT_SECONDS, 'start']);
+        } catch (err) {
+          throw new Error(`${failureReason(err)}\nserver log: ${await readFileTail(logFile)}`, {
+            cause: err,
+          });
+        }
+        const probe = await probePostgres(url);
+        if (!probe.ok) throw new Error(`the resumed cluster does not answer: ${probe.reason}`);
+        log.info({ url }, 'resumed the private Postgres cluster');
+      },
     };
   } catch (err) {
     if (startAttempted) await pgCtl(['-m', 'immediate', '-w', 'stop']).catch(() => {});

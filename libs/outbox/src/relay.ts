@@ -1,7 +1,11 @@
 import { type Pool, type Queryable, withTransaction } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
+import { outsideTraces } from '@batchline/telemetry';
 
-/** What the relay needs of the bus: a JetStream publish that resolves on the PubAck and dedupes by `msgId`. */
+/**
+ * What the relay needs of the bus: a JetStream publish that resolves on the PubAck and dedupes by `msgId`. A row's
+ * `headers` carry the trace context of the work that wrote it (`traceparent`), so its publish continues that trace.
+ */
 export interface OutboxPublisher {
   publishRaw(
     subject: string,
@@ -137,7 +141,9 @@ export function startOutboxRelay({
       return;
     }
     clearTimeout(timer);
-    round = attempt().then((delayMs) => {
+    // A kick from inside a traced handler must not make the rows' publishes part of that handler's trace:
+    // each publish continues the trace stored with its row.
+    round = outsideTraces(attempt).then((delayMs) => {
       round = undefined;
       // A kick during a healthy round may have enqueued rows the round did not see; while failing, wait.
       const again = kickedDuringRound && consecutiveFailures === 0;

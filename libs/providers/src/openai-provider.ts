@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { PROVIDER_BATCH_LIMITS, parseOpenAIResultLine } from '@batchline/domain';
 import { redactSecretsIn } from '@batchline/logging';
 import OpenAI, {
   APIConnectionError,
@@ -12,7 +13,12 @@ import OpenAI, {
 } from 'openai';
 import { guardDownload } from './guarded-download.ts';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from './provider.ts';
-import { ProviderError, type ProviderErrorKind, retryAfterMsFromHeaders } from './provider-error.ts';
+import {
+  describeError,
+  kindForHttpStatus,
+  ProviderError,
+  retryAfterMsFromHeaders,
+} from './provider-error.ts';
 
 export interface OpenAIProviderOptions {
   /** Defaults to `OPENAI_API_KEY`, as the SDK reads it. */
@@ -66,6 +72,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Batch
 
   return {
     name: 'openai',
+    limits: PROVIDER_BATCH_LIMITS.openai,
+    hasInputFiles: true,
+    parseResultLine: parseOpenAIResultLine,
 
     async uploadAndCreateBatch(input: CreateBatchInput): Promise<ProviderBatch> {
       // A missing input file is the caller's error, reported as such rather than as a provider failure.
@@ -128,7 +137,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Batch
             : new ProviderError({
                 kind: 'unavailable',
                 operation: 'openFile',
-                message: `openFile failed: download of file ${fileId} interrupted: ${describe(err, client.apiKey)}`,
+                message: `openFile failed: download of file ${fileId} interrupted: ${describeError(err, client.apiKey)}`,
               }),
       });
     },
@@ -148,6 +157,7 @@ export function normalizeOpenAIBatch(batch: OpenAI.Batch): ProviderBatch {
     requestCounts: counts
       ? { total: counts.total, completed: counts.completed, failed: counts.failed }
       : null,
+    endedRequestCounts: { canceled: 0, expired: 0 },
     errors: (batch.errors?.data ?? []).map((error) => ({
       code: error.code ?? null,
       message: error.message ?? null,
@@ -158,23 +168,6 @@ export function normalizeOpenAIBatch(batch: OpenAI.Batch): ProviderBatch {
   };
 }
 
-function kindForStatus(status: number, quotaExhausted: boolean): ProviderErrorKind {
-  if (status === 429) return quotaExhausted ? 'quota' : 'rate_limited';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404) return 'not_found';
-  if (status === 408) return 'timeout';
-  if (status === 409 || status >= 500) return 'unavailable';
-  if (status === 400 || status === 413 || status === 422) return 'bad_request';
-  return 'unknown';
-}
-
-/** An error message with the API key (and anything shaped like a secret) masked. */
-function describe(err: unknown, apiKey: string | null): string {
-  const text = err instanceof Error ? err.message : String(err);
-  const withoutKey = apiKey ? text.split(apiKey).join('[REDACTED]') : text;
-  return redactSecretsIn(withoutKey).slice(0, 500);
-}
-
 /** Classifies any error of an SDK call, once, into a `ProviderError`. */
 export function classifyOpenAIError(
   err: unknown,
@@ -182,7 +175,7 @@ export function classifyOpenAIError(
   apiKey: string | null = null,
 ): ProviderError {
   if (err instanceof ProviderError) return err;
-  const message = `${operation} failed: ${describe(err, apiKey)}`;
+  const message = `${operation} failed: ${describeError(err, apiKey)}`;
   if (err instanceof APIConnectionTimeoutError)
     return new ProviderError({ kind: 'timeout', operation, message });
   if (err instanceof APIUserAbortError) return new ProviderError({ kind: 'unknown', operation, message });
@@ -193,7 +186,7 @@ export function classifyOpenAIError(
     // OpenAI's billing 429 says `insufficient_quota` in its code and type; a pace 429 does not.
     const quotaExhausted = providerCode === 'insufficient_quota' || err.type === 'insufficient_quota';
     return new ProviderError({
-      kind: kindForStatus(err.status, quotaExhausted),
+      kind: kindForHttpStatus(err.status, quotaExhausted),
       operation,
       message,
       status: err.status,

@@ -1,3 +1,5 @@
+import { redactSecretsIn } from '@batchline/logging';
+
 /**
  * - `rate_limited`: 429 for pace; wait `retryAfterMs` when known.
  * - `quota`: 429 `insufficient_quota` — retrying will not help until billing changes.
@@ -114,4 +116,23 @@ export function retryAfterMsFromHeaders(headers: HeaderSource, now = Date.now())
     parseDurationMs(header(headers, 'x-ratelimit-reset-requests') ?? '') ??
     parseDurationMs(header(headers, 'x-ratelimit-reset-tokens') ?? '')
   );
+}
+
+/** The kind of an HTTP error status, the same for every provider. */
+export function kindForHttpStatus(status: number, quotaExhausted = false): ProviderErrorKind {
+  if (status === 429) return quotaExhausted ? 'quota' : 'rate_limited';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status === 408) return 'timeout';
+  // 529 is Anthropic's "overloaded".
+  if (status === 409 || status >= 500) return 'unavailable';
+  if (status === 400 || status === 413 || status === 422) return 'bad_request';
+  return 'unknown';
+}
+
+/** An error's message with the API key (and anything shaped like a secret) masked, at most 500 characters. */
+export function describeError(err: unknown, apiKey: string | null): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const withoutKey = apiKey ? text.split(apiKey).join('[REDACTED]') : text;
+  return redactSecretsIn(withoutKey).slice(0, 500);
 }

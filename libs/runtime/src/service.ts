@@ -3,6 +3,7 @@ import { type Bus, connectBus } from '@batchline/bus';
 import { type Config, type ConfigVariable, loadConfig, secretValues } from '@batchline/config';
 import { createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
+import { shutdownTelemetry } from '@batchline/telemetry';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 
 /** What every service gets: validated config, a logger, a Postgres pool and a bus connection with its topology. */
@@ -67,9 +68,12 @@ export async function startService(
       namespace: config.BATCHLINE_NAMESPACE,
       log,
     });
-    await bus.ensureTopology({ maxAgeMs: config.STREAM_MAX_AGE });
+    await bus.ensureTopology({ maxAgeMs: config.STREAM_MAX_AGE, replicas: config.STREAM_REPLICAS });
     const context: ServiceContext = { service: definition.name, instanceId, config, log, pool, bus };
     const work = await definition.start(context);
+    // Every service also turns JetStream's max-deliveries advisories into dead letters; the durable consumer
+    // shares them out, so each is recorded once whichever services run.
+    const deadLetters = bus.recordDeadLetters();
     const connectedBus = bus;
     const health = await startHealthServer(config.HEALTH_PORT ?? definition.defaultHealthPort, {
       async ready() {
@@ -91,6 +95,7 @@ export async function startService(
       async stop() {
         log.info(`${definition.name} stopping`);
         await work.stop();
+        await deadLetters.stop();
         await connectedBus.drain();
         await health?.close();
         await pool.end();
@@ -121,13 +126,17 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
       process.exit(1);
     }, 30_000);
     deadline.unref();
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        service.context.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // Spans still buffered would be lost with the process; an unreachable collector must not fail the exit.
+      .then(() => shutdownTelemetry().catch(() => undefined))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          service.context.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

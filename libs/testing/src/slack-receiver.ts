@@ -24,6 +24,11 @@ export interface SlackReceiver {
   attempts: ReceivedSlackMessage[];
   /** Decide the next answers (return undefined for success). */
   replyWith(decide: ((attempt: ReceivedSlackMessage) => SlackReply | undefined) | null): void;
+  /**
+   * While on, Slack is "gone": every connection is reset before an answer (nothing is recorded), as when the
+   * host or the network path goes away.
+   */
+  setOutage(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -38,7 +43,12 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
   const accepted: ReceivedSlackMessage[] = [];
   const attempts: ReceivedSlackMessage[] = [];
   let decide: ((attempt: ReceivedSlackMessage) => SlackReply | undefined) | null = null;
+  let outage = false;
   const server = createServer(async (req, res) => {
+    if (outage) {
+      req.socket.destroy();
+      return;
+    }
     const raw = await readBody(req);
     if (req.method !== 'POST') {
       res.writeHead(405).end('invalid_method');
@@ -65,6 +75,9 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
     accepted.push(attempt);
     res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
   });
+  server.on('connection', (socket) => {
+    if (outage) socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -73,6 +86,9 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
     attempts,
     replyWith(next) {
       decide = next;
+    },
+    setOutage(on) {
+      outage = on;
     },
     close: () =>
       new Promise((resolve) => {

@@ -23,16 +23,26 @@ export class ChunkWriter {
   private nextSeq = 0;
   private readonly inFlight: Promise<void>[] = [];
   recordCount = 0;
+  /** Time spent waiting for a free slot of the publish window. */
+  waitedMs = 0;
 
   constructor(private readonly options: ChunkWriterOptions) {}
 
-  async add(record: ResultRecord): Promise<void> {
-    const size = JSON.stringify(record).length + 1;
-    if (this.records.length > 0 && this.bytes + size > this.options.maxBytes) await this.flush();
+  /**
+   * Adds a record; returns a promise only when a full chunk had to wait for a free slot of the publish window
+   * (awaiting nothing per record keeps the per-line cost down).
+   */
+  add(record: ResultRecord): Promise<void> | undefined {
+    // UTF-8 bytes, as they travel: a record of non-ASCII text is up to three times its string length.
+    const size = Buffer.byteLength(JSON.stringify(record)) + 1;
+    if (this.records.length > 0 && this.bytes + size > this.options.maxBytes) {
+      const waiting = this.flush();
+      if (waiting) return waiting.then(() => this.add(record));
+    }
     this.records.push(record);
     this.bytes += size;
     this.recordCount += 1;
-    if (this.records.length >= this.options.maxRecords) await this.flush();
+    if (this.records.length >= this.options.maxRecords) return this.flush();
   }
 
   /** Publishes the remaining records as the last chunk, with the summary, and waits for every PubAck. */
@@ -43,11 +53,11 @@ export class ChunkWriter {
     return chunkCount;
   }
 
-  private async flush(): Promise<void> {
-    await this.send({ last: false, chunkCount: null, summary: null });
+  private flush(): Promise<void> | undefined {
+    return this.send({ last: false, chunkCount: null, summary: null });
   }
 
-  private async send(tail: Pick<ResultsParsedEvent, 'last' | 'chunkCount' | 'summary'>): Promise<void> {
+  private send(tail: Pick<ResultsParsedEvent, 'last' | 'chunkCount' | 'summary'>): Promise<void> | undefined {
     const chunk: ResultsParsedEvent = {
       ...this.options.batch,
       chunkSeq: this.nextSeq,
@@ -61,6 +71,15 @@ export class ChunkWriter {
     // Awaited below or in finish(); this only keeps a rejection from being reported as unhandled meanwhile.
     published.catch(() => undefined);
     this.inFlight.push(published);
-    if (this.inFlight.length >= this.options.window) await this.inFlight.shift();
+    if (this.inFlight.length >= this.options.window) return this.timed(this.inFlight.shift()!);
+  }
+
+  private async timed(waiting: Promise<void>): Promise<void> {
+    const started = performance.now();
+    try {
+      await waiting;
+    } finally {
+      this.waitedMs += performance.now() - started;
+    }
   }
 }

@@ -1,51 +1,76 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InvalidLines, ResultsParsedEvent, ResultsSummary, StatusChangedEvent } from '@batchline/bus';
 import {
   BatchStatus,
   failedRecord,
+  type LineContext,
   LineSplitter,
+  MAX_ERROR_MESSAGE_LENGTH,
   type ParsedLine,
   parseCustomId,
   parseOpenAIResultLine,
   ResultErrorCode,
+  type SplitLine,
 } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { ChunkWriter } from './chunk-writer.ts';
+import { RequestIdCollector } from './request-ids.ts';
 
-/** The part of a provider the fetcher needs: file contents as byte streams. */
+/** The part of a provider the fetcher needs: file contents as byte streams, and how to read its lines. */
 export interface ResultFileSource {
   openFile(fileId: string): Promise<Readable>;
+  /** Parses one line of the provider's result files (a `BatchProvider` has it); OpenAI's format when absent. */
+  parseResultLine?(raw: string, ctx: LineContext): ParsedLine;
+  /** False for a provider that keeps no input file (Anthropic, whose results have a line for every request). */
+  hasInputFiles?: boolean;
 }
 
 export interface FetchOptions {
   files: ResultFileSource;
   isKnownViewpoint(id: number): boolean;
   publish(chunk: ResultsParsedEvent): Promise<void>;
+  /** A file the provider no longer has: the batch ends without it instead of retrying for ever. */
+  isGone(error: unknown): boolean;
+  /** A download that broke or stalled, worth reopening at once. */
+  isTransient(error: unknown): boolean;
   maxRecords: number;
   maxBytes: number;
   window: number;
+  /** Reopenings of one file after a transient break, within this fetch (then the message is retried later). */
+  downloadRetries: number;
+  /** Pause before the n-th reopening: `retryDelayMs * 2^(n-1)`. */
+  retryDelayMs: number;
   log: Logger;
 }
 
+export interface FetchOutcome {
+  chunkCount: number;
+  records: number;
+  summary: ResultsSummary;
+  /** Where the time went: reading the input file, the whole fetch, and waiting for PubAcks (back-pressure). */
+  timings: { inputMs: number; totalMs: number; publishWaitMs: number };
+}
+
 const INVALID_LINE_SAMPLES = 20;
+/**
+ * The summary rides in the last chunk beside up to `maxBytes` of records: the provider's error list (one entry
+ * per bad input line, for a batch that failed validation) is cut so that the message stays under the server's
+ * max payload.
+ */
+const MAX_PROVIDER_ERRORS = 100;
+/** Result lines parsed before the input file is read; then the result download waits (bounded memory). */
+const MAX_HELD_LINES = 5000;
 /** A line longer than this cannot be a result we accept; it is reported by size instead of being buffered. */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
-
-/** Thrown when a file cannot be read for a reason that retrying will not change (it is gone). */
-export class ResultsUnavailableError extends Error {
-  readonly code = 'RESULTS_UNAVAILABLE';
-}
 
 /**
  * Reads a terminal batch's input, output and error files as streams, validates every line (contract §4) and
  * publishes the outcomes as `batch.results.parsed` chunks. The input file tells which requests exist, so that a
  * request without any line becomes `missing_result`; the first line seen for a `custom_id` wins.
  */
-export async function fetchResults(
-  options: FetchOptions,
-  event: StatusChangedEvent,
-  isGone: (error: unknown) => boolean,
-): Promise<{ chunkCount: number; records: number; summary: ResultsSummary }> {
+export async function fetchResults(options: FetchOptions, event: StatusChangedEvent): Promise<FetchOutcome> {
+  const started = performance.now();
   const finalStatus = event.reason === 'completed' ? BatchStatus.completed : BatchStatus.failed;
   const writer = new ChunkWriter({
     batch: { batchLogId: event.batchLogId, provider: event.provider, providerBatchId: event.providerBatchId },
@@ -54,8 +79,26 @@ export async function fetchResults(
     window: options.window,
     publish: options.publish,
   });
+  const files = new ResultFiles(options, event.batchLogId);
 
-  const expected = await readExpectedCustomIds(options, event, isGone);
+  // The input file (which requests exist) is read while the result lines are parsed. Lines parsed before it is
+  // known wait in `held`, in order — so chunk boundaries do not depend on timing — and past MAX_HELD_LINES the
+  // result download waits for it.
+  let expected: ExpectedRequests | null = null;
+  let inputMs = 0;
+  const readingInput = readExpectedCustomIds(files, event).then(
+    (requests) => {
+      expected = requests;
+      inputMs = performance.now() - started;
+      return requests;
+    },
+    (error: unknown) => {
+      throw new InputFileFailure(error);
+    },
+  );
+  readingInput.catch(() => undefined);
+  const held: ParsedLine[] = [];
+
   const seen = new Set<string>();
   const invalidLines: InvalidLines = { count: 0, samples: [] };
   const linesRead = { output: 0, error: 0 };
@@ -63,7 +106,8 @@ export async function fetchResults(
   let unexpectedLines = 0;
   let downloadError: string | null = null;
 
-  const take = async (parsed: ParsedLine): Promise<void> => {
+  /** Returns a promise only when the chunk writer has to wait for the publish window. */
+  const take = (parsed: ParsedLine): Promise<void> | undefined => {
     if (parsed.kind === 'blank') return;
     if (parsed.kind === 'invalid_line') {
       invalidLines.count += 1;
@@ -78,31 +122,64 @@ export async function fetchResults(
       return;
     }
     seen.add(record.customId);
-    if (expected.ids !== null && !expected.ids.has(record.customId)) {
+    if (expected!.ids !== null && !expected!.ids.has(record.customId)) {
       unexpectedLines += 1;
       return;
     }
-    await writer.add(record);
+    return writer.add(record);
+  };
+  const releaseHeld = async (): Promise<void> => {
+    await readingInput;
+    for (const parsed of held.splice(0)) {
+      const waiting = take(parsed);
+      if (waiting) await waiting;
+    }
+  };
+  const admit = (parsed: ParsedLine): Promise<void> | undefined => {
+    if (expected !== null && held.length === 0) return take(parsed);
+    held.push(parsed);
+    if (expected !== null || held.length >= MAX_HELD_LINES) return releaseHeld();
   };
 
-  const files: ['output' | 'error', string | null][] = [
+  const parseResultLine = options.files.parseResultLine ?? parseOpenAIResultLine;
+  const resultFiles: ['output' | 'error', string | null][] = [
     ['output', event.outputFileId],
     ['error', event.errorFileId],
   ];
-  for (const [kind, fileId] of files) {
+  for (const [kind, fileId] of resultFiles) {
     if (!fileId) continue;
     try {
-      linesRead[kind] = await readLines(options, fileId, kind, take);
+      linesRead[kind] = await files.readLines(fileId, (line) =>
+        admit(
+          line.text === null
+            ? {
+                kind: 'invalid_line',
+                file: kind,
+                line: line.line,
+                error: `line is ${line.bytes} bytes, over the ${MAX_LINE_BYTES}-byte limit`,
+              }
+            : parseResultLine(line.text, {
+                file: kind,
+                line: line.line,
+                isKnownViewpoint: options.isKnownViewpoint,
+              }),
+        ),
+      );
     } catch (error) {
-      if (!isGone(error)) throw error;
+      if (error instanceof InputFileFailure) throw error.cause;
+      if (!options.isGone(error)) throw error;
       downloadError = `${kind} file ${fileId} is no longer available`;
       options.log.error({ batchLogId: event.batchLogId, fileId, err: error }, 'result file is gone');
     }
   }
 
+  const requests = await readingInput.catch((error: unknown) => {
+    throw error instanceof InputFileFailure ? error.cause : error;
+  });
+  await releaseHeld();
   let missingResults = 0;
-  if (expected.ids !== null) {
-    for (const customId of expected.ids) {
+  if (requests.ids !== null) {
+    for (const customId of requests.ids) {
       if (seen.has(customId)) continue;
       missingResults += 1;
       await writer.add(
@@ -120,87 +197,149 @@ export async function fetchResults(
     finalStatus: downloadError === null ? finalStatus : BatchStatus.failed,
     reason: downloadError === null ? (event.reason ?? 'failed') : 'results_unavailable',
     providerStatus: event.providerStatus,
-    providerErrors: event.providerErrors,
+    providerErrors: event.providerErrors.slice(0, MAX_PROVIDER_ERRORS).map((error) => ({
+      ...error,
+      message: error.message?.slice(0, MAX_ERROR_MESSAGE_LENGTH) ?? null,
+    })),
     linesRead,
     invalidLines,
     duplicateLines,
     unexpectedLines,
     missingResults,
-    inputUnavailable: expected.unavailable,
+    inputUnavailable: requests.unavailable,
     downloadError,
   };
   const chunkCount = await writer.finish(summary);
-  return { chunkCount, records: writer.recordCount, summary };
+  return {
+    chunkCount,
+    records: writer.recordCount,
+    summary,
+    timings: {
+      inputMs: Math.round(inputMs),
+      totalMs: Math.round(performance.now() - started),
+      publishWaitMs: Math.round(writer.waitedMs),
+    },
+  };
+}
+
+/** The requests of the batch (null when unknown) and why they are unknown. */
+interface ExpectedRequests {
+  ids: Set<string> | null;
+  unavailable: string | null;
+}
+
+/**
+ * The input file could not be read. Wrapped while it travels through the result-line handlers, so that the
+ * result download is not retried for it; unwrapped before it leaves `fetchResults`.
+ */
+class InputFileFailure extends Error {
+  constructor(cause: unknown) {
+    super('reading the input file failed', { cause });
+  }
 }
 
 async function readExpectedCustomIds(
-  options: FetchOptions,
+  files: ResultFiles,
   event: StatusChangedEvent,
-  isGone: (error: unknown) => boolean,
-): Promise<{ ids: Set<string> | null; unavailable: string | null }> {
-  if (!event.inputFileId) return { ids: null, unavailable: 'the provider reported no input file' };
-  const ids = new Set<string>();
+): Promise<ExpectedRequests> {
+  if (!event.inputFileId) {
+    // Without an input file the requests are known from the results alone: fine where every request has a line.
+    return { ids: null, unavailable: files.hasInputFiles ? 'the provider reported no input file' : null };
+  }
+  const collector = new RequestIdCollector(MAX_LINE_BYTES);
   try {
-    await forEachLine(await options.files.openFile(event.inputFileId), (line) => {
-      if (line.text === null || line.text.trim() === '') return;
-      try {
-        const customId = (JSON.parse(line.text) as { custom_id?: unknown }).custom_id;
-        if (typeof customId === 'string' && customId.length > 0) ids.add(customId);
-      } catch {
-        // The provider validated the input file; an unreadable line there has no result to match anyway.
-      }
+    // Read again from the start after a break: adding an id twice to the set is harmless.
+    await files.read(event.inputFileId, async (stream) => {
+      for await (const chunk of stream) collector.push(chunk as Buffer);
+      collector.end();
     });
   } catch (error) {
-    if (!isGone(error)) throw error;
+    if (!files.isGone(error)) throw error;
     return { ids: null, unavailable: `input file ${event.inputFileId} is no longer available` };
   }
-  return { ids, unavailable: null };
+  return { ids: collector.ids, unavailable: null };
 }
 
-async function readLines(
-  options: FetchOptions,
-  fileId: string,
-  kind: 'output' | 'error',
-  take: (parsed: ParsedLine) => Promise<void>,
-): Promise<number> {
-  let count = 0;
-  await forEachLineAsync(await options.files.openFile(fileId), async (line) => {
-    count = line.line;
-    const parsed: ParsedLine =
-      line.text === null
-        ? {
-            kind: 'invalid_line',
-            file: kind,
-            line: line.line,
-            error: `line is ${line.bytes} bytes, over the ${MAX_LINE_BYTES}-byte limit`,
-          }
-        : parseOpenAIResultLine(line.text, {
-            file: kind,
-            line: line.line,
-            isKnownViewpoint: options.isKnownViewpoint,
-          });
-    await take(parsed);
-  });
-  return count;
+/**
+ * Opens provider files, reopening a download that breaks midway a few times (with a pause) before giving up. A
+ * reopened file is read again from its start; `readLines` skips the lines already handled: the file does not
+ * change, so its lines and the chunks made of them come out the same, and nothing is handled twice.
+ */
+class ResultFiles {
+  constructor(
+    private readonly options: FetchOptions,
+    private readonly batchLogId: number,
+  ) {}
+
+  isGone(error: unknown): boolean {
+    return this.options.isGone(error);
+  }
+
+  get hasInputFiles(): boolean {
+    return this.options.files.hasInputFiles ?? true;
+  }
+
+  /** Runs `consume` on the file's stream, again on a new one after a break. */
+  async read(
+    fileId: string,
+    consume: (stream: Readable) => Promise<void>,
+    progress: () => object = () => ({}),
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      let stream: Readable | undefined;
+      try {
+        stream = await this.options.files.openFile(fileId);
+        await consume(stream);
+        return;
+      } catch (error) {
+        stream?.destroy();
+        if (!this.options.isTransient(error) || attempt >= this.options.downloadRetries) throw error;
+        const delayMs = this.options.retryDelayMs * 2 ** attempt;
+        this.options.log.warn(
+          { batchLogId: this.batchLogId, fileId, ...progress(), retryInMs: delayMs, err: error },
+          'download broke; reading the file again',
+        );
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  /** Calls `onLine` for every line once, awaiting it when it returns a promise (back-pressure on the download). */
+  async readLines(fileId: string, onLine: (line: SplitLine) => Promise<void> | undefined): Promise<number> {
+    let handled = 0;
+    await this.read(
+      fileId,
+      (stream) =>
+        forEachLine(stream, (line) => {
+          if (line.line <= handled) return;
+          handled = line.line;
+          return onLine(line);
+        }),
+      () => ({ linesHandled: handled }),
+    );
+    return handled;
+  }
 }
 
-type Line = { line: number; text: string | null; bytes: number };
-
-async function forEachLine(stream: Readable, onLine: (line: Line) => void): Promise<void> {
+/** Splits a byte stream into lines; a handler's promise is awaited before more bytes are read. */
+async function forEachLine(
+  stream: Readable,
+  onLine: (line: SplitLine) => Promise<void> | undefined,
+): Promise<void> {
   const splitter = new LineSplitter(MAX_LINE_BYTES);
-  for await (const chunk of stream) splitter.push(chunk as Buffer, onLine);
-  splitter.end(onLine);
-}
-
-/** Like forEachLine, but awaits the handler, so a slow consumer slows the download (back-pressure). */
-async function forEachLineAsync(stream: Readable, onLine: (line: Line) => Promise<void>): Promise<void> {
-  const splitter = new LineSplitter(MAX_LINE_BYTES);
-  const pending: Line[] = [];
-  const collect = (line: Line) => pending.push(line);
+  const lines: SplitLine[] = [];
+  const collect = (line: SplitLine) => lines.push(line);
+  const handleCollected = async () => {
+    for (const line of lines) {
+      const waiting = onLine(line);
+      if (waiting) await waiting;
+    }
+    lines.length = 0;
+  };
   for await (const chunk of stream) {
     splitter.push(chunk as Buffer, collect);
-    for (const line of pending.splice(0)) await onLine(line);
+    await handleCollected();
   }
   splitter.end(collect);
-  for (const line of pending.splice(0)) await onLine(line);
+  await handleCollected();
 }

@@ -1,7 +1,12 @@
 import { childTraceparent, PoisonMessageError, Subjects, TransientError } from '@batchline/bus';
 import { getBatchLog, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
-import { createOpenAIProvider, ProviderError } from '@batchline/providers';
+import {
+  type BatchProvider,
+  createAnthropicProvider,
+  createOpenAIProvider,
+  ProviderError,
+} from '@batchline/providers';
 import type { ServiceDefinition } from '@batchline/runtime';
 import { fetchResults } from './fetch-results.ts';
 
@@ -9,8 +14,21 @@ import { fetchResults } from './fetch-results.ts';
 const MAX_CHUNK_BYTES = 512 * 1024;
 /** Chunk publishes awaiting their PubAck at once. */
 const PUBLISH_WINDOW = 16;
+/** A broken download is reopened this many times within one fetch before the event is retried later. */
+const DOWNLOAD_RETRIES = 3;
+const DOWNLOAD_RETRY_DELAY_MS = 500;
+
+/** Makes a provider on first use; one that cannot be made throws (a ProviderError) at each use. */
+function once(make: () => BatchProvider): () => BatchProvider {
+  let made: BatchProvider | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
 
 const isGone = (error: unknown) => error instanceof ProviderError && error.kind === 'not_found';
+const isTransient = (error: unknown) => error instanceof ProviderError && error.transient;
 
 /** The fetcher: on a terminal status, streams the result files and publishes validated chunks. */
 export const fetcherService: ServiceDefinition = {
@@ -18,7 +36,14 @@ export const fetcherService: ServiceDefinition = {
   defaultHealthPort: 9402,
   requires: ['OPENAI_API_KEY'],
   async start({ config, log, pool, bus }) {
-    const provider = createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL });
+    const providers: Record<BatchProvider['name'], () => BatchProvider> = {
+      openai: once(() =>
+        createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }),
+      ),
+      anthropic: once(() =>
+        createAnthropicProvider({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL }),
+      ),
+    };
     const consumption = bus.consume(
       'fetcher',
       async (event, message) => {
@@ -32,15 +57,13 @@ export const fetcherService: ServiceDefinition = {
           );
           return;
         }
-        if (event.provider !== 'openai') {
-          throw new PoisonMessageError(`provider ${event.provider} is not supported by this fetcher`);
-        }
         const viewpoints = await loadViewpointIds(pool);
         const started = Date.now();
         try {
           const result = await fetchResults(
             {
-              files: provider,
+              // A provider that cannot be made (its API key is missing) fails here, and is retried later.
+              files: providers[event.provider](),
               isKnownViewpoint: (id) => viewpoints.has(id),
               publish: async (chunk) => {
                 await bus.publish(Subjects.resultsParsed, chunk, {
@@ -48,13 +71,16 @@ export const fetcherService: ServiceDefinition = {
                   headers: { traceparent: childTraceparent(message.traceparent) },
                 });
               },
+              isGone,
+              isTransient,
               maxRecords: config.RESULTS_CHUNK_RECORDS,
               maxBytes: MAX_CHUNK_BYTES,
               window: PUBLISH_WINDOW,
+              downloadRetries: DOWNLOAD_RETRIES,
+              retryDelayMs: DOWNLOAD_RETRY_DELAY_MS,
               log,
             },
             event,
-            isGone,
           );
           log.info(
             {
@@ -65,6 +91,7 @@ export const fetcherService: ServiceDefinition = {
               invalidLines: result.summary.invalidLines.count,
               missingResults: result.summary.missingResults,
               ms: Date.now() - started,
+              ...result.timings,
             },
             'results published',
           );

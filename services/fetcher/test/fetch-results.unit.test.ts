@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { ResultsParsedEvent, StatusChangedEvent } from '@batchline/bus';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it } from 'vitest';
-import { fetchResults } from '../src/fetch-results.ts';
+import { type FetchOptions, fetchResults } from '../src/fetch-results.ts';
+import { RequestIdCollector } from '../src/request-ids.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });
 const known = new Set([1, 2, 3]);
@@ -52,21 +53,29 @@ const files = (contents: Record<string, string>, piece = 7) => ({
   },
 });
 const isGone = (error: unknown) => (error as { gone?: boolean }).gone === true;
+const isTransient = (error: unknown) => (error as { transient?: boolean }).transient === true;
+
+/** Everything fetchResults needs besides the files and the publisher, as the service sets it (small limits). */
+const options = (
+  overrides: Partial<FetchOptions> & Pick<FetchOptions, 'files' | 'publish'>,
+): FetchOptions => ({
+  isKnownViewpoint: (id) => known.has(id),
+  isGone,
+  isTransient,
+  maxRecords: 2,
+  maxBytes: 1 << 20,
+  window: 2,
+  downloadRetries: 2,
+  retryDelayMs: 1,
+  log,
+  ...overrides,
+});
 
 async function run(contents: Record<string, string>, ev = event(), maxRecords = 2) {
   const chunks: ResultsParsedEvent[] = [];
   const result = await fetchResults(
-    {
-      files: files(contents),
-      isKnownViewpoint: (id) => known.has(id),
-      publish: async (c) => void chunks.push(c),
-      maxRecords,
-      maxBytes: 1 << 20,
-      window: 2,
-      log,
-    },
+    options({ files: files(contents), publish: async (c) => void chunks.push(c), maxRecords }),
     ev,
-    isGone,
   );
   return { chunks, result, records: chunks.flatMap((c) => c.records) };
 }
@@ -134,6 +143,28 @@ describe('fetchResults', () => {
     });
   });
 
+  it('keeps the last chunk small when the provider reports thousands of errors', async () => {
+    const providerErrors = Array.from({ length: 5000 }, (_, i) => ({
+      code: 'invalid_request',
+      message: `line ${i + 1} is not valid: ${'x'.repeat(2000)}`,
+      line: i + 1,
+    }));
+    const { chunks } = await run(
+      {},
+      event({
+        providerStatus: 'failed',
+        reason: 'failed',
+        outputFileId: null,
+        errorFileId: null,
+        providerErrors,
+      }),
+    );
+    const summary = chunks.at(-1)!.summary!;
+    expect(summary.providerErrors).toHaveLength(100);
+    expect(summary.providerErrors[99]!.line).toBe(100);
+    expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(64 * 1024);
+  });
+
   it('ends with results_unavailable when a result file is gone', async () => {
     const { result } = await run({ in: inputLine('rs-1'), err: '' }, event());
     expect(result.summary).toMatchObject({
@@ -148,17 +179,14 @@ describe('fetchResults', () => {
     const ids = Array.from({ length: 30 }, (_, i) => `rs-${i + 1}`);
     const chunks: ResultsParsedEvent[] = [];
     await fetchResults(
-      {
+      options({
         files: files({ in: ids.map(inputLine).join('\n'), out: ids.map((id) => okLine(id, [1])).join('\n') }),
-        isKnownViewpoint: () => true,
         publish: async (c) => void chunks.push(c),
         maxRecords: 1000,
         maxBytes: 1000,
         window: 4,
-        log,
-      },
+      }),
       event({ errorFileId: null }),
-      isGone,
     );
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(JSON.stringify(chunk.records).length).toBeLessThanOrEqual(1000 + 200);
@@ -179,20 +207,197 @@ describe('fetchResults', () => {
   it('propagates a publish failure instead of losing it', async () => {
     await expect(
       fetchResults(
-        {
+        options({
           files: files({ in: inputLine('rs-1'), out: okLine('rs-1', [1]), err: '' }),
-          isKnownViewpoint: () => true,
           publish: async () => {
             throw new Error('nats down');
           },
           maxRecords: 1,
-          maxBytes: 1 << 20,
           window: 4,
-          log,
-        },
+        }),
         event(),
-        isGone,
       ),
     ).rejects.toThrow('nats down');
+  });
+
+  it('reopens a download that breaks midway and handles every line once', async () => {
+    const ids = Array.from({ length: 9 }, (_, i) => `rs-${i + 1}`);
+    const contents = { in: ids.map(inputLine).join('\n'), out: ids.map((id) => okLine(id, [1])).join('\n') };
+    const whole = await run(contents, event({ errorFileId: null }));
+
+    let outputOpens = 0;
+    const breaking = {
+      async openFile(id: string) {
+        const stream = await files(contents, 40).openFile(id);
+        if (id !== 'out' || ++outputOpens > 2) return stream;
+        // The first two downloads of the output file end with an error after about a third, then half of it.
+        const cut = Math.floor((contents.out.length * (outputOpens + 1)) / 6);
+        let sent = 0;
+        return Readable.from(
+          (async function* () {
+            for await (const part of stream) {
+              if (sent + part.length > cut) throw Object.assign(new Error('terminated'), { transient: true });
+              sent += part.length;
+              yield part;
+            }
+          })(),
+        );
+      },
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    await fetchResults(
+      options({ files: breaking, publish: async (c) => void chunks.push(c) }),
+      event({ errorFileId: null }),
+    );
+    expect(outputOpens).toBe(3);
+    expect(chunks).toEqual(whole.chunks);
+    expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
+  });
+
+  it('makes the same chunks when the input file comes slowly or fast (held lines keep their order)', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `rs-${i + 1}`);
+    const contents = {
+      in: ids.map(inputLine).join('\n'),
+      out: [...ids.slice(10), 'garbage', ...ids.slice(0, 10), 'rs-5']
+        .map((id) => (id === 'garbage' ? id : okLine(id, [2])))
+        .join('\n'),
+    };
+    const fast = await run(contents, event({ errorFileId: null }), 4);
+    const slowInput = {
+      async openFile(id: string) {
+        const stream = await files(contents, 50).openFile(id);
+        if (id !== 'in') return stream;
+        return Readable.from(
+          (async function* () {
+            for await (const part of stream) {
+              await new Promise((resolve) => setTimeout(resolve, 2));
+              yield part;
+            }
+          })(),
+        );
+      },
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    const { summary } = await fetchResults(
+      options({ files: slowInput, publish: async (c) => void chunks.push(c), maxRecords: 4 }),
+      event({ errorFileId: null }),
+    );
+    expect(chunks).toEqual(fast.chunks);
+    expect(summary).toMatchObject({ duplicateLines: 1, invalidLines: { count: 1 } });
+  });
+
+  it('fails with the input file’s own error, without reading the results again for it', async () => {
+    let outputOpens = 0;
+    const failingInput = {
+      async openFile(id: string) {
+        if (id === 'out') {
+          outputOpens += 1;
+          return files({ out: okLine('rs-1', [1]) }).openFile('out');
+        }
+        return Readable.from(
+          (async function* () {
+            yield Buffer.from(inputLine('rs-1'));
+            throw Object.assign(new Error('input reset'), { transient: true });
+          })(),
+        );
+      },
+    };
+    await expect(
+      fetchResults(
+        options({ files: failingInput, publish: async () => undefined, downloadRetries: 1 }),
+        event({ errorFileId: null }),
+      ),
+    ).rejects.toThrow('input reset');
+    expect(outputOpens).toBe(1);
+  });
+
+  it('gives up after the configured reopenings, so that the event is retried later', async () => {
+    const broken = {
+      async openFile(id: string) {
+        if (id === 'in') return Readable.from([Buffer.from(inputLine('rs-1'))]);
+        throw Object.assign(new Error('connection reset'), { transient: true });
+      },
+    };
+    await expect(
+      fetchResults(options({ files: broken, publish: async () => undefined }), event({ errorFileId: null })),
+    ).rejects.toThrow('connection reset');
+  });
+
+  it('keeps every chunk under the byte limit in UTF-8, whatever the script of the messages', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `rs-${i + 1}`);
+    const errorLine = (customId: string) =>
+      JSON.stringify({
+        custom_id: customId,
+        response: null,
+        error: { code: 'x', message: '日本語の説明'.repeat(20) },
+      });
+    const chunks: ResultsParsedEvent[] = [];
+    await fetchResults(
+      options({
+        files: files({ in: ids.map(inputLine).join('\n'), err: ids.map(errorLine).join('\n') }),
+        publish: async (c) => void chunks.push(c),
+        maxRecords: 1000,
+        maxBytes: 2000,
+      }),
+      event({ outputFileId: null }),
+    );
+    expect(chunks.flatMap((c) => c.records)).toHaveLength(40);
+    for (const chunk of chunks) {
+      const bytes = chunk.records.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
+      expect(bytes).toBeLessThanOrEqual(2000);
+    }
+  });
+});
+
+describe('RequestIdCollector', () => {
+  /** Feeds the bytes in pieces of `piece` bytes, so that lines and ids straddle pieces. */
+  const collect = (text: string, piece: number, maxLineBytes = 1 << 20) => {
+    const collector = new RequestIdCollector(maxLineBytes);
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += piece) collector.push(bytes.subarray(i, i + piece));
+    collector.end();
+    return [...collector.ids];
+  };
+
+  it('finds what JSON.parse finds, however the bytes are cut', () => {
+    const lines = [
+      inputLine('rs-1'),
+      JSON.stringify({ method: 'POST', custom_id: 'rs-2', body: {} }),
+      JSON.stringify({ custom_id: 'with "quote"', body: {} }),
+      JSON.stringify({ custom_id: 'back\\slash', body: {} }),
+      '{"custom_id":"rs-3","body":{"metadata":{"custom_id":"nested"}}}',
+      '{"custom_id":"first","custom_id":"last"}',
+      JSON.stringify({ custom_id: '', body: {} }),
+      JSON.stringify({ custom_id: 42 }),
+      JSON.stringify({
+        custom_id: 'rs-4',
+        body: { messages: [{ role: 'user', content: 'say "custom_id"' }] },
+      }),
+      JSON.stringify({ custom_id: 'ünïcödé-and-a-long-identifier-0001' }),
+      '   ',
+      'not json',
+      `\uFEFF${inputLine('rs-5')}`,
+      `${inputLine('rs-6')}\r`,
+    ];
+    const expected = lines.flatMap((line) => {
+      try {
+        const id = (JSON.parse(line.replace(/^\uFEFF/, '')) as { custom_id?: unknown }).custom_id;
+        return typeof id === 'string' && id !== '' ? [id] : [];
+      } catch {
+        return [];
+      }
+    });
+    expect(expected).toContain('last');
+    for (const piece of [1, 2, 3, 7, 64, 4096]) {
+      expect(collect(lines.join('\n'), piece)).toEqual(expected);
+      expect(collect(`${lines.join('\n')}\n`, piece)).toEqual(expected);
+    }
+  });
+
+  it('skips a line longer than the limit instead of holding it', () => {
+    const long = JSON.stringify({ custom_id: 'rs-7', body: { text: 'x'.repeat(500) } });
+    const text = [inputLine('rs-8'), long, inputLine('rs-9')].join('\n');
+    expect(collect(text, 16, 200)).toEqual(['rs-8', 'rs-9']);
+    expect(collect(text, 1000, 200)).toEqual(['rs-8', 'rs-9']);
   });
 });

@@ -1,60 +1,97 @@
-import { TransientError } from '@batchline/bus';
-import { claimNotification, completeNotification, markFinalNotified } from '@batchline/db';
+import { enqueueNotificationOncePer, type NotificationRoute } from '@batchline/db';
 import type { ServiceDefinition } from '@batchline/runtime';
-import { finalMessage } from './final-message.ts';
-import { createSlackSender, SlackPermanentError, SlackTransientError } from './slack-sender.ts';
+import { crashPoints } from './crash-point.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { createIntake } from './intake.ts';
+import { DIGEST_MAX_ENTRIES, digestMessage } from './messages/digest-message.ts';
+import { slackRefusalMessage } from './messages/ops-message.ts';
+import { planDeliveries } from './routing.ts';
+
+/** A dead webhook refuses every message; operators need one report per webhook and Slack error an hour. */
+const REFUSAL_REPORT_EVERY_MS = 60 * 60_000;
 
 /**
- * The notifier, the only service that talks to Slack: one message per final status. What was sent is recorded
- * under the event's key before the ack, so a redelivered or replayed event never posts twice. (A crash after Slack
- * accepted a post and before it was recorded can repeat that one post: webhooks have no idempotency key.)
+ * The notifier, the only service that talks to Slack. Intake: one durable consumer per event kind records each
+ * event's message in Postgres, keyed by the event, before acking it. Dispatch: one dispatcher per destination
+ * sends what is due in order of occurrence, at most one message per second per webhook across all replicas (a
+ * bucket shared through Postgres), waiting out 429s and outages, bundling bursts of final statuses into digests.
  */
 export const notifierService: ServiceDefinition = {
   name: 'notifier',
   defaultHealthPort: 9404,
-  async start({ config, log, pool, bus }) {
-    const slack = createSlackSender({ webhookUrl: config.SLACK_WEBHOOK_URL, log });
-    const consumption = bus.consume(
-      'notifier',
-      async (event) => {
-        const message = finalMessage(event);
-        const eventKey = `final:${event.batchLogId}`;
-        const claim = await claimNotification(pool, {
-          eventKey,
-          kind: 'batch_final',
-          batchLogId: event.batchLogId,
-          text: message.text,
-        });
-        if (claim.state !== 'sending') {
-          log.info({ batchLogId: event.batchLogId, state: claim.state }, 'final message already handled');
-          return;
-        }
-        try {
-          const outcome = await slack.send(message);
-          await completeNotification(pool, eventKey, outcome);
-          await markFinalNotified(pool, event.batchLogId);
-          log.info(
-            { batchLogId: event.batchLogId, outcome, slackMessage: message.text },
-            'final message dispatched',
-          );
-        } catch (error) {
-          if (error instanceof SlackPermanentError) {
-            await completeNotification(pool, eventKey, 'failed', error.message);
-            log.error(
-              { batchLogId: event.batchLogId, err: error },
-              'slack refused the final message; not retrying',
+  async start({ config, log, pool, bus, instanceId }) {
+    const crash = crashPoints(config.BATCHLINE_CRASHPOINT, log);
+    const deliveries = planDeliveries({
+      defaultUrl: config.SLACK_WEBHOOK_URL,
+      criticalUrl: config.SLACK_CRITICAL_WEBHOOK_URL,
+      timeoutMs: config.SLACK_TIMEOUT,
+      log,
+    });
+    const digestSettings = { threshold: config.SLACK_DIGEST_THRESHOLD, windowMs: config.SLACK_DIGEST_WINDOW };
+    const dispatchers = deliveries.map(
+      (delivery) =>
+        new Dispatcher({
+          pool,
+          delivery,
+          instanceId,
+          log,
+          retryScheduleMs: config.SLACK_RETRY_SCHEDULE,
+          digest: {
+            ...digestSettings,
+            maxEntries: DIGEST_MAX_ENTRIES,
+            compose: (entries) => digestMessage(entries, digestSettings),
+          },
+          crash,
+          async reportRefusal({ route, code, message }) {
+            const created = await enqueueNotificationOncePer(
+              pool,
+              {
+                kind: 'slack_refused',
+                route,
+                severity: 'high',
+                occurredAt: new Date(),
+                batchLogId: null,
+                announcesFinal: false,
+                ...slackRefusalMessage({
+                  webhook: delivery.sink.label,
+                  code,
+                  eventKey: message.eventKey,
+                  refusedText: message.text,
+                }),
+              },
+              { series: `slack-refused:${delivery.sink.key}:${code}:`, withinMs: REFUSAL_REPORT_EVERY_MS },
             );
-            return;
-          }
-          if (error instanceof SlackTransientError) {
-            throw new TransientError(error.message, { cause: error, retryAfterMs: error.retryAfterMs });
-          }
-          throw error;
-        }
-      },
-      // One at a time: messages go out in order of occurrence, paced by the sender.
-      { concurrency: 1 },
+            if (created) wake(route);
+          },
+        }),
     );
-    return { stop: () => consumption.stop() };
+    const wake = (route: NotificationRoute) => {
+      for (const dispatcher of dispatchers) if (dispatcher.routes.includes(route)) dispatcher.wake();
+    };
+    const intake = createIntake({
+      pool,
+      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      crash,
+      log,
+      recorded: wake,
+    });
+    // Handlers only record (fast), so one at a time per consumer is plenty; order comes from occurrence times.
+    const consumptions = [
+      bus.consume('notifier', intake.batchFinalized),
+      bus.consume('notifier-alerts', intake.alertRaised),
+      bus.consume('notifier-ops', intake.opsError),
+      bus.consume('notifier-summaries', intake.pollerSummary),
+    ];
+    for (const dispatcher of dispatchers) dispatcher.start();
+    log.info(
+      { destinations: deliveries.map((d) => ({ destination: d.sink.label, routes: d.routes })) },
+      'notifier dispatching',
+    );
+    return {
+      async stop() {
+        await Promise.all(consumptions.map((consumption) => consumption.stop()));
+        await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()));
+      },
+    };
   },
 };

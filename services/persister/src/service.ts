@@ -1,6 +1,7 @@
 import { applyResultsChunk } from '@batchline/db';
 import { startOutboxRelay } from '@batchline/outbox';
 import type { ServiceDefinition } from '@batchline/runtime';
+import { traceHeaders } from '@batchline/telemetry';
 
 /**
  * The persister: applies each result chunk in one transaction (ledger row, COPY of outcomes and associations,
@@ -16,7 +17,10 @@ export const persisterService: ServiceDefinition = {
       'persister',
       async (chunk) => {
         const started = Date.now();
-        const { applied, finalized } = await applyResultsChunk(pool, chunk);
+        // Should this chunk complete the batch, `batch.finalized` continues this chunk's trace.
+        const { applied, finalized } = await applyResultsChunk(pool, chunk, {
+          finalizedEventHeaders: traceHeaders(),
+        });
         log.debug(
           {
             batchLogId: chunk.batchLogId,

@@ -1,31 +1,136 @@
+import type { Config } from '@batchline/config';
+import type { Pool } from '@batchline/db';
+import type { ProviderName } from '@batchline/domain';
+import type { Logger } from '@batchline/logging';
 import { startOutboxRelay } from '@batchline/outbox';
-import { createOpenAIProvider } from '@batchline/providers';
+import {
+  type BatchProvider,
+  createAnthropicProvider,
+  createOpenAIProvider,
+  openAIWebhookVerifier,
+} from '@batchline/providers';
 import type { ServiceDefinition } from '@batchline/runtime';
+import type { CheckDeps } from './check-batch.ts';
 import { startPollLoop } from './poll-loop.ts';
+import type { ProviderSet } from './provider-health.ts';
+import { startPeriodicSummary } from './summary.ts';
+import { startSweeps } from './sweeps.ts';
+import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
 
-/** The poller: checks pending batches at the provider on the POLL_SCHEDULE and announces status changes. */
+/** Poll-cycle figures are kept this long for the monitor. */
+const CYCLE_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/**
+ * The providers of the configuration, each made on first use. A provider that cannot be made (no API key) fails
+ * each use with its `ProviderError` (kind `auth`), which pauses that provider's checks and alerts, instead of
+ * stopping the poller for the other provider's batches.
+ */
+export function configuredProviders(config: Config): ProviderSet {
+  const made = new Map<ProviderName, () => BatchProvider>();
+  const once = (make: () => BatchProvider) => {
+    let result: { provider: BatchProvider } | { error: unknown } | undefined;
+    return () => {
+      result ??= (() => {
+        try {
+          return { provider: make() };
+        } catch (error) {
+          return { error };
+        }
+      })();
+      if ('error' in result) throw result.error;
+      return result.provider;
+    };
+  };
+  made.set(
+    'openai',
+    once(() => createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL })),
+  );
+  made.set(
+    'anthropic',
+    once(() =>
+      createAnthropicProvider({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL }),
+    ),
+  );
+  return { get: (name) => made.get(name)!() };
+}
+
+/** What a status check needs, from the configuration (the poller's loop and `batchline poll` share it). */
+export function checkDepsFromConfig(
+  config: Config,
+  pool: Pool,
+  log: Logger,
+  providers = configuredProviders(config),
+): CheckDeps {
+  return {
+    pool,
+    providers,
+    log,
+    schedule: config.POLL_SCHEDULE,
+    errorBackoff: config.POLL_ERROR_BACKOFF,
+    maxAgeMs: config.BATCH_MAX_AGE,
+    cancelGraceMs: config.POLL_CANCEL_GRACE,
+    notFoundConfirmMs: config.POLL_NOT_FOUND_CONFIRM,
+    rateLimitPauseMs: config.POLL_RATE_LIMIT_PAUSE,
+    probeIntervalMs: config.POLL_PROBE_INTERVAL,
+  };
+}
+
+/** The poller: checks pending batches at their provider on the POLL_SCHEDULE and announces what changed. */
 export const pollerService: ServiceDefinition = {
   name: 'poller',
   defaultHealthPort: 9401,
   requires: ['OPENAI_API_KEY'],
   async start({ config, log, pool, bus, instanceId }) {
-    const provider = createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL });
+    const providers = configuredProviders(config);
     const relay = startOutboxRelay({ pool, publisher: bus, log });
     const loop = startPollLoop({
-      pool,
-      provider,
-      log,
+      ...checkDepsFromConfig(config, pool, log, providers),
       owner: instanceId,
-      schedule: config.POLL_SCHEDULE,
-      maxAgeMs: config.BATCH_MAX_AGE,
       chunk: config.POLL_CHUNK,
       tickMs: config.POLL_TICK,
       leaseMs: config.POLL_LEASE,
       onChanges: () => relay.kick(),
     });
+    const sweeps = startSweeps({
+      pool,
+      providers,
+      log,
+      intervalMs: config.POLL_SWEEP_INTERVAL,
+      redriveAfterMs: config.RESULTS_REDRIVE_AFTER,
+      stuckAfterMs: config.POLL_STUCK_AFTER,
+      deleteProviderFiles: config.DELETE_PROVIDER_FILES,
+      cycleRetentionMs: CYCLE_RETENTION_MS,
+      onRedrive: () => relay.kick(),
+    });
+    const summary =
+      config.POLLER_SUMMARY_INTERVAL === undefined
+        ? null
+        : startPeriodicSummary({
+            pool,
+            log,
+            owner: instanceId,
+            intervalMs: config.POLLER_SUMMARY_INTERVAL,
+            onEnqueued: () => relay.kick(),
+          });
+    let webhooks: WebhookServer | null = null;
+    if (config.POLLER_WEBHOOK_PORT !== undefined) {
+      if (!config.OPENAI_WEBHOOK_SECRET) {
+        log.warn('POLLER_WEBHOOK_PORT is set but OPENAI_WEBHOOK_SECRET is not: no webhook endpoint');
+      } else {
+        webhooks = await startWebhookServer({
+          port: config.POLLER_WEBHOOK_PORT,
+          pool,
+          log,
+          verify: openAIWebhookVerifier(config.OPENAI_WEBHOOK_SECRET),
+          onBatchDue: () => loop.wake(),
+        });
+        log.info({ port: webhooks.port }, 'OpenAI webhook endpoint listening');
+      }
+    }
     return {
       async stop() {
-        await loop.stop();
+        await webhooks?.close();
+        await Promise.all([loop.stop(), sweeps.stop(), summary?.stop()]);
         await relay.stop();
       },
     };

@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { createPool, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import type { ProviderName } from '@batchline/domain';
+import { createLogger } from '@batchline/logging';
+import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
+import { createTestDatabase, type TestDatabase } from '@batchline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitSentences } from '../src/submission.ts';
+
+const log = createLogger({ service: 'submission-test', level: 'silent' });
+
+/** A provider that records the request files it is given, with small limits. */
+function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) {
+  const files: { endpoint: string; lines: Record<string, unknown>[]; bytes: number }[] = [];
+  const provider = {
+    name,
+    limits,
+    hasInputFiles: name === 'openai',
+    async uploadAndCreateBatch(input: CreateBatchInput): Promise<ProviderBatch> {
+      const text = await readFile(input.inputPath, 'utf8');
+      files.push({
+        endpoint: input.endpoint,
+        lines: text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line)),
+        bytes: Buffer.byteLength(text),
+      });
+      const id = `${name}-batch-${files.length}-${Math.random().toString(36).slice(2)}`;
+      return { id, inputFileId: name === 'openai' ? `file-${files.length}` : null } as ProviderBatch;
+    },
+  } as unknown as BatchProvider;
+  return { provider, files };
+}
+
+describe('submitSentences', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  const sentences = Array.from({ length: 7 }, (_, i) => ({
+    review_sentence_id: i + 1,
+    text: `sentence ${i + 1}`,
+  }));
+
+  beforeAll(async () => {
+    db = await createTestDatabase('submission');
+    pool = createPool({ connectionString: db.url, log, applicationName: 'submission-test' });
+    await migrate(pool, log);
+    await upsertViewpoints(pool, [{ id: 1, name: 'Battery life' }]);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('splits over the provider’s request limit, one pending batch log per part', async () => {
+    const { provider, files } = recordingProvider('openai', { maxRequests: 3, maxBytes: 1 << 30 });
+    const submitted = await submitSentences({
+      pool,
+      provider,
+      sentences,
+      model: 'gpt-x',
+      firstPollDelayMs: 0,
+    });
+    expect(files.map((file) => file.lines.length)).toEqual([3, 3, 1]);
+    expect(submitted.map((batch) => batch.requests)).toEqual([3, 3, 1]);
+    expect(files[0]!.endpoint).toBe('/v1/chat/completions');
+    expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual(
+      sentences.map((s) => `rs-${s.review_sentence_id}`),
+    );
+    const { rows } = await pool.query(
+      'SELECT total_sentences, status, provider FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
+      [submitted.map((batch) => batch.batchLogId)],
+    );
+    expect(rows).toEqual([3, 3, 1].map((n) => ({ total_sentences: n, status: 1, provider: 'openai' })));
+  });
+
+  it('splits over the byte limit, and writes Anthropic’s request shape for Anthropic', async () => {
+    const probe = recordingProvider('anthropic', { maxRequests: 100, maxBytes: 1 << 30 });
+    await submitSentences({
+      pool,
+      provider: probe.provider,
+      sentences: sentences.slice(0, 1),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    const lineBytes = probe.files[0]!.bytes;
+    const { provider, files } = recordingProvider('anthropic', {
+      maxRequests: 100,
+      maxBytes: lineBytes * 2 + 10,
+    });
+    const submitted = await submitSentences({
+      pool,
+      provider,
+      sentences,
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    expect(files.map((file) => file.lines.length)).toEqual([2, 2, 2, 1]);
+    expect(files.every((file) => file.bytes <= lineBytes * 2 + 10)).toBe(true);
+    expect(files[0]!.endpoint).toBe('/v1/messages');
+    expect(files[0]!.lines[0]).toMatchObject({
+      custom_id: 'rs-1',
+      params: {
+        model: 'claude-x',
+        max_tokens: expect.any(Number),
+        messages: [{ role: 'user', content: 'sentence 1' }],
+      },
+    });
+    expect((files[0]!.lines[0] as { params: { system: string } }).params.system).toContain('1: Battery life');
+    expect(submitted).toHaveLength(4);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_MODEL_PRICES, loadConfig, parseModelPrices, secretValues } from '../index.ts';
+
+describe('monitor settings', () => {
+  it('defaults to the built-in price table, a 50 % batch discount and a one-minute alert interval', () => {
+    const config = loadConfig({});
+    expect(config.MODEL_PRICES).toEqual(DEFAULT_MODEL_PRICES);
+    expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual({ input: 0.15, output: 0.6 });
+    expect(config.BATCH_DISCOUNT_PERCENT).toBe(50);
+    expect(config.MONITOR_ALERT_INTERVAL).toBe(60_000);
+    expect(config.ADMIN_READONLY_TOKENS).toEqual([]);
+  });
+
+  it('lays MODEL_PRICES over the defaults', () => {
+    const config = loadConfig({
+      MODEL_PRICES: '{"my-model": {"input": 1, "output": 2}, "gpt-4o": {"input": 3, "output": 4}}',
+      BATCH_DISCOUNT_PERCENT: '40',
+    });
+    expect(config.MODEL_PRICES['my-model']).toEqual({ input: 1, output: 2 });
+    expect(config.MODEL_PRICES['gpt-4o']).toEqual({ input: 3, output: 4 });
+    expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual(DEFAULT_MODEL_PRICES['gpt-4o-mini']);
+    expect(config.BATCH_DISCOUNT_PERCENT).toBe(40);
+  });
+
+  it.each([
+    ['not json', /is not JSON/],
+    ['[1, 2]', /is not a price table/],
+    ['{"m": {"input": -1, "output": 1}}', /at m\.input/],
+    ['{"m": {"input": 1}}', /at m\.output/],
+    ['{"m": {"input": 1, "output": 1, "cached": 0.5}}', /is not a price table/],
+  ])('rejects MODEL_PRICES %j', (text, message) => {
+    expect(parseModelPrices(text)).toEqual({ error: expect.stringMatching(message) });
+    expect(() => loadConfig({ MODEL_PRICES: text })).toThrow(ConfigError);
+  });
+
+  it.each([
+    ['BATCH_DISCOUNT_PERCENT', '101'],
+    ['BATCH_DISCOUNT_PERCENT', 'half'],
+    ['MONITOR_ALERT_INTERVAL', 'often'],
+  ])('names %s when it is %j', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+  });
+
+  it('treats read-only admin tokens as secrets', () => {
+    const config = loadConfig({
+      ADMIN_TOKENS: 'operator-token',
+      ADMIN_READONLY_TOKENS: 'reader-a, reader-b',
+    });
+    expect(config.ADMIN_READONLY_TOKENS).toEqual(['reader-a', 'reader-b']);
+    expect(secretValues(config)).toEqual(expect.arrayContaining(['operator-token', 'reader-a', 'reader-b']));
+  });
+});

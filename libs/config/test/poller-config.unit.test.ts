@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, secretValues } from '../index.ts';
+
+describe('poller settings', () => {
+  it('have defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      POLL_ERROR_BACKOFF: [10_000, 30_000, 60_000, 300_000],
+      POLL_RATE_LIMIT_PAUSE: 60_000,
+      POLL_PROBE_INTERVAL: 60_000,
+      POLL_NOT_FOUND_CONFIRM: 30_000,
+      POLL_CANCEL_GRACE: 3_600_000,
+      POLL_SWEEP_INTERVAL: 60_000,
+      RESULTS_REDRIVE_AFTER: 900_000,
+      POLL_STUCK_AFTER: 7_200_000,
+      DELETE_PROVIDER_FILES: false,
+      BATCHLINE_ANTHROPIC_MODEL: 'claude-3-5-haiku-latest',
+    });
+    expect(config.POLLER_WEBHOOK_PORT).toBeUndefined();
+    expect(config.POLLER_SUMMARY_INTERVAL).toBeUndefined();
+  });
+
+  it('parse what operators write', () => {
+    const config = loadConfig({
+      POLL_ERROR_BACKOFF: '1s, 5s',
+      POLL_STUCK_AFTER: '3h',
+      DELETE_PROVIDER_FILES: 'true',
+      POLLER_WEBHOOK_PORT: '9411',
+      POLLER_SUMMARY_INTERVAL: '1h',
+      OPENAI_WEBHOOK_SECRET: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=',
+    });
+    expect(config).toMatchObject({
+      POLL_ERROR_BACKOFF: [1000, 5000],
+      POLL_STUCK_AFTER: 10_800_000,
+      DELETE_PROVIDER_FILES: true,
+      POLLER_WEBHOOK_PORT: 9411,
+      POLLER_SUMMARY_INTERVAL: 3_600_000,
+    });
+    expect(secretValues(config)).toContain('whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=');
+  });
+
+  it('refuse nonsense, naming the variable', () => {
+    expect(() => loadConfig({ DELETE_PROVIDER_FILES: 'yes please' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DELETE_PROVIDER_FILES: 'yes please' })).toThrow(/DELETE_PROVIDER_FILES/);
+    expect(() => loadConfig({ POLL_ERROR_BACKOFF: '1s,soon' })).toThrow(/POLL_ERROR_BACKOFF/);
+    expect(() => loadConfig({ POLLER_WEBHOOK_PORT: '70000' })).toThrow(/POLLER_WEBHOOK_PORT/);
+  });
+});

@@ -1,0 +1,53 @@
+import type { FinalLogDetails } from './finalize.ts';
+import type { Queryable } from './pool.ts';
+
+/** What the final message of a batch says beyond its `batch.finalized` event: model, token usage, provider errors. */
+export interface FinalBatchDetails {
+  model: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  /** The provider's batch-level errors (e.g. why it failed a batch's input). */
+  providerErrors: FinalLogDetails['providerErrors'];
+  /** Requests with no line in either result file. */
+  missingResults: number;
+  /** Why the result files could not be downloaded, when they could not. */
+  downloadError: string | null;
+  /** Why the input file could not be read, when it could not. */
+  inputUnavailable: string | null;
+}
+
+/**
+ * Reads the details of a final batch, or null when there is no such batch log. `log_details` is read defensively:
+ * a batch ended before the persister recorded its summary has none of its fields.
+ */
+export async function getFinalBatchDetails(
+  db: Queryable,
+  batchLogId: number,
+): Promise<FinalBatchDetails | null> {
+  const { rows } = await db.query<{
+    model: string | null;
+    log_details: Partial<FinalLogDetails> | null;
+    prompt_tokens: number;
+    completion_tokens: number;
+  }>(
+    `SELECT b.model, b.log_details,
+            COALESCE((SELECT sum(r.prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
+              AS prompt_tokens,
+            COALESCE((SELECT sum(r.completion_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
+              AS completion_tokens
+     FROM batch_jobs_vp_logs b WHERE b.id = $1`,
+    [batchLogId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const details = row.log_details ?? {};
+  return {
+    model: row.model,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    providerErrors: Array.isArray(details.providerErrors) ? details.providerErrors : [],
+    missingResults: typeof details.missingResults === 'number' ? details.missingResults : 0,
+    downloadError: typeof details.downloadError === 'string' ? details.downloadError : null,
+    inputUnavailable: typeof details.inputUnavailable === 'string' ? details.inputUnavailable : null,
+  };
+}

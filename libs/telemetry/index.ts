@@ -1,0 +1,13 @@
+export { shutdownTelemetry, startTelemetry, telemetryServiceName, tracingConfigured } from './src/sdk.ts';
+export {
+  batchAttributes,
+  batchlineTracer,
+  contextFromHeaders,
+  hasActiveSpan,
+  outsideTraces,
+  recordFailure,
+  spanContextFromHeaders,
+  traceHeaders,
+  traceparentOf,
+  withSpan,
+} from './src/spans.ts';

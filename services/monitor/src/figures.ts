@@ -1,0 +1,318 @@
+import type { ModelPriceTable } from '@batchline/config';
+import { BUCKET_ORIGIN, type JobState, type MonitoredJob, type MonitoringGroup } from '@batchline/db';
+import { PROVIDER_BATCH_LIMITS, type ProviderName } from '@batchline/domain';
+import { priceForModel, tokenCost } from './pricing.ts';
+
+// Every formula here is written out, with its source columns, in services/monitor/README.md.
+
+export const TIME_RANGES = {
+  '1h': { rangeMs: 3_600_000, bucketMs: 5 * 60_000 },
+  '24h': { rangeMs: 24 * 3_600_000, bucketMs: 3_600_000 },
+  '7d': { rangeMs: 7 * 24 * 3_600_000, bucketMs: 6 * 3_600_000 },
+  '30d': { rangeMs: 30 * 24 * 3_600_000, bucketMs: 24 * 3_600_000 },
+} as const;
+export type TimeRange = keyof typeof TIME_RANGES;
+
+const HOUR_MS = 3_600_000;
+const MONTH_MS = 30 * 24 * HOUR_MS;
+
+export interface Pricing {
+  prices: ModelPriceTable;
+  batchDiscountPercent: number;
+}
+
+export interface CostSavings {
+  currentPeriod: number;
+  projectedMonthly: number;
+  savingsPercentage: number;
+  /** What the window's tokens cost through the batch API, and would have cost synchronously. */
+  batchCost: number;
+  syncCost: number;
+  /** Tokens of jobs whose model has no price: left out of every cost figure. */
+  unpricedTokens: number;
+}
+
+export interface Summary {
+  totalJobs: number;
+  completedJobs: number;
+  failedJobs: number;
+  pendingJobs: number;
+  totalRequests: number;
+  processedRequests: number;
+  failedRequests: number;
+  costSavings: CostSavings;
+  averageProcessingTime: number;
+  successRate: number;
+}
+
+export interface Queues {
+  pending: number;
+  processing: number;
+  completed: number;
+  failed: number;
+}
+
+export interface Performance {
+  throughput: { requestsPerHour: number; jobsPerHour: number; averageBatchSize: number };
+  efficiency: { batchUtilization: number; processingEfficiency: number; errorRate: number };
+}
+
+export interface HistoricalPoint {
+  timestamp: string;
+  totalJobs: number;
+  completedJobs: number;
+  failedJobs: number;
+  pendingJobs: number;
+  totalRequests: number;
+  processedRequests: number;
+  failedRequests: number;
+  batchCost: number;
+  syncCost: number;
+  costSavings: number;
+}
+
+export interface ErrorSummaryEntry {
+  error: string;
+  count: number;
+  percentage: number;
+}
+
+export interface JobView {
+  id: number;
+  batchId: string;
+  status: JobState;
+  jobType: string;
+  requestCount: number;
+  completedCount: number;
+  failedCount: number;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  processingTimeMs: number | null;
+  provider: string;
+  model: string | null;
+  providerStatus: string | null;
+  pollingPaused: boolean;
+  priority: number;
+  retryOf: number | null;
+  retriedAs: number | null;
+  /** With `includeDetails`: */
+  costEstimate?: number | null;
+  costSavings?: number | null;
+  tokens?: { prompt: number; completion: number };
+  errorSummary?: ErrorSummaryEntry[];
+}
+
+const round = (value: number, decimals: number): number => {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+};
+/** Money in US dollars to a millionth, percentages and rates to a hundredth, durations to the millisecond. */
+export const money = (value: number): number => round(value, 6);
+export const percent = (value: number): number => round(value, 2);
+export const rate = (value: number): number => round(value, 2);
+
+const share = (part: number, whole: number): number => (whole > 0 ? (part / whole) * 100 : 0);
+
+const isFinished = (state: JobState): boolean => state === 'completed' || state === 'failed';
+
+interface Totals {
+  jobs: number;
+  completedJobs: number;
+  failedJobs: number;
+  pendingJobs: number;
+  totalRequests: number;
+  succeeded: number;
+  failed: number;
+  finishedJobs: number;
+  processingMsSum: number;
+  syncUsd: number;
+  batchUsd: number;
+  unpricedTokens: number;
+  /** Σ total requests / provider limit, over jobs: the numerator of the mean batch fill. */
+  fillSum: number;
+}
+
+const emptyTotals = (): Totals => ({
+  jobs: 0,
+  completedJobs: 0,
+  failedJobs: 0,
+  pendingJobs: 0,
+  totalRequests: 0,
+  succeeded: 0,
+  failed: 0,
+  finishedJobs: 0,
+  processingMsSum: 0,
+  syncUsd: 0,
+  batchUsd: 0,
+  unpricedTokens: 0,
+  fillSum: 0,
+});
+
+const batchLimit = (provider: string): number =>
+  PROVIDER_BATCH_LIMITS[provider as ProviderName]?.maxRequests ?? PROVIDER_BATCH_LIMITS.openai.maxRequests;
+
+function addGroup(totals: Totals, group: MonitoringGroup, pricing: Pricing): void {
+  totals.jobs += group.jobs;
+  if (group.state === 'completed') totals.completedJobs += group.jobs;
+  else if (group.state === 'failed') totals.failedJobs += group.jobs;
+  else totals.pendingJobs += group.jobs;
+  totals.totalRequests += group.totalRequests;
+  totals.succeeded += group.succeeded;
+  totals.failed += group.failed;
+  totals.finishedJobs += group.finishedJobs;
+  totals.processingMsSum += group.processingMsSum;
+  totals.fillSum += group.totalRequests / batchLimit(group.provider);
+  const price = priceForModel(pricing.prices, group.model);
+  if (price) {
+    const cost = tokenCost(price, group, pricing.batchDiscountPercent);
+    totals.syncUsd += cost.syncUsd;
+    totals.batchUsd += cost.batchUsd;
+  } else {
+    totals.unpricedTokens += group.promptTokens + group.completionTokens;
+  }
+}
+
+export interface FigureInput {
+  groups: readonly MonitoringGroup[];
+  liveQueues: { pending: number; processing: number };
+  /** Only jobs in this state count in the summary, performance and history (queues show every state). */
+  state: JobState | null;
+  rangeMs: number;
+  bucketMs: number;
+  from: Date;
+  to: Date;
+  pricing: Pricing;
+}
+
+export interface Figures {
+  summary: Summary;
+  queues: Queues;
+  performance: Performance;
+  historical: HistoricalPoint[];
+  /** Jobs in scope (for paging). */
+  jobsInScope: number;
+}
+
+const bucketStart = (time: number, bucketMs: number): number =>
+  BUCKET_ORIGIN.getTime() + Math.floor((time - BUCKET_ORIGIN.getTime()) / bucketMs) * bucketMs;
+
+export function computeFigures(input: FigureInput): Figures {
+  const { pricing } = input;
+  const inScope = input.groups.filter((group) => input.state === null || group.state === input.state);
+  const totals = emptyTotals();
+  for (const group of inScope) addGroup(totals, group, pricing);
+
+  const buckets = new Map<number, Totals>();
+  for (
+    let t = bucketStart(input.from.getTime(), input.bucketMs);
+    t <= input.to.getTime();
+    t += input.bucketMs
+  ) {
+    buckets.set(t, emptyTotals());
+  }
+  for (const group of inScope) {
+    const bucket = buckets.get(group.bucketStart.getTime());
+    if (bucket) addGroup(bucket, group, pricing);
+  }
+
+  const finishedByState = (state: 'completed' | 'failed') =>
+    input.groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.jobs, 0);
+  const rangeHours = input.rangeMs / HOUR_MS;
+  const savings = totals.syncUsd - totals.batchUsd;
+  const landed = totals.succeeded + totals.failed;
+
+  return {
+    summary: {
+      totalJobs: totals.jobs,
+      completedJobs: totals.completedJobs,
+      failedJobs: totals.failedJobs,
+      pendingJobs: totals.pendingJobs,
+      totalRequests: totals.totalRequests,
+      processedRequests: totals.succeeded,
+      failedRequests: totals.failed,
+      costSavings: {
+        currentPeriod: money(savings),
+        projectedMonthly: money(savings * (MONTH_MS / input.rangeMs)),
+        savingsPercentage: percent(share(savings, totals.syncUsd)),
+        batchCost: money(totals.batchUsd),
+        syncCost: money(totals.syncUsd),
+        unpricedTokens: totals.unpricedTokens,
+      },
+      averageProcessingTime:
+        totals.finishedJobs > 0 ? Math.round(totals.processingMsSum / totals.finishedJobs) : 0,
+      successRate: percent(share(totals.succeeded, landed)),
+    },
+    queues: {
+      pending: input.liveQueues.pending,
+      processing: input.liveQueues.processing,
+      completed: finishedByState('completed'),
+      failed: finishedByState('failed'),
+    },
+    performance: {
+      throughput: {
+        requestsPerHour: rate(landed / rangeHours),
+        jobsPerHour: rate((totals.completedJobs + totals.failedJobs) / rangeHours),
+        averageBatchSize: rate(totals.jobs > 0 ? totals.totalRequests / totals.jobs : 0),
+      },
+      efficiency: {
+        batchUtilization: percent(totals.jobs > 0 ? (totals.fillSum / totals.jobs) * 100 : 0),
+        processingEfficiency: percent(share(totals.completedJobs, totals.completedJobs + totals.failedJobs)),
+        errorRate: percent(share(totals.failed, landed)),
+      },
+    },
+    historical: [...buckets].map(([time, bucket]) => ({
+      timestamp: new Date(time).toISOString(),
+      totalJobs: bucket.jobs,
+      completedJobs: bucket.completedJobs,
+      failedJobs: bucket.failedJobs,
+      pendingJobs: bucket.pendingJobs,
+      totalRequests: bucket.totalRequests,
+      processedRequests: bucket.succeeded,
+      failedRequests: bucket.failed,
+      batchCost: money(bucket.batchUsd),
+      syncCost: money(bucket.syncUsd),
+      costSavings: money(bucket.syncUsd - bucket.batchUsd),
+    })),
+    jobsInScope: totals.jobs,
+  };
+}
+
+/** One job of the list; `details` adds its cost, token usage and error summary. */
+export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): JobView {
+  const view: JobView = {
+    id: job.id,
+    batchId: job.batchId,
+    status: job.state,
+    jobType: job.jobType,
+    requestCount: job.totalRequests,
+    completedCount: job.succeeded,
+    failedCount: job.failed,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    completedAt: isFinished(job.state) ? (job.landedAt?.toISOString() ?? null) : null,
+    processingTimeMs:
+      isFinished(job.state) && job.landedAt ? job.landedAt.getTime() - job.createdAt.getTime() : null,
+    provider: job.provider,
+    model: job.model,
+    providerStatus: job.providerStatus,
+    pollingPaused: job.pollingPaused,
+    priority: job.pollPriority,
+    retryOf: job.retryOf,
+    retriedAs: job.retriedAs,
+  };
+  if (!details) return view;
+  const price = priceForModel(pricing.prices, job.model);
+  const cost = price ? tokenCost(price, job, pricing.batchDiscountPercent) : null;
+  return {
+    ...view,
+    costEstimate: cost ? money(cost.batchUsd) : null,
+    costSavings: cost ? money(cost.syncUsd - cost.batchUsd) : null,
+    tokens: { prompt: job.promptTokens, completion: job.completionTokens },
+    errorSummary: job.errors.map((entry) => ({
+      error: entry.errorCode,
+      count: entry.requests,
+      percentage: percent(share(entry.requests, job.totalRequests)),
+    })),
+  };
+}

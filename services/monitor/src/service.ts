@@ -1,0 +1,52 @@
+import { countBatchesByState } from '@batchline/db';
+import { startOutboxRelay } from '@batchline/outbox';
+import { createOpenAIProvider } from '@batchline/providers';
+import type { ServiceDefinition } from '@batchline/runtime';
+import { startAlertEvaluator } from './alerts.ts';
+import { buildApp } from './app.ts';
+import { DEFAULT_DASHBOARD_DIR } from './dashboard-assets.ts';
+import { createMonitorMetrics } from './metrics.ts';
+
+/**
+ * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
+ * MONITOR_ALERT_INTERVAL, and an outbox relay that publishes the alerts it raises (`alert.raised`).
+ */
+export const monitorService: ServiceDefinition = {
+  name: 'monitor',
+  defaultHealthPort: 9405,
+  async start({ config, log, pool, bus }) {
+    if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
+    const metrics = createMonitorMetrics(() => countBatchesByState(pool));
+    const app = await buildApp({
+      pool,
+      log,
+      metrics,
+      providers: config.OPENAI_API_KEY
+        ? { openai: createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }) }
+        : {},
+      operatorTokens: config.ADMIN_TOKENS,
+      readerTokens: config.ADMIN_READONLY_TOKENS,
+      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      firstPollDelayMs: config.POLL_SCHEDULE[0]!,
+      dashboardDir: DEFAULT_DASHBOARD_DIR,
+      readiness: () => ({ nats: bus.status().connected }),
+    });
+    const address = await app.listen({ port: config.MONITOR_PORT, host: '0.0.0.0' });
+    log.info({ address }, 'monitor listening');
+    const relay = startOutboxRelay({ pool, publisher: bus, log });
+    const evaluator = startAlertEvaluator({
+      pool,
+      log,
+      metrics,
+      intervalMs: config.MONITOR_ALERT_INTERVAL,
+      onRaised: () => relay.kick(),
+    });
+    return {
+      async stop() {
+        await evaluator.stop();
+        await app.close();
+        await relay.stop();
+      },
+    };
+  },
+};

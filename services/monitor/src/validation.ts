@@ -1,0 +1,153 @@
+import { JOB_STATES, type JobState } from '@batchline/db';
+import { z } from 'zod';
+import { type ApiError, invalid } from './api-error.ts';
+import { TIME_RANGES, type TimeRange } from './figures.ts';
+
+/** Where the values come from, which decides the error codes: unknown query parameters or unknown body fields. */
+type Source = 'query' | 'body';
+
+/** The first problem zod found, as a 400 naming the field. */
+function firstProblem(error: z.ZodError, source: Source): ApiError {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return source === 'query'
+      ? invalid(key, `unknown parameter "${key}"`, 'unknown_parameter')
+      : invalid(key, `unknown field "${key}"`, 'unknown_field');
+  }
+  const field = issue.path.map(String).join('.') || (source === 'body' ? '(body)' : '(query)');
+  const code = source === 'query' ? 'invalid_parameter' : 'invalid_field';
+  return invalid(field, `${field} ${issue.message}`, code);
+}
+
+/**
+ * Reads a query string into `schema`: each parameter at most once (no array coercion), unknown parameters
+ * refused, values parsed by the schema.
+ */
+export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
+  const values = (query ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) {
+    if (Array.isArray(value)) throw invalid(key, `${key} is given more than once`);
+  }
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) throw firstProblem(parsed.error, 'query');
+  return parsed.data;
+}
+
+/** Reads a JSON body into `schema` (strict objects: unknown fields are refused, not dropped). No body is `{}`. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const value = body === undefined ? {} : body;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('(body)', 'the body must be a JSON object', 'invalid_body');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw firstProblem(parsed.error, 'body');
+  return parsed.data;
+}
+
+const MAX_SAFE_DIGITS = /^[1-9][0-9]{0,14}$/;
+
+/** A `:id` path parameter: a batch log id. */
+export function parseBatchLogId(params: unknown): number {
+  const raw = (params as { id?: unknown } | undefined)?.id;
+  if (typeof raw !== 'string' || !MAX_SAFE_DIGITS.test(raw)) {
+    throw invalid('id', 'id must be a batch log id (a positive whole number)');
+  }
+  return Number(raw);
+}
+
+/** A whole number written in a query string, within bounds. */
+const wholeNumber = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^[0-9]{1,9}$/, { error })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error });
+};
+
+/** A whole JSON number within bounds. */
+const wholeJsonNumber = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+/** A JSON number within bounds. */
+const jsonNumber = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return z.number({ error }).min(min, { error }).max(max, { error });
+};
+
+export interface MonitoringQuery {
+  timeRange: TimeRange;
+  status: JobState | null;
+  jobType: string | null;
+  includeDetails: boolean;
+  page: number;
+  limit: number;
+}
+
+export const MAX_PAGE = 100_000;
+export const MAX_LIMIT = 100;
+
+const TIME_RANGE_NAMES = Object.keys(TIME_RANGES) as [TimeRange, ...TimeRange[]];
+
+export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
+  .strictObject({
+    timeRange: z
+      .enum(TIME_RANGE_NAMES, { error: `must be one of ${TIME_RANGE_NAMES.join(', ')}` })
+      .default('24h'),
+    status: z
+      .enum(JOB_STATES as [JobState, ...JobState[]], { error: `must be one of ${JOB_STATES.join(', ')}` })
+      .optional(),
+    jobType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,63}$/, { error: 'must be a job type such as specific_viewpoint' })
+      .optional(),
+    includeDetails: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false'),
+    page: wholeNumber(1, MAX_PAGE).optional(),
+    limit: wholeNumber(1, MAX_LIMIT).optional(),
+  })
+  .transform((query) => ({
+    timeRange: query.timeRange,
+    status: query.status ?? null,
+    jobType: query.jobType ?? null,
+    includeDetails: query.includeDetails === 'true' || query.includeDetails === '1',
+    page: query.page ?? 1,
+    limit: query.limit ?? 50,
+  }));
+
+/** Actions that take no parameters accept an empty object (or no body) and nothing else. */
+export const EmptyBodySchema = z.strictObject({});
+
+export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 100) });
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** `POST .../alerts`: the settings to change; a threshold set to null turns its rule off. */
+export const AlertSettingsSchema = z
+  .strictObject({
+    errorRateThreshold: jsonNumber(0, 100).nullable().optional(),
+    processingTimeThreshold: wholeJsonNumber(MINUTE_MS, 30 * DAY_MS)
+      .nullable()
+      .optional(),
+    throughputThreshold: jsonNumber(0, 1_000_000).nullable().optional(),
+    stuckBatchThreshold: wholeJsonNumber(MINUTE_MS, 30 * DAY_MS)
+      .nullable()
+      .optional(),
+    batchFailureThreshold: wholeJsonNumber(1, 1_000_000).nullable().optional(),
+    notificationChannels: z
+      .array(z.enum(['slack', 'log'], { error: 'must hold slack and/or log' }), {
+        error: 'must be a list of channels: slack, log',
+      })
+      .min(1, { error: 'must name at least one channel' })
+      .refine((channels) => new Set(channels).size === channels.length, {
+        error: 'must not repeat a channel',
+      })
+      .optional(),
+    alertSuppression: wholeJsonNumber(MINUTE_MS, 7 * DAY_MS).optional(),
+    evaluationWindow: wholeJsonNumber(MINUTE_MS, 30 * DAY_MS).optional(),
+  })
+  .refine((settings) => Object.keys(settings).length > 0, { error: 'must change at least one setting' });
+export type AlertSettings = z.infer<typeof AlertSettingsSchema>;

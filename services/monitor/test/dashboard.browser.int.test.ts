@@ -1,0 +1,200 @@
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHAT_COMPLETIONS_URL, openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
+import { type Emulator, startEmulator } from '@batchline/emulator';
+import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DASHBOARD_DIR } from '../index.ts';
+import {
+  buildTestApp,
+  failed,
+  type MonitorDatabase,
+  monitorDatabase,
+  OPERATOR_TOKEN,
+  ok,
+  seedBatch,
+  TEST_PRICES,
+} from './support.ts';
+
+/** Debian's chromium (`apt-get install chromium`; .ci/run installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../../.artifacts/', import.meta.url));
+
+async function launchChromium(): Promise<Browser> {
+  await access(CHROMIUM).catch(() => {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Opens the dashboard on a laptop-sized screen and signs in; collects every page error. */
+async function signedIn(browser: Browser, address: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(address);
+  await page.getByLabel('Admin token').fill(OPERATOR_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('metric-total-jobs').waitFor();
+  return { page, errors };
+}
+
+const figure = async (page: Page, id: string) =>
+  Number(await page.getByTestId(`metric-${id}`).getAttribute('data-value'));
+
+describe('the dashboard in Debian chromium', () => {
+  let db: MonitorDatabase;
+  let emulator: Emulator;
+  let provider: BatchProvider;
+  let app: FastifyInstance;
+  let address: string;
+  let browser: Browser;
+  let scratch: string;
+
+  beforeAll(async () => {
+    db = await monitorDatabase('monitor_dashboard');
+    emulator = await startEmulator({ clock: { validatingMs: 50, inProgressMs: 600_000 } });
+    provider = createOpenAIProvider({ apiKey: 'sk-emulated-dashboard-key', baseURL: emulator.baseUrl });
+    app = await buildTestApp(db.pool, {
+      providers: { openai: provider },
+      dashboardDir: DEFAULT_DASHBOARD_DIR,
+    });
+    address = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launchChromium();
+    scratch = await mkdtemp(join(tmpdir(), 'monitor-dashboard-'));
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await emulator?.close();
+    await db?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('is readable before there are any batches', async () => {
+    const { page, errors } = await signedIn(browser, address);
+    expect(await figure(page, 'total-jobs')).toBe(0);
+    await expect(
+      page.getByTestId('metric-success-rate').locator('.metric-value').textContent(),
+    ).resolves.toBe('—');
+    await page.getByText('No batches in the last 24 hours. Submit one with').waitFor();
+    await page.getByTestId('chart-throughput').getByText('No batches in the last 24 hours.').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-empty.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the figures, retries a batch’s failed requests and shows the new batch', async () => {
+    // A batch of ten requests submitted to the (emulated) provider: seven succeeded, three failed.
+    const systemPrompt = viewpointSystemPrompt(
+      [1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })),
+    );
+    const lines = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify(
+        openAIRequestLine({
+          reviewSentenceId: i + 1,
+          text: `sentence ${i + 1}`,
+          model: 'gpt-4o-mini',
+          systemPrompt,
+        }),
+      ),
+    );
+    const path = join(scratch, 'input.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const submitted = await provider.uploadAndCreateBatch({
+      inputPath: path,
+      endpoint: CHAT_COMPLETIONS_URL,
+    });
+    const results = [
+      ...Array.from({ length: 7 }, () => ok(1200, 80)),
+      failed('invalid_content', 1000, 200),
+      failed('server_error'),
+      failed('server_error'),
+    ];
+    const original = await seedBatch(db.pool, {
+      name: 'original',
+      ageMinutes: 45,
+      model: 'gpt-4o-mini',
+      state: 'completed',
+      results,
+      providerBatchId: submitted.id,
+      inputFileId: submitted.inputFileId!,
+    });
+    const running = await seedBatch(db.pool, {
+      name: 'running',
+      ageMinutes: 10,
+      model: 'gpt-4o-mini',
+      state: 'processing',
+      results: [],
+      totalRequests: 25,
+    });
+    const price = TEST_PRICES['gpt-4o-mini'];
+    const syncCost =
+      (7 * 1200 * price.input + 7 * 80 * price.output + 1000 * price.input + 200 * price.output) / 1e6;
+
+    const { page, errors } = await signedIn(browser, address);
+    expect(await figure(page, 'total-jobs')).toBe(2);
+    expect(await figure(page, 'success-rate')).toBe(70);
+    await expect(
+      page.getByTestId('metric-success-rate').locator('.metric-value').textContent(),
+    ).resolves.toBe('70.0%');
+    expect(await figure(page, 'error-rate')).toBe(30);
+    expect(await figure(page, 'total-requests')).toBe(35);
+    expect(await figure(page, 'cost-savings')).toBeCloseTo(syncCost / 2, 6);
+    expect(await figure(page, 'batch-cost')).toBeCloseTo(syncCost / 2, 6);
+    await expect(page.getByTestId(`job-row-${original}`).getAttribute('data-status')).resolves.toBe(
+      'completed',
+    );
+    await expect(page.getByTestId(`job-row-${running}`).getAttribute('data-status')).resolves.toBe(
+      'processing',
+    );
+
+    await page.getByTestId(`job-row-${original}`).getByRole('button', { name: 'Details' }).click();
+    await page.getByTestId(`job-details-${original}`).getByText('server_error').waitFor();
+
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId(`job-row-${original}`).getByRole('button', { name: 'Retry' }).click();
+    const notice = page.getByTestId('notice');
+    await notice.getByText(/submitted as batch log #\d+/).waitFor();
+    const retryId = Number(/batch log #(\d+) \(3 requests\)/.exec((await notice.textContent()) ?? '')?.[1]);
+    expect(retryId).toBeGreaterThan(running);
+
+    const newRow = page.getByTestId(`job-row-${retryId}`);
+    await newRow.waitFor();
+    await expect(newRow.textContent()).resolves.toContain(`(retry of #${original})`);
+    await expect(newRow.getAttribute('data-status')).resolves.toBe('pending');
+    await expect(
+      page.getByTestId(`job-row-${original}`).getByRole('button', { name: 'Retry' }).isDisabled(),
+    ).resolves.toBe(true);
+    await page.locator('[data-testid="metric-total-jobs"][data-value="3"]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard.png'), fullPage: true });
+
+    const { rows } = await db.pool.query(
+      'SELECT batch_id, total_sentences FROM batch_jobs_vp_logs WHERE id = $1',
+      [retryId],
+    );
+    expect(rows[0].total_sentences).toBe(3);
+    expect(emulator.batch(rows[0].batch_id)).toBeDefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

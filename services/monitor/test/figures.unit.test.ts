@@ -1,0 +1,235 @@
+import type { MonitoringGroup } from '@batchline/db';
+import { describe, expect, it } from 'vitest';
+import { computeFigures, jobView, priceForModel, TIME_RANGES, tokenCost } from '../index.ts';
+
+const prices = {
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4o': { input: 2.5, output: 10 },
+};
+const pricing = { prices, batchDiscountPercent: 50 };
+
+const group = (overrides: Partial<MonitoringGroup>): MonitoringGroup => ({
+  bucketStart: new Date('2026-11-23T10:00:00Z'),
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  state: 'completed',
+  jobs: 1,
+  totalRequests: 0,
+  succeeded: 0,
+  failed: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  finishedJobs: 0,
+  processingMsSum: 0,
+  ...overrides,
+});
+
+describe('pricing', () => {
+  it('matches a model exactly, else the model it is a dated snapshot of', () => {
+    expect(priceForModel(prices, 'gpt-4o-mini')).toBe(prices['gpt-4o-mini']);
+    expect(priceForModel(prices, 'gpt-4o-mini-2024-07-18')).toBe(prices['gpt-4o-mini']);
+    expect(priceForModel(prices, 'gpt-4o-2024-08-06')).toBe(prices['gpt-4o']);
+    expect(priceForModel({ 'gpt-3.5-turbo': prices['gpt-4o'] }, 'gpt-3.5-turbo-0125')).toBe(prices['gpt-4o']);
+    expect(priceForModel(prices, 'gpt-4o-minimal')).toBeNull();
+    expect(priceForModel(prices, 'gpt-4o-audio-preview')).toBeNull();
+    expect(priceForModel(prices, 'claude-3')).toBeNull();
+    expect(priceForModel(prices, null)).toBeNull();
+  });
+
+  it('prices tokens per million, with the batch discount', () => {
+    const cost = tokenCost(prices['gpt-4o'], { promptTokens: 1_000_000, completionTokens: 500_000 }, 50);
+    expect(cost.syncUsd).toBeCloseTo(2.5 + 5, 10);
+    expect(cost.batchUsd).toBeCloseTo(3.75, 10);
+  });
+});
+
+describe('computeFigures', () => {
+  const window = {
+    rangeMs: TIME_RANGES['24h'].rangeMs,
+    bucketMs: TIME_RANGES['24h'].bucketMs,
+    from: new Date('2026-11-22T12:30:00Z'),
+    to: new Date('2026-11-23T12:30:00Z'),
+    pricing,
+  };
+  const groups: MonitoringGroup[] = [
+    group({
+      state: 'completed',
+      jobs: 3,
+      totalRequests: 300,
+      succeeded: 290,
+      failed: 10,
+      promptTokens: 2_000_000,
+      completionTokens: 100_000,
+      finishedJobs: 3,
+      processingMsSum: 3 * 1_800_000,
+    }),
+    group({
+      state: 'failed',
+      model: 'gpt-4o',
+      jobs: 1,
+      totalRequests: 100,
+      succeeded: 20,
+      failed: 80,
+      promptTokens: 100_000,
+      completionTokens: 10_000,
+      finishedJobs: 1,
+      processingMsSum: 7_200_000,
+      bucketStart: new Date('2026-11-23T11:00:00Z'),
+    }),
+    group({
+      state: 'processing',
+      model: 'unpriced-model',
+      jobs: 2,
+      totalRequests: 50,
+      promptTokens: 40,
+      completionTokens: 2,
+    }),
+  ];
+
+  it('computes every summary figure from the groups', () => {
+    const figures = computeFigures({
+      ...window,
+      groups,
+      liveQueues: { pending: 4, processing: 2 },
+      state: null,
+    });
+    const sync = 2 * 0.15 + 0.1 * 0.6 + (0.1 * 2.5 + 0.01 * 10);
+    expect(figures.summary).toEqual({
+      totalJobs: 6,
+      completedJobs: 3,
+      failedJobs: 1,
+      pendingJobs: 2,
+      totalRequests: 450,
+      processedRequests: 310,
+      failedRequests: 90,
+      costSavings: {
+        currentPeriod: Number((sync / 2).toFixed(6)),
+        projectedMonthly: Number(((sync / 2) * 30).toFixed(6)),
+        savingsPercentage: 50,
+        batchCost: Number((sync / 2).toFixed(6)),
+        syncCost: Number(sync.toFixed(6)),
+        unpricedTokens: 42,
+      },
+      averageProcessingTime: (3 * 1_800_000 + 7_200_000) / 4,
+      successRate: Number(((310 / 400) * 100).toFixed(2)),
+    });
+    expect(figures.queues).toEqual({ pending: 4, processing: 2, completed: 3, failed: 1 });
+    expect(figures.performance.throughput).toEqual({
+      requestsPerHour: Number((400 / 24).toFixed(2)),
+      jobsPerHour: Number((4 / 24).toFixed(2)),
+      averageBatchSize: 75,
+    });
+    expect(figures.performance.efficiency).toEqual({
+      batchUtilization: Number(((450 / 50_000 / 6) * 100).toFixed(2)),
+      processingEfficiency: 75,
+      errorRate: Number(((90 / 400) * 100).toFixed(2)),
+    });
+    expect(figures.jobsInScope).toBe(6);
+  });
+
+  it('lays the groups on a zero-filled series of clock-aligned buckets covering the window', () => {
+    const figures = computeFigures({
+      ...window,
+      groups,
+      liveQueues: { pending: 0, processing: 0 },
+      state: null,
+    });
+    expect(figures.historical).toHaveLength(25);
+    expect(figures.historical[0]!.timestamp).toBe('2026-11-22T12:00:00.000Z');
+    expect(figures.historical.at(-1)!.timestamp).toBe('2026-11-23T12:00:00.000Z');
+    const at = (iso: string) => figures.historical.find((point) => point.timestamp === iso)!;
+    expect(at('2026-11-23T10:00:00.000Z')).toMatchObject({ totalJobs: 5, completedJobs: 3, pendingJobs: 2 });
+    expect(at('2026-11-23T11:00:00.000Z')).toMatchObject({ totalJobs: 1, failedJobs: 1, failedRequests: 80 });
+    expect(figures.historical.reduce((sum, point) => sum + point.totalJobs, 0)).toBe(6);
+  });
+
+  it('applies the state filter to the figures but not to the queues', () => {
+    const figures = computeFigures({
+      ...window,
+      groups,
+      liveQueues: { pending: 4, processing: 2 },
+      state: 'failed',
+    });
+    expect(figures.summary).toMatchObject({
+      totalJobs: 1,
+      completedJobs: 0,
+      failedJobs: 1,
+      totalRequests: 100,
+    });
+    expect(figures.queues).toEqual({ pending: 4, processing: 2, completed: 3, failed: 1 });
+    expect(figures.jobsInScope).toBe(1);
+  });
+
+  it('reads zeros, not NaN, when there is nothing in the window', () => {
+    const figures = computeFigures({
+      ...window,
+      groups: [],
+      liveQueues: { pending: 0, processing: 0 },
+      state: null,
+    });
+    expect(figures.summary.successRate).toBe(0);
+    expect(figures.summary.averageProcessingTime).toBe(0);
+    expect(figures.summary.costSavings.savingsPercentage).toBe(0);
+    expect(figures.performance.efficiency).toEqual({
+      batchUtilization: 0,
+      processingEfficiency: 0,
+      errorRate: 0,
+    });
+    expect(figures.performance.throughput.averageBatchSize).toBe(0);
+    expect(JSON.stringify(figures)).not.toMatch(/NaN|Infinity|null/);
+  });
+});
+
+describe('jobView', () => {
+  const job = {
+    id: 7,
+    batchId: 'batch_x',
+    provider: 'openai',
+    jobType: 'specific_viewpoint',
+    model: 'gpt-4o-mini-2024-07-18',
+    state: 'completed' as const,
+    providerStatus: 'completed',
+    totalRequests: 200,
+    succeeded: 190,
+    failed: 10,
+    createdAt: new Date('2026-11-23T10:00:00Z'),
+    startedAt: new Date('2026-11-23T10:05:00Z'),
+    landedAt: new Date('2026-11-23T10:35:00Z'),
+    pollingPaused: false,
+    pollPriority: 0,
+    retryOf: null,
+    retriedAs: null,
+    promptTokens: 20_000,
+    completionTokens: 1_000,
+    errors: [
+      { errorCode: 'invalid_content', requests: 6 },
+      { errorCode: 'server_error', requests: 4 },
+    ],
+  };
+
+  it('shows times, processing time, cost and errors as shares of the batch', () => {
+    expect(jobView(job, pricing, true)).toMatchObject({
+      id: 7,
+      status: 'completed',
+      requestCount: 200,
+      completedCount: 190,
+      failedCount: 10,
+      startedAt: '2026-11-23T10:05:00.000Z',
+      completedAt: '2026-11-23T10:35:00.000Z',
+      processingTimeMs: 35 * 60_000,
+      costEstimate: Number((((20_000 * 0.15 + 1_000 * 0.6) / 1e6) * 0.5).toFixed(6)),
+      errorSummary: [
+        { error: 'invalid_content', count: 6, percentage: 3 },
+        { error: 'server_error', count: 4, percentage: 2 },
+      ],
+    });
+  });
+
+  it('leaves details out unless asked, and has no end for a job still running', () => {
+    const running = jobView({ ...job, state: 'processing', landedAt: null }, pricing, false);
+    expect(running.completedAt).toBeNull();
+    expect(running.processingTimeMs).toBeNull();
+    expect(running).not.toHaveProperty('errorSummary');
+    expect(running).not.toHaveProperty('costEstimate');
+  });
+});

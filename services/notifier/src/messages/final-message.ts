@@ -1,0 +1,128 @@
+import type { BatchFinalizedEvent } from '@batchline/bus';
+import type { FinalBatchDetails } from '@batchline/db';
+import { estimateCost, type Pricing, usd } from './cost.ts';
+import {
+  context,
+  escapeMrkdwn,
+  fieldsSection,
+  header,
+  humanDuration,
+  percent,
+  type SlackBlock,
+  type SlackMessage,
+  section,
+} from './slack-message.ts';
+
+const REASON_TEXT: Record<BatchFinalizedEvent['reason'], string> = {
+  completed: 'completed by the provider',
+  failed: 'the provider failed the batch',
+  expired: 'the batch expired at the provider',
+  cancelled: 'the batch was cancelled',
+  not_found: 'the provider no longer knows this batch',
+  max_age: 'the batch outlived BATCH_MAX_AGE and was ended by batchline',
+  results_unavailable: 'the result files could not be downloaded',
+};
+
+const NEXT_STEP: Record<BatchFinalizedEvent['reason'], string> = {
+  completed: 'Nothing to do; failed requests, if any, can be retried from the dashboard.',
+  failed: 'Check the provider errors below, fix the input file and submit again.',
+  expired: 'Resubmit the failed requests (retry from the dashboard); consider smaller batches.',
+  cancelled: 'Resubmit the failed requests if the cancellation was not intended.',
+  not_found: 'Check OPENAI_BASE_URL and the key’s organisation; resubmit if the batch is really gone.',
+  max_age: 'Resubmit the failed requests; check the provider’s status page for delays.',
+  results_unavailable: 'The provider deleted the files; resubmit the failed requests.',
+};
+
+/** Severity of a final-status message: a failed batch matters more (a digest also tells them apart by it). */
+export const FINAL_SEVERITY = { completed: 'low', failed: 'high' } as const;
+
+/** How many provider errors the message lists. */
+const PROVIDER_ERRORS_SHOWN = 5;
+
+const between = (from: string | null, to: string): string =>
+  from === null ? 'n/a' : humanDuration(Math.max(0, Date.parse(to) - Date.parse(from)));
+
+/** The one-line summary of a final status; also its line in a digest. */
+export function finalText(event: BatchFinalizedEvent): string {
+  const word = event.status === 2 ? 'completed' : 'failed';
+  // "with errors", not "failed": a completed batch's text must not contain the word scripts look for on failure.
+  const counts = `${event.processedSentences}/${event.totalSentences} requests succeeded, ${event.failedSentences} with errors, ${event.associations} associations written`;
+  const why = event.status === 9 ? `; ${REASON_TEXT[event.reason]}` : '';
+  return `Batch ${event.providerBatchId} ${word}: ${counts} (batch log ${event.batchLogId}, ${event.provider}${why}).`;
+}
+
+function costLine(details: FinalBatchDetails | null, pricing: Pricing): string {
+  if (!details) return '*Estimated cost:* unknown (the batch log was not found).';
+  if (!details.model) return '*Estimated cost:* unknown (the batch log names no model).';
+  const tokens = `${details.promptTokens.toLocaleString('en-US')} input + ${details.completionTokens.toLocaleString('en-US')} output tokens`;
+  const cost = estimateCost(pricing, details.model, details.promptTokens, details.completionTokens);
+  if (!cost) {
+    return `*Estimated cost:* unknown: no price for \`${escapeMrkdwn(details.model)}\` (${tokens}); add it to MODEL_PRICES.`;
+  }
+  return `*Estimated cost:* ${usd(cost.batchUsd)} for ${tokens} of \`${escapeMrkdwn(details.model)}\`; the synchronous API would have cost ${usd(cost.synchronousUsd)}, a saving of ${usd(cost.savingUsd)} (${pricing.batchDiscountPercent} %).`;
+}
+
+/** For a batch that ended badly: what the provider said, and what of its output landed anyway. */
+function failureBlocks(event: BatchFinalizedEvent, details: FinalBatchDetails | null): SlackBlock[] {
+  const blocks: SlackBlock[] = [];
+  const errors = details?.providerErrors ?? [];
+  if (errors.length > 0) {
+    const lines = errors.slice(0, PROVIDER_ERRORS_SHOWN).map((error) => {
+      const where = error.line === null ? '' : ` (line ${error.line})`;
+      return `• \`${escapeMrkdwn(error.code ?? 'error')}\`${where}: ${escapeMrkdwn(error.message ?? 'no message')}`;
+    });
+    const more =
+      errors.length > PROVIDER_ERRORS_SHOWN ? `\n…and ${errors.length - PROVIDER_ERRORS_SHOWN} more` : '';
+    blocks.push(section(`*Provider errors:*\n${lines.join('\n')}${more}`));
+  }
+  const partial =
+    event.processedSentences > 0
+      ? `${event.processedSentences} of ${event.totalSentences} requests landed with ${event.associations} associations`
+      : 'no request output landed';
+  const notes = [
+    details?.missingResults ? `${details.missingResults} requests had no result line` : null,
+    details?.downloadError ? `download error: ${escapeMrkdwn(details.downloadError)}` : null,
+    details?.inputUnavailable ? `input file unreadable: ${escapeMrkdwn(details.inputUnavailable)}` : null,
+  ].filter((note): note is string => note !== null);
+  blocks.push(section(`*Partial output:* ${partial}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`));
+  return blocks;
+}
+
+/**
+ * The one final message of a batch (contract §5): the text names the provider batch id, the word `completed` or
+ * `failed`, and the counts; the blocks add the figures, cost, errors and the next step.
+ */
+export function finalMessage(
+  event: BatchFinalizedEvent,
+  details: FinalBatchDetails | null,
+  pricing: Pricing,
+): SlackMessage {
+  const completed = event.status === 2;
+  const errors =
+    event.topErrors.length === 0
+      ? 'none'
+      : event.topErrors.map((e) => `\`${escapeMrkdwn(e.code)}\` × ${e.count}`).join(', ');
+  const blocks: SlackBlock[] = [
+    header(`${completed ? '✅ Batch completed' : '❌ Batch failed'}: ${event.providerBatchId}`),
+    section(
+      `*Why:* ${REASON_TEXT[event.reason]} (provider status \`${escapeMrkdwn(event.providerStatus)}\`).`,
+    ),
+    fieldsSection([
+      ['Provider batch', `\`${escapeMrkdwn(event.providerBatchId)}\``],
+      ['Batch log', String(event.batchLogId)],
+      ['Requests', String(event.totalSentences)],
+      ['Succeeded', String(event.processedSentences)],
+      ['Failed', String(event.failedSentences)],
+      ['Associations', String(event.associations)],
+      ['Success rate', percent(event.processedSentences, event.totalSentences)],
+      ['Submission → landed', between(event.submittedAt, event.landedAt)],
+      ['Provider done → landed', between(event.providerTerminalAt, event.landedAt)],
+      ['Unreadable lines', String(event.invalidLines)],
+    ]),
+    section(costLine(details, pricing)),
+    section(`*Most frequent errors:* ${errors}`),
+    ...(completed ? [] : failureBlocks(event, details)),
+    context(`Next step: ${NEXT_STEP[event.reason]}`),
+  ];
+  return { text: finalText(event), blocks };
+}

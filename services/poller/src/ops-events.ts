@@ -1,0 +1,48 @@
+import { type OpsErrorEvent, type OpsErrorKind, Subjects, validateEvent } from '@batchline/bus';
+import type { OutboxEvent } from '@batchline/db';
+import type { ProviderName } from '@batchline/domain';
+import { redactSecretsIn } from '@batchline/logging';
+
+export interface OpsErrorDetails {
+  kind: OpsErrorKind;
+  severity: OpsErrorEvent['severity'];
+  message: string;
+  provider: ProviderName | null;
+  batchLogId?: number | null;
+  providerBatchId?: string | null;
+  detail?: string | null;
+  since?: Date | null;
+  nextStep?: string | null;
+  /**
+   * What makes this occurrence one: the same key means the same occurrence, announced once. Defaults to the
+   * kind, the provider and the hour, so that a condition that lasts is announced once an hour, not per check.
+   */
+  occurrenceKey?: string;
+}
+
+const hourOf = (date: Date) => date.toISOString().slice(0, 13);
+
+/**
+ * An `ops.error` event for the outbox, validated here (a bad row would stall the relay). Its msg id is the
+ * occurrence, so a second announcement of the same occurrence is dropped by the outbox itself.
+ */
+export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): OutboxEvent {
+  const occurrenceId = [details.kind, details.provider ?? 'any', details.occurrenceKey ?? hourOf(now)].join(
+    ':',
+  );
+  const payload = validateEvent(Subjects.opsError, {
+    occurrenceId: occurrenceId.slice(0, 200),
+    kind: details.kind,
+    severity: details.severity,
+    service: 'poller',
+    message: redactSecretsIn(details.message).slice(0, 2000),
+    provider: details.provider,
+    batchLogId: details.batchLogId ?? null,
+    providerBatchId: details.providerBatchId ?? null,
+    detail: details.detail == null ? null : redactSecretsIn(details.detail).slice(0, 2000),
+    since: details.since?.toISOString() ?? null,
+    nextStep: details.nextStep ?? null,
+    occurredAt: now.toISOString(),
+  });
+  return { subject: Subjects.opsError, msgId: `ops:${payload.occurrenceId}`, payload };
+}

@@ -1,0 +1,163 @@
+import {
+  claimProviderProbes,
+  measureNotFound,
+  type Pool,
+  type ProviderPause,
+  type ProviderPauseKind,
+  pauseProvider,
+  resumeProvider,
+} from '@batchline/db';
+import type { ProviderName } from '@batchline/domain';
+import type { Logger } from '@batchline/logging';
+import { type BatchProvider, ProviderError } from '@batchline/providers';
+import { type OpsErrorDetails, opsErrorEvent } from './ops-events.ts';
+
+/** The providers a poller talks to; `get` throws a `ProviderError` (kind `auth`) for one not configured. */
+export interface ProviderSet {
+  get(name: ProviderName): BatchProvider;
+}
+
+export interface ProviderHealthOptions {
+  pool: Pool;
+  providers: ProviderSet;
+  log: Logger;
+  /** A 429 without Retry-After pauses the provider this long. */
+  rateLimitPauseMs: number;
+  /** Pauses ended by a probe are probed this often. */
+  probeIntervalMs: number;
+}
+
+/** Batches that 404 within this window count towards the systemic-404 guard. */
+export const NOT_FOUND_WINDOW_MS = 15 * 60_000;
+/** At least this many batches 404ing at once, and at least this share of those checked, is systemic. */
+export const SYSTEMIC_NOT_FOUND_MIN = 3;
+export const SYSTEMIC_NOT_FOUND_SHARE = 0.5;
+
+const ANNOUNCEMENT: Record<
+  ProviderPauseKind,
+  (provider: ProviderName) => Omit<OpsErrorDetails, 'provider' | 'message' | 'since'>
+> = {
+  rate_limited: () => ({
+    kind: 'provider_rate_limited',
+    severity: 'medium',
+    nextStep:
+      'Nothing to do if it passes: every poller waits for Retry-After. If it lasts, lower POLL_CHUNK or raise the limits.',
+  }),
+  quota: () => ({
+    kind: 'provider_quota',
+    severity: 'high',
+    nextStep:
+      'Add credit or raise the quota at the provider; checks resume by themselves once a probe succeeds.',
+  }),
+  auth: (provider) => ({
+    kind: 'provider_auth',
+    severity: 'critical',
+    nextStep: `Fix ${provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'}; checks resume by themselves once a probe succeeds. No batch is failed meanwhile.`,
+  }),
+  not_found: (provider) => ({
+    kind: 'provider_not_found',
+    severity: 'critical',
+    nextStep: `Check ${provider === 'openai' ? 'OPENAI_BASE_URL' : 'ANTHROPIC_BASE_URL'} and the key's organisation/project; no batch is ended as not_found meanwhile.`,
+  }),
+};
+
+/** How a provider error pauses its provider, if it does. */
+export function pauseKindOf(error: ProviderError): ProviderPauseKind | null {
+  switch (error.kind) {
+    case 'rate_limited':
+      return 'rate_limited';
+    case 'quota':
+      return 'quota';
+    case 'auth':
+      return 'auth';
+    default:
+      return null;
+  }
+}
+
+/**
+ * Pauses every check against a provider (for every replica), announcing the pause once when it starts. A rate
+ * limit lasts its Retry-After; the others last until a probe succeeds.
+ */
+export async function pauseForError(
+  options: ProviderHealthOptions,
+  provider: ProviderName,
+  kind: ProviderPauseKind,
+  error: ProviderError | null,
+  reason: string,
+): Promise<ProviderPause> {
+  const pauseMs =
+    kind === 'rate_limited'
+      ? Math.max(error?.retryAfterMs ?? options.rateLimitPauseMs, 1)
+      : options.probeIntervalMs;
+  const { pause, started } = await pauseProvider(options.pool, {
+    provider,
+    kind,
+    pauseMs,
+    reason,
+    announce: (pause) =>
+      opsErrorEvent({
+        ...ANNOUNCEMENT[kind](provider),
+        provider,
+        message: `${provider}: every status check is paused (${kind.replace('_', ' ')}): ${reason}`,
+        detail: error?.message ?? null,
+        since: pause.since,
+      }),
+  });
+  if (started) {
+    options.log.warn({ provider, kind, pausedUntil: pause.pausedUntil, reason }, 'provider paused');
+  }
+  return pause;
+}
+
+/**
+ * Whether 404s for a provider's batches are the provider's (or our way to it) rather than the batches': the
+ * provider's batch list answers 404 too (a wrong base URL), or many of the batches checked lately 404 at once.
+ * Throws the canary's error when it failed otherwise (the answer is not known yet).
+ */
+export async function isSystemicNotFound(
+  options: ProviderHealthOptions,
+  provider: ProviderName,
+): Promise<boolean> {
+  try {
+    await options.providers.get(provider).listBatches({ limit: 1 });
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === 'not_found') return true;
+    throw error;
+  }
+  const { notFound, checked } = await measureNotFound(options.pool, provider, NOT_FOUND_WINDOW_MS);
+  return notFound >= SYSTEMIC_NOT_FOUND_MIN && notFound >= checked * SYSTEMIC_NOT_FOUND_SHARE;
+}
+
+/**
+ * Probes the paused providers whose probe is due (one replica each): a provider that answers again is resumed.
+ * A 404 pause ends only when the provider knows again a batch it had answered 404 for (or none is left).
+ */
+export async function runDueProbes(
+  options: ProviderHealthOptions & { oldestNotFoundBatch(provider: ProviderName): Promise<string | null> },
+): Promise<ProviderName[]> {
+  const resumed: ProviderName[] = [];
+  for (const pause of await claimProviderProbes(options.pool, options.probeIntervalMs)) {
+    const log = options.log.child({ provider: pause.provider, kind: pause.kind, probe: pause.probes });
+    try {
+      const provider = options.providers.get(pause.provider);
+      await provider.listBatches({ limit: 1 });
+      if (pause.kind === 'not_found') {
+        const batchId = await options.oldestNotFoundBatch(pause.provider);
+        if (batchId !== null) await provider.getBatch(batchId);
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'provider probe failed; checks stay paused');
+      if (error instanceof ProviderError && pause.kind !== 'auth' && error.kind === 'auth') {
+        await pauseForError(options, pause.provider, 'auth', error, error.message);
+      }
+      continue;
+    }
+    const ended = await resumeProvider(options.pool, pause.provider);
+    if (ended) {
+      log.info({ pausedSince: ended.since, probes: ended.probes }, 'provider answers again; checks resumed');
+      resumed.push(pause.provider);
+    }
+  }
+  return resumed;
+}

@@ -1,0 +1,54 @@
+import { Subjects, validateEvent } from '@batchline/bus';
+import { countBatchesAwaitingProvider, enqueueOutbox, type Pool, sumPollerCycles } from '@batchline/db';
+import type { Logger } from '@batchline/logging';
+
+/**
+ * Publishes, every `intervalMs`, what this poller did over the period (`ops.poller.summary`, through the outbox
+ * so that it is published once even if the bus is away), from the cycle figures it recorded.
+ */
+export function startPeriodicSummary(options: {
+  pool: Pool;
+  log: Logger;
+  owner: string;
+  intervalMs: number;
+  onEnqueued(): void;
+}): { stop(): Promise<void> } {
+  let periodStart = new Date();
+  let running: Promise<void> | undefined;
+  const publish = async () => {
+    const periodEnd = new Date();
+    const totals = await sumPollerCycles(options.pool, { since: periodStart, owner: options.owner });
+    const payload = validateEvent(Subjects.pollerSummary, {
+      poller: options.owner,
+      periodStart: periodStart.toISOString(),
+      periodEnd: periodEnd.toISOString(),
+      batchesChecked: totals.checked + totals.failed,
+      checksFailed: totals.failed,
+      transitions: totals.transitions,
+      batchesCompleted: totals.completed,
+      batchesFailed: totals.terminal - totals.completed,
+      pendingBatches: await countBatchesAwaitingProvider(options.pool),
+    });
+    await enqueueOutbox(options.pool, {
+      subject: Subjects.pollerSummary,
+      msgId: `poller-summary:${options.owner}:${periodEnd.toISOString()}`,
+      payload,
+    });
+    periodStart = periodEnd;
+    options.onEnqueued();
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = publish()
+      .catch((error: unknown) => options.log.warn({ err: error }, 'poller summary not published'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, options.intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
