@@ -60,6 +60,7 @@ export {
   readMonitoringSnapshot,
 } from './src/monitoring.ts';
 export {
+  type BundledEntry,
   type ClaimedNotification,
   type ClaimOptions,
   type CompleteOptions,

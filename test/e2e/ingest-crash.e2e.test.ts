@@ -5,7 +5,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execBatchline, type PipelineWorld, startPipelineWorld } from './support/tracked-batch.ts';
+import {
+  execBatchline,
+  expectLandedExactlyOnce,
+  ledgerRows,
+  type PipelineWorld,
+  startPipelineWorld,
+} from './support/tracked-batch.ts';
 
 /**
  * Ingest under breakage, with the services as processes on real NATS and Postgres: a download cut midway, the
@@ -63,68 +69,10 @@ describe('ingest survives broken downloads and killed services', () => {
     expect(await service.exited).toBe('SIGKILL');
   }
 
-  async function ledgerRows(batchLogId: number): Promise<number> {
-    const { rows } = await world.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM batch_result_chunks WHERE batch_log_id = $1',
-      [batchLogId],
-    );
-    return rows[0]!.n;
-  }
-
   async function resultMessagesInStream(): Promise<number> {
     const jsm = await jetstreamManager(nats);
     const info = await jsm.streams.info(world.bus.naming.stream('BATCH_RESULTS'));
     return info.state.messages;
-  }
-
-  /** Every outcome and association exactly as the emulator served them, the counts, and one Slack message. */
-  async function expectLandedExactlyOnce(batchLogId: number, providerBatchId: string, requests: number) {
-    await world.waitUntilAnnounced(batchLogId);
-    const oracle = await world.emulator.expectedOutcomes(providerBatchId);
-    expect(oracle.outcomes).toHaveLength(requests);
-
-    const { rows: results } = await world.pool.query<{ custom_id: string; outcome: string; code: string }>(
-      `SELECT custom_id, outcome, coalesce(error_code, '') AS code FROM batch_request_results
-       WHERE batch_log_id = $1`,
-      [batchLogId],
-    );
-    expect(results).toHaveLength(requests);
-    expect(new Map(results.map((r) => [r.custom_id, `${r.outcome}:${r.code}`]))).toEqual(
-      new Map(
-        oracle.outcomes.map((o) => [
-          o.customId,
-          o.outcome === 'succeeded' ? 'succeeded:' : `failed:${o.errorCode}`,
-        ]),
-      ),
-    );
-
-    const { rows: associations } = await world.pool.query<{ pair: string }>(
-      `SELECT review_sentence_id || ':' || wl_spec_vp_id AS pair FROM review_sentences_wl_spec_vp
-       WHERE batch_log_id = $1`,
-      [batchLogId],
-    );
-    const expectedPairs = oracle.outcomes.flatMap((o) =>
-      o.outcome === 'succeeded' ? o.viewpointIds.map((id) => `${o.customId.slice(3)}:${id}`) : [],
-    );
-    expect(expectedPairs.length).toBeGreaterThan(requests / 2);
-    expect(associations.map((a) => a.pair).sort()).toEqual(expectedPairs.sort());
-
-    const succeeded = oracle.outcomes.filter((o) => o.outcome === 'succeeded').length;
-    const log = await getBatchLog(world.pool, batchLogId);
-    expect(log).toMatchObject({
-      status: 2,
-      totalSentences: requests,
-      processedSentences: succeeded,
-      failedSentences: requests - succeeded,
-    });
-    expect(await ledgerRows(batchLogId)).toBe(log!.expectedChunks);
-
-    // The final message is dispatched once; give a second (mistaken) one the time to arrive before counting.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const messages = world.slack.accepted.filter((m) => m.body.text?.includes(providerBatchId));
-    expect(messages).toHaveLength(1);
-    expect(messages[0]!.body.text).toMatch(/\bcompleted\b/);
-    return log!;
   }
 
   it('reopens a download cut midway and publishes every chunk once', async () => {
@@ -138,7 +86,7 @@ describe('ingest survives broken downloads and killed services', () => {
     const messagesBefore = await resultMessagesInStream();
 
     const batchLogId = await track(providerBatchId);
-    const log = await expectLandedExactlyOnce(batchLogId, providerBatchId, requests);
+    const log = await expectLandedExactlyOnce(world, batchLogId, providerBatchId, requests);
 
     expect(cut.hits).toBe(1);
     const downloads = world.emulator.requests.filter((r) => r.path === outputPath);
@@ -165,9 +113,9 @@ describe('ingest survives broken downloads and killed services', () => {
     });
     const messagesBefore = await resultMessagesInStream();
     const fileLogId = await track(file.providerBatchId);
-    await waitFor('some chunks of the file to land', async () => (await ledgerRows(fileLogId)) >= 3);
+    await waitFor('some chunks of the file to land', async () => (await ledgerRows(world, fileLogId)) >= 3);
     await killRunning('fetcher');
-    const landedBeforeCrash = await ledgerRows(fileLogId);
+    const landedBeforeCrash = await ledgerRows(world, fileLogId);
     expect((await getBatchLog(world.pool, fileLogId))?.status).toBe(1);
     world.pipeline.start('fetcher');
 
@@ -206,8 +154,8 @@ describe('ingest survives broken downloads and killed services', () => {
     world.pipeline.start('persister');
 
     // 3. Both land exactly as served, once.
-    const fileLog = await expectLandedExactlyOnce(fileLogId, file.providerBatchId, fileRequests);
-    const chunkLog = await expectLandedExactlyOnce(chunkLogId, chunk.providerBatchId, chunkRequests);
+    const fileLog = await expectLandedExactlyOnce(world, fileLogId, file.providerBatchId, fileRequests);
+    const chunkLog = await expectLandedExactlyOnce(world, chunkLogId, chunk.providerBatchId, chunkRequests);
     expect(landedBeforeCrash).toBeLessThan(fileLog.expectedChunks!);
     // The second fetch of the file published its first chunks again under the same ids: JetStream kept one
     // copy of each, and the ledger would have made any copy a no-op.

@@ -215,6 +215,66 @@ describe('the pipeline, end to end, as four processes on real NATS and Postgres'
     expect(logs).not.toContain('secretwebhooktoken0000');
   });
 
+  it('serves Prometheus metrics on each health port, counting the work done', async () => {
+    const scrape = async (service: string) => {
+      const logged = pipeline.logs.find((l) => l.service === service && /"healthPort":\d+/.test(l.line));
+      const port = Number(/"healthPort":(\d+)/.exec(logged!.line)![1]);
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      /** The value of the one sample of `name` carrying every label given (plus `service`). */
+      const value = (name: string, labels: Record<string, string> = {}) => {
+        const pairs = Object.entries({ ...labels, service }).map(([k, v]) => `${k}="${v}"`);
+        const sample = text
+          .split('\n')
+          .find((line) => line.startsWith(`${name}{`) && pairs.every((pair) => line.includes(pair)));
+        return sample === undefined ? undefined : Number(sample.slice(sample.lastIndexOf(' ') + 1));
+      };
+      // Default process metrics and the batches gauge (read from Postgres at scrape time) everywhere.
+      expect(value('batchline_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      expect(value('batchline_batches', { state: 'completed' })).toBe(1);
+      expect(value('batchline_batches', { state: 'processing' })).toBe(0);
+      return { text, value };
+    };
+
+    const poller = await scrape('poller');
+    expect(
+      poller.value('batchline_poller_status_transitions_total', { provider: 'openai', to: 'completed' }),
+    ).toBe(1);
+    expect(poller.text).toContain('# TYPE batchline_poller_provider_errors_total counter');
+
+    const fetcher = await scrape('fetcher');
+    const { rows: chunks } = await pool.query<{ chunks: number }>(
+      'SELECT count(*)::int AS chunks FROM batch_result_chunks WHERE batch_log_id = $1',
+      [batchLogId],
+    );
+    expect(fetcher.value('batchline_fetcher_chunks_published_total', { provider: 'openai' })).toBe(
+      chunks[0]!.chunks,
+    );
+
+    const persister = await scrape('persister');
+    const { rows: associations } = await pool.query<{ count: number }>(
+      'SELECT count(*)::int AS count FROM review_sentences_wl_spec_vp WHERE batch_log_id = $1',
+      [batchLogId],
+    );
+    expect(persister.value('batchline_persister_rows_written_total', { kind: 'outcomes' })).toBe(1000);
+    expect(persister.value('batchline_persister_rows_written_total', { kind: 'associations' })).toBe(
+      associations[0]!.count,
+    );
+    expect(persister.value('batchline_persister_chunk_duration_seconds_count', { outcome: 'applied' })).toBe(
+      chunks[0]!.chunks,
+    );
+
+    const notifier = await scrape('notifier');
+    expect(notifier.value('batchline_notifier_slack_sends_total', { outcome: 'sent' })).toBe(1);
+
+    // Labels carry no batch ids (unbounded) and no secrets.
+    const everything = [poller, fetcher, persister, notifier].map((m) => m.text).join('\n');
+    expect(everything).not.toContain(providerBatchId);
+    expect(everything).not.toContain('sk-test-canary-0123456789abcdef');
+    expect(everything).not.toContain('secretwebhooktoken0000');
+  });
+
   it('every service drains and exits 0 on SIGTERM', async () => {
     const exits = await Promise.all(pipeline.services.map((service) => service.stop()));
     expect(exits).toEqual([0, 0, 0, 0]);

@@ -31,16 +31,16 @@ describe('one trace per batch, across the four service processes (OTLP/HTTP, pro
     await receiver?.close();
   });
 
-  it('links the completing poll, the fetch, every chunk persist and the final message in one trace', async () => {
+  it('links the completing poll, the fetch, every chunk persist and the Slack post in one trace', async () => {
     await world.waitUntilAnnounced(batch.batchLogId);
     const isCompletingPoll = (s: ReceivedSpan) =>
       s.name === 'poll batch' &&
       s.attributes['batchline.batch_log_id'] === batch.batchLogId &&
       s.attributes['batchline.poll.outcome'] === 'terminal';
     const traceOf = (poll: ReceivedSpan) => receiver.spans.filter((s) => s.traceId === poll.traceId);
-    const poll = await waitFor('the completing poll and the notifier intake to be exported', () => {
+    const poll = await waitFor('the completing poll and the Slack post to be exported', () => {
       const found = receiver.spans.find(isCompletingPoll);
-      return found && traceOf(found).some((s) => s.name === 'process batch.finalized') ? found : undefined;
+      return found && traceOf(found).some((s) => s.name === 'slack post') ? found : undefined;
     });
     const trace = traceOf(poll);
     const byId = new Map(trace.map((s) => [s.spanId, s]));
@@ -126,6 +126,26 @@ describe('one trace per batch, across the four service processes (OTLP/HTTP, pro
       parentSpanId: finalPublish!.spanId,
       attributes: { 'batchline.batch_log_id': batch.batchLogId },
     });
+
+    // The intake recorded the message; the dispatcher posted it later, outside any consumer, in a client span
+    // continuing the intake's trace (the context stored on the notification row).
+    const [slackPost, ...extraPosts] = named('slack post');
+    expect(extraPosts).toEqual([]);
+    expect(slackPost).toMatchObject({
+      service: 'batchline-notifier',
+      kind: SpanKindCode.client,
+      parentSpanId: finalProcess!.spanId,
+      attributes: {
+        'batchline.batch_log_id': batch.batchLogId,
+        'batchline.notification.kind': 'batch_final',
+        'batchline.notification.route': 'default',
+        'batchline.notification.outcome': 'delivered',
+      },
+    });
+    // The POST itself is not traced: no span anywhere records the webhook URL, a secret.
+    expect(childrenOf(slackPost!)).toEqual([]);
+    const webhookPath = new URL(world.slack.url).pathname;
+    expect(JSON.stringify(receiver.spans)).not.toContain(webhookPath);
 
     // Log lines written inside the trace carry its ids (pino log correlation).
     const finalizedLog = world.pipeline.logs

@@ -31,14 +31,16 @@ export interface NewNotification {
   announcesFinal: boolean;
   text: string;
   blocks: readonly unknown[];
+  /** The trace context of the event announced (`traceparent`, ...), for the post to join; none: `{}`. */
+  traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /** Records a message to send; false when its event was recorded before (nothing changes then). */
 export async function enqueueNotification(db: Queryable, message: NewNotification): Promise<boolean> {
   const result = await db.query(
     `INSERT INTO notifications (event_key, kind, route, severity, occurred_at, batch_log_id, announces_final,
-                                state, attempts, text, blocks)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::jsonb)
+                                state, attempts, text, blocks, trace_headers)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::jsonb, $10::jsonb)
      ON CONFLICT (event_key) DO NOTHING`,
     [
       message.eventKey,
@@ -50,6 +52,7 @@ export async function enqueueNotification(db: Queryable, message: NewNotificatio
       message.announcesFinal,
       message.text,
       JSON.stringify(message.blocks),
+      JSON.stringify(message.traceHeaders ?? {}),
     ],
   );
   return result.rowCount === 1;
@@ -66,9 +69,9 @@ export async function enqueueNotificationOncePer(
 ): Promise<boolean> {
   const result = await db.query(
     `INSERT INTO notifications (event_key, kind, route, severity, occurred_at, batch_log_id, announces_final,
-                                state, attempts, text, blocks)
+                                state, attempts, text, blocks, trace_headers)
      SELECT $1 || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-            $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::jsonb
+            $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::jsonb, $11::jsonb
      WHERE NOT EXISTS (
        SELECT 1 FROM notifications
        WHERE starts_with(event_key, $1) AND created_at > clock_timestamp() - $10 * interval '1 millisecond')
@@ -84,6 +87,7 @@ export async function enqueueNotificationOncePer(
       message.text,
       JSON.stringify(message.blocks),
       withinMs,
+      JSON.stringify(message.traceHeaders ?? {}),
     ],
   );
   return result.rowCount === 1;
@@ -114,12 +118,22 @@ export interface ClaimedNotification {
   route: NotificationRoute;
   severity: NotificationSeverity;
   occurredAt: Date;
+  batchLogId: number | null;
   text: string;
   blocks: unknown[];
+  /** The trace context recorded with the message (`{}` when none): its post continues that trace. */
+  traceHeaders: Record<string, string>;
+  /** A digest's entries (empty for any other message): the batches it announces and their traces. */
+  bundled: BundledEntry[];
   /** Attempts started, this one included. */
   attempts: number;
   /** An earlier attempt may have reached Slack (a crash or timeout after posting): this one should say so. */
   possibleRepeat: boolean;
+}
+
+export interface BundledEntry {
+  batchLogId: number | null;
+  traceHeaders: Record<string, string>;
 }
 
 export type DispatchClaim =
@@ -156,10 +170,24 @@ interface ClaimedRow {
   route: NotificationRoute;
   severity: NotificationSeverity;
   occurred_at: Date;
+  batch_log_id: string | null;
   text: string;
   blocks: unknown[];
+  trace_headers: Record<string, string>;
   attempts: number;
   possible_repeat: boolean;
+}
+
+const batchLogIdOf = (column: string | null): number | null => (column === null ? null : Number(column));
+
+/** The entries listed in a digest, oldest first. */
+async function bundledEntries(client: pg.ClientBase, digestKey: string): Promise<BundledEntry[]> {
+  const { rows } = await client.query<{ batch_log_id: string | null; trace_headers: Record<string, string> }>(
+    `SELECT batch_log_id, trace_headers FROM notifications WHERE digest_key = $1
+     ORDER BY occurred_at, created_at, event_key`,
+    [digestKey],
+  );
+  return rows.map((row) => ({ batchLogId: batchLogIdOf(row.batch_log_id), traceHeaders: row.trace_headers }));
 }
 
 /** The oldest message due on `routes`: pending, or claimed by a dispatcher whose claim ran out. */
@@ -203,7 +231,7 @@ async function bundleDigest(
   if (rows.length <= policy.threshold) return null;
   const entries: DigestEntry[] = rows.slice(0, policy.maxEntries).map((row) => ({
     eventKey: row.event_key,
-    batchLogId: row.batch_log_id === null ? null : Number(row.batch_log_id),
+    batchLogId: batchLogIdOf(row.batch_log_id),
     severity: row.severity,
     occurredAt: row.occurred_at,
     text: row.text,
@@ -251,11 +279,13 @@ export async function claimNextNotification(
            claim_expires_at = clock_timestamp() + $3 * interval '1 millisecond',
            possible_repeat = possible_repeat OR state = 'sending'
        WHERE event_key = $1
-       RETURNING event_key, kind, route, severity, occurred_at, text, blocks, attempts, possible_repeat`,
+       RETURNING event_key, kind, route, severity, occurred_at, batch_log_id, text, blocks, trace_headers, attempts,
+                 possible_repeat`,
       [bundle ?? head.event_key, options.instanceId, options.holdMs],
     );
     await holdWebhook(client, options.webhookKey, options.instanceId, options.holdMs);
     const row = rows[0]!;
+    const bundled = row.kind === 'digest' ? await bundledEntries(client, row.event_key) : [];
     return {
       kind: 'claimed',
       notification: {
@@ -264,8 +294,11 @@ export async function claimNextNotification(
         route: row.route,
         severity: row.severity,
         occurredAt: row.occurred_at,
+        batchLogId: batchLogIdOf(row.batch_log_id),
         text: row.text,
         blocks: row.blocks,
+        traceHeaders: row.trace_headers,
+        bundled,
         attempts: row.attempts,
         possibleRepeat: row.possible_repeat,
       },

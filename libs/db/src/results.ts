@@ -11,6 +11,8 @@ export interface ChunkOutcome {
   applied: boolean;
   /** Set when this chunk completed the batch: the event enqueued in the outbox with the final status. */
   finalized: BatchFinalizedEvent | null;
+  /** Rows this chunk wrote (none when it had landed before). */
+  written: { outcomes: number; associations: number };
 }
 
 export interface ApplyChunkOptions {
@@ -237,9 +239,11 @@ export async function applyResultsChunk(
        VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (batch_log_id, chunk_seq) DO NOTHING`,
       [batchLogId, chunkSeq, event.records.length],
     );
-    if (ledger.rowCount !== 1) return { applied: false, finalized: null };
+    if (ledger.rowCount !== 1)
+      return { applied: false, finalized: null, written: { outcomes: 0, associations: 0 } };
 
     const landed = await landChunkRows(client, batchLogId, prepareChunkRows(event.records));
+    const written = { outcomes: landed.succeeded + landed.failed, associations: landed.associations };
     await client.query(
       `UPDATE batch_result_chunks SET succeeded = $3, failed = $4, associations = $5
        WHERE batch_log_id = $1 AND chunk_seq = $2`,
@@ -267,14 +271,14 @@ export async function applyResultsChunk(
     const progress = rows[0];
     if (!progress) throw new DbError('batch_not_found', `batch log ${batchLogId} does not exist`);
     if (progress.status !== 1 || progress.expected_chunks === null || progress.results_summary === null) {
-      return { applied: true, finalized: null };
+      return { applied: true, finalized: null, written };
     }
 
     const { rows: ledgerRows } = await client.query<{ landed: number }>(
       'SELECT count(*)::int AS landed FROM batch_result_chunks WHERE batch_log_id = $1 AND chunk_seq < $2',
       [batchLogId, progress.expected_chunks],
     );
-    if (ledgerRows[0]!.landed < progress.expected_chunks) return { applied: true, finalized: null };
+    if (ledgerRows[0]!.landed < progress.expected_chunks) return { applied: true, finalized: null, written };
 
     const finalized = await finalizeBatch(
       client,
@@ -282,6 +286,6 @@ export async function applyResultsChunk(
       progress.results_summary,
       finalizedEventHeaders,
     );
-    return { applied: true, finalized };
+    return { applied: true, finalized, written };
   });
 }

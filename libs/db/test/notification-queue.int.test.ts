@@ -31,6 +31,12 @@ const message = (eventKey: string, overrides: Partial<NewNotification> = {}): Ne
   ...overrides,
 });
 
+/** Distinct W3C trace context headers, one set per `n`. */
+const traceHeadersOf = (n: number): Record<string, string> => ({
+  traceparent: `00-${String(n + 1).padStart(32, '0')}-${String(n + 1).padStart(16, '0')}-01`,
+  tracestate: `batchline=${n}`,
+});
+
 const digestOf = (threshold: number, windowMs = 60_000, maxEntries = 40): DigestPolicy => ({
   threshold,
   windowMs,
@@ -184,6 +190,20 @@ describe('notification queue and shared webhook pacing', () => {
     });
   });
 
+  it('hands out the trace context recorded with a message, and its batch', async () => {
+    const id = await newBatch(pool);
+    await enqueueNotification(pool, message('traced', { batchLogId: id, traceHeaders: traceHeadersOf(1) }));
+    await enqueueNotification(pool, message('untraced', { occurredAt: at(1) }));
+    expect(await claim()).toMatchObject({
+      eventKey: 'traced',
+      batchLogId: id,
+      traceHeaders: traceHeadersOf(1),
+      bundled: [],
+    });
+    await complete('traced', { kind: 'delivered', via: 'slack' });
+    expect(await claim()).toMatchObject({ eventKey: 'untraced', batchLogId: null, traceHeaders: {} });
+  });
+
   it('records a refusal for good, with secrets masked, and never hands the message out again', async () => {
     await enqueueNotification(pool, message('bad'));
     await claim();
@@ -227,6 +247,7 @@ describe('notification queue and shared webhook pacing', () => {
           announcesFinal: true,
           occurredAt: at(i),
           severity: i === 2 ? 'high' : 'low',
+          traceHeaders: traceHeadersOf(i),
         }),
       );
     }
@@ -243,6 +264,10 @@ describe('notification queue and shared webhook pacing', () => {
       kind: 'digest',
       severity: 'high',
       text: `digest: ${keys.join(', ')}`,
+      batchLogId: null,
+      traceHeaders: {},
+      // Every entry's batch and trace, oldest first: the post links to each trace.
+      bundled: batchIds.map((id, i) => ({ batchLogId: id, traceHeaders: traceHeadersOf(i) })),
     });
     for (const key of keys)
       expect(await stateOf(key)).toMatchObject({ state: 'digested', digest_key: digest.eventKey });

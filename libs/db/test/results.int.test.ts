@@ -46,6 +46,8 @@ describe('applyResultsChunk', () => {
     return rows;
   }
 
+  const NOTHING_WRITTEN = { applied: false, finalized: null, written: { outcomes: 0, associations: 0 } };
+
   /** Sentences base+1..base+n: even ones succeed with viewpoints [1, 2], odd ones fail. */
   function mixedRecords(base: number, n: number): ResultRecord[] {
     return Array.from({ length: n }, (_, i) => {
@@ -58,12 +60,16 @@ describe('applyResultsChunk', () => {
     const batch = await newBatch(pool, 20);
     const [first] = chunksOf(batch, [mixedRecords(1000, 10), mixedRecords(1010, 10)]);
 
-    expect(await applyResultsChunk(pool, first!)).toEqual({ applied: true, finalized: null });
+    expect(await applyResultsChunk(pool, first!)).toEqual({
+      applied: true,
+      finalized: null,
+      written: { outcomes: 10, associations: 10 },
+    });
     const rowsAfterFirst = await resultRows(batch);
     const associationsAfterFirst = await associationsOf(batch);
     const logAfterFirst = await getBatchLog(pool, batch);
 
-    expect(await applyResultsChunk(pool, first!)).toEqual({ applied: false, finalized: null });
+    expect(await applyResultsChunk(pool, first!)).toEqual(NOTHING_WRITTEN);
     expect(await resultRows(batch)).toEqual(rowsAfterFirst);
     expect(await associationsOf(batch)).toEqual(associationsAfterFirst);
     const logAfterSecond = await getBatchLog(pool, batch);
@@ -174,8 +180,7 @@ describe('applyResultsChunk', () => {
     ]);
 
     // Every chunk again (a replay): nothing changes, no second event.
-    for (const chunk of chunks)
-      expect(await applyResultsChunk(pool, chunk)).toEqual({ applied: false, finalized: null });
+    for (const chunk of chunks) expect(await applyResultsChunk(pool, chunk)).toEqual(NOTHING_WRITTEN);
     expect(await finalizedOutboxRows(batch)).toHaveLength(1);
     expect(await getBatchLog(pool, batch)).toMatchObject({
       status: 9,

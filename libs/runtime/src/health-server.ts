@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from '@batchline/metrics';
 
 export interface HealthChecks {
   /** Whether the service is ready to take work: its connections are up and its consumers bound. */
@@ -11,8 +12,15 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** `/healthz` (the process is alive) and `/readyz` (its dependencies answer) on a small HTTP port. */
-export async function startHealthServer(port: number, checks: HealthChecks): Promise<HealthServer> {
+/**
+ * `/healthz` (the process is alive), `/readyz` (its dependencies answer) and, given a registry, `/metrics`
+ * (Prometheus text format) on a small HTTP port.
+ */
+export async function startHealthServer(
+  port: number,
+  checks: HealthChecks,
+  metrics?: Registry,
+): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -31,6 +39,13 @@ export async function startHealthServer(port: number, checks: HealthChecks): Pro
             .end(JSON.stringify({ status: result.ready ? 'ready' : 'not_ready', checks: result.checks }));
         },
         () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"not_ready"}'),
+      );
+      return;
+    }
+    if (path === '/metrics' && metrics) {
+      metrics.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        () => res.writeHead(500).end(),
       );
       return;
     }

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import { type Bus, connectBus } from '@batchline/bus';
 import { type Config, type ConfigVariable, loadConfig, secretValues } from '@batchline/config';
-import { createPool, type Pool } from '@batchline/db';
+import { countBatchesByState, createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
+import { createServiceRegistry, type Registry, registerBatchesGauge } from '@batchline/metrics';
 import { shutdownTelemetry } from '@batchline/telemetry';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 
@@ -15,6 +16,8 @@ export interface ServiceContext {
   log: Logger;
   pool: Pool;
   bus: Bus;
+  /** Served on `/metrics` of the health port; the service registers its own metrics here. */
+  metrics: Registry;
 }
 
 /** A running service's own work; `stop` must stop taking new work and finish what is in flight. */
@@ -69,22 +72,28 @@ export async function startService(
       log,
     });
     await bus.ensureTopology({ maxAgeMs: config.STREAM_MAX_AGE, replicas: config.STREAM_REPLICAS });
-    const context: ServiceContext = { service: definition.name, instanceId, config, log, pool, bus };
+    const metrics = createServiceRegistry(definition.name);
+    registerBatchesGauge(metrics, () => countBatchesByState(pool));
+    const context: ServiceContext = { service: definition.name, instanceId, config, log, pool, bus, metrics };
     const work = await definition.start(context);
     // Every service also turns JetStream's max-deliveries advisories into dead letters; the durable consumer
     // shares them out, so each is recorded once whichever services run.
     const deadLetters = bus.recordDeadLetters();
     const connectedBus = bus;
-    const health = await startHealthServer(config.HEALTH_PORT ?? definition.defaultHealthPort, {
-      async ready() {
-        const busReady = connectedBus.status().connected;
-        const dbReady = await pool.query('SELECT 1').then(
-          () => true,
-          () => false,
-        );
-        return { ready: busReady && dbReady, checks: { nats: busReady, postgres: dbReady } };
+    const health = await startHealthServer(
+      config.HEALTH_PORT ?? definition.defaultHealthPort,
+      {
+        async ready() {
+          const busReady = connectedBus.status().connected;
+          const dbReady = await pool.query('SELECT 1').then(
+            () => true,
+            () => false,
+          );
+          return { ready: busReady && dbReady, checks: { nats: busReady, postgres: dbReady } };
+        },
       },
-    }).catch((error: unknown) => {
+      metrics,
+    ).catch((error: unknown) => {
       log.warn({ err: error }, 'health server not started');
       return null;
     });

@@ -1,6 +1,7 @@
 import { childTraceparent, PoisonMessageError, Subjects, TransientError } from '@batchline/bus';
 import { getBatchLog, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
+import { Counter } from '@batchline/metrics';
 import {
   type BatchProvider,
   createAnthropicProvider,
@@ -35,7 +36,13 @@ export const fetcherService: ServiceDefinition = {
   name: 'fetcher',
   defaultHealthPort: 9402,
   requires: ['OPENAI_API_KEY'],
-  async start({ config, log, pool, bus }) {
+  async start({ config, log, pool, bus, metrics }) {
+    const chunksPublished = new Counter({
+      name: 'batchline_fetcher_chunks_published_total',
+      help: 'Result chunks published (acknowledged by JetStream), by provider',
+      labelNames: ['provider'],
+      registers: [metrics],
+    });
     const providers: Record<BatchProvider['name'], () => BatchProvider> = {
       openai: once(() =>
         createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }),
@@ -70,6 +77,7 @@ export const fetcherService: ServiceDefinition = {
                   msgId: `results:${chunk.batchLogId}:${chunk.chunkSeq}`,
                   headers: { traceparent: childTraceparent(message.traceparent) },
                 });
+                chunksPublished.inc({ provider: event.provider });
               },
               isGone,
               isTransient,

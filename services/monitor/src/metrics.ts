@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { registerBatchesGauge } from '@batchline/metrics';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** The monitor's Prometheus metrics, in a registry of its own (so several apps in one process never clash). */
 export interface MonitorMetrics {
@@ -15,16 +16,7 @@ export interface MonitorMetrics {
 export function createMonitorMetrics(batchCounts: () => Promise<Record<string, number>>): MonitorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'batchline_monitor_' });
-  new Gauge({
-    name: 'batchline_batches',
-    help: 'Batches by state (pending, processing, completed, failed)',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      const counts = await batchCounts();
-      for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
-    },
-  });
+  registerBatchesGauge(registry, batchCounts);
   return {
     registry,
     httpRequests: new Counter({

@@ -9,9 +9,19 @@ import {
   type NotificationRoute,
   type Pool,
 } from '@batchline/db';
-import type { Logger } from '@batchline/logging';
+import { type Logger, redactSecretsIn } from '@batchline/logging';
+import type { Counter } from '@batchline/metrics';
+import {
+  batchAttributes,
+  contextFromHeaders,
+  outsideTraces,
+  spanContextFromHeaders,
+  withSpan,
+} from '@batchline/telemetry';
+import { type Link, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { CrashPoints } from './crash-point.ts';
-import { markPossibleRepeat } from './messages/slack-message.ts';
+import { markPossibleRepeat, type SlackMessage } from './messages/slack-message.ts';
+import { slackSendOutcome } from './metrics.ts';
 import type { Delivery } from './routing.ts';
 
 /** How often an idle dispatcher looks for messages recorded by other replicas (its own wake it at once). */
@@ -38,6 +48,8 @@ export interface DispatcherOptions {
   retryScheduleMs: readonly number[];
   digest: DigestPolicy | null;
   crash: CrashPoints;
+  /** Counts post attempts by outcome, when the caller serves metrics (the notifier service does). */
+  sends?: Counter<'outcome'>;
   /** Tells operators, through another route, that Slack refused a message for good. */
   reportRefusal(refusal: {
     route: NotificationRoute;
@@ -120,7 +132,6 @@ export class Dispatcher {
   }
 
   private async attempt(notification: ClaimedNotification): Promise<void> {
-    const { sink } = this.options.delivery;
     const where = {
       eventKey: notification.eventKey,
       kind: notification.kind,
@@ -133,7 +144,11 @@ export class Dispatcher {
         'posting again a message whose earlier attempt may have reached Slack; it says so',
       );
     }
-    const outcome = await sink.post(notification.possibleRepeat ? markPossibleRepeat(message) : message);
+    const outcome = await this.post(
+      notification,
+      notification.possibleRepeat ? markPossibleRepeat(message) : message,
+    );
+    this.options.sends?.inc({ outcome: slackSendOutcome(outcome) });
     if (outcome.kind === 'delivered') this.options.crash.reach('notifier.after_slack_200_before_mark');
     const completion = await this.record(notification, outcome);
     if (!completion) return;
@@ -142,6 +157,46 @@ export class Dispatcher {
       return;
     }
     this.report(notification, outcome, completion);
+  }
+
+  /**
+   * Posts in a CLIENT span `slack post` that continues the trace recorded with the message (its event's consumer
+   * span); a digest's post starts its own trace, linked to every entry's. The POST itself runs outside traces:
+   * an HTTP client span would record the webhook URL (a secret) and send our trace context to Slack.
+   */
+  private post(notification: ClaimedNotification, message: SlackMessage): Promise<DispatchOutcome> {
+    const { sink } = this.options.delivery;
+    const links: Link[] = notification.bundled.flatMap((entry) => {
+      const entryContext = spanContextFromHeaders(entry.traceHeaders);
+      return entryContext ? [{ context: entryContext }] : [];
+    });
+    const bundledBatchLogIds = notification.bundled.flatMap((entry) =>
+      entry.batchLogId === null ? [] : [entry.batchLogId],
+    );
+    return withSpan(
+      'slack post',
+      {
+        kind: SpanKind.CLIENT,
+        links,
+        attributes: {
+          'batchline.notification.kind': notification.kind,
+          'batchline.notification.route': notification.route,
+          'batchline.notification.destination': sink.label,
+          'batchline.notification.attempt': notification.attempts,
+          'batchline.notification.possible_repeat': notification.possibleRepeat,
+          ...batchAttributes({ batchLogId: notification.batchLogId }),
+          ...(bundledBatchLogIds.length > 0 ? { 'batchline.batch_log_ids': bundledBatchLogIds } : {}),
+        },
+      },
+      async (span) => {
+        const outcome = await outsideTraces(() => sink.post(message));
+        span.setAttribute('batchline.notification.outcome', outcome.kind);
+        if (outcome.kind !== 'delivered')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: redactSecretsIn(outcome.error) });
+        return outcome;
+      },
+      contextFromHeaders(notification.traceHeaders),
+    );
   }
 
   /** Records the outcome, retrying a failing database a few times; null when it could not. */

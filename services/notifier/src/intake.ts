@@ -13,6 +13,7 @@ import {
   type Pool,
 } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
+import { traceHeaders } from '@batchline/telemetry';
 import type { CrashPoints } from './crash-point.ts';
 import { alertMessage } from './messages/alert-message.ts';
 import type { Pricing } from './messages/cost.ts';
@@ -36,7 +37,8 @@ export interface IntakeOptions {
  */
 export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOptions) {
   async function record(message: NewNotification, ctx: EventContext): Promise<void> {
-    const created = await enqueueNotification(pool, message);
+    // Runs inside the event's consumer span: the dispatcher's later post continues this trace.
+    const created = await enqueueNotification(pool, { ...message, traceHeaders: traceHeaders() });
     crash.reach('notifier.after_record_before_ack');
     const where = { eventKey: message.eventKey, route: message.route, seq: ctx.seq };
     if (created) {

@@ -5,6 +5,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { createIntake } from './intake.ts';
 import { DIGEST_MAX_ENTRIES, digestMessage } from './messages/digest-message.ts';
 import { slackRefusalMessage } from './messages/ops-message.ts';
+import { createSlackSendsCounter } from './metrics.ts';
 import { planDeliveries } from './routing.ts';
 
 /** A dead webhook refuses every message; operators need one report per webhook and Slack error an hour. */
@@ -19,7 +20,7 @@ const REFUSAL_REPORT_EVERY_MS = 60 * 60_000;
 export const notifierService: ServiceDefinition = {
   name: 'notifier',
   defaultHealthPort: 9404,
-  async start({ config, log, pool, bus, instanceId }) {
+  async start({ config, log, pool, bus, instanceId, metrics }) {
     const crash = crashPoints(config.BATCHLINE_CRASHPOINT, log);
     const deliveries = planDeliveries({
       defaultUrl: config.SLACK_WEBHOOK_URL,
@@ -27,6 +28,7 @@ export const notifierService: ServiceDefinition = {
       timeoutMs: config.SLACK_TIMEOUT,
       log,
     });
+    const slackSends = createSlackSendsCounter(metrics);
     const digestSettings = { threshold: config.SLACK_DIGEST_THRESHOLD, windowMs: config.SLACK_DIGEST_WINDOW };
     const dispatchers = deliveries.map(
       (delivery) =>
@@ -42,6 +44,7 @@ export const notifierService: ServiceDefinition = {
             compose: (entries) => digestMessage(entries, digestSettings),
           },
           crash,
+          sends: slackSends,
           async reportRefusal({ route, code, message }) {
             const created = await enqueueNotificationOncePer(
               pool,

@@ -16,6 +16,7 @@ import {
 import type { Logger } from '@batchline/logging';
 import { type ProviderBatch, ProviderError } from '@batchline/providers';
 import { traceHeaders } from '@batchline/telemetry';
+import type { PollerMetrics } from './metrics.ts';
 import { opsErrorEvent } from './ops-events.ts';
 import { isSystemicNotFound, type ProviderSet, pauseForError, pauseKindOf } from './provider-health.ts';
 
@@ -37,6 +38,8 @@ export interface CheckDeps {
   log: Logger;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Counters of transitions and failures, when the caller serves metrics (the poller service does). */
+  metrics?: PollerMetrics;
 }
 
 /**
@@ -228,6 +231,7 @@ async function record(
     return { outcome: 'lease_lost' };
   }
   if (event) {
+    deps.metrics?.statusTransitions.inc({ provider: batch.provider, to: observed.status });
     log.info(
       {
         from: batch.providerStatus,
@@ -258,6 +262,7 @@ async function handleFailure(
 ): Promise<CheckResult> {
   const providerError = error instanceof ProviderError ? error : null;
   const errorKind = providerError?.kind ?? 'unexpected';
+  deps.metrics?.providerErrors.inc({ provider: batch.provider, kind: errorKind });
   const message = error instanceof Error ? error.message : String(error);
   const reschedule = async (
     nextPollDelayMs: number,

@@ -11,6 +11,7 @@ import {
 } from '@batchline/providers';
 import type { ServiceDefinition } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
+import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
 import type { ProviderSet } from './provider-health.ts';
 import { startPeriodicSummary } from './summary.ts';
@@ -80,11 +81,12 @@ export const pollerService: ServiceDefinition = {
   name: 'poller',
   defaultHealthPort: 9401,
   requires: ['OPENAI_API_KEY'],
-  async start({ config, log, pool, bus, instanceId }) {
+  async start({ config, log, pool, bus, instanceId, metrics }) {
     const providers = configuredProviders(config);
     const relay = startOutboxRelay({ pool, publisher: bus, log });
     const loop = startPollLoop({
       ...checkDepsFromConfig(config, pool, log, providers),
+      metrics: createPollerMetrics(metrics),
       owner: instanceId,
       chunk: config.POLL_CHUNK,
       tickMs: config.POLL_TICK,

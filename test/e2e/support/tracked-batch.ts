@@ -22,6 +22,7 @@ import {
   testNatsUrl,
   waitFor,
 } from '@batchline/testing';
+import { expect } from 'vitest';
 import { sampleReviewSentences, sampleViewpoints } from '../../../cli/src/demo/sample-data.ts';
 
 export const execBatchline = promisify(execFile);
@@ -139,4 +140,68 @@ export async function startPipelineWorld(
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** How many chunks of a batch the persister has committed. */
+export async function ledgerRows(world: Pick<PipelineWorld, 'pool'>, batchLogId: number): Promise<number> {
+  const { rows } = await world.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM batch_result_chunks WHERE batch_log_id = $1',
+    [batchLogId],
+  );
+  return rows[0]!.n;
+}
+
+/** Every outcome and association exactly as the emulator served them, the counts, status 2 and one Slack message. */
+export async function expectLandedExactlyOnce(
+  world: PipelineWorld,
+  batchLogId: number,
+  providerBatchId: string,
+  requests: number,
+) {
+  await world.waitUntilAnnounced(batchLogId);
+  const oracle = await world.emulator.expectedOutcomes(providerBatchId);
+  expect(oracle.outcomes).toHaveLength(requests);
+
+  const { rows: results } = await world.pool.query<{ custom_id: string; outcome: string; code: string }>(
+    `SELECT custom_id, outcome, coalesce(error_code, '') AS code FROM batch_request_results
+     WHERE batch_log_id = $1`,
+    [batchLogId],
+  );
+  expect(results).toHaveLength(requests);
+  expect(new Map(results.map((r) => [r.custom_id, `${r.outcome}:${r.code}`]))).toEqual(
+    new Map(
+      oracle.outcomes.map((o) => [
+        o.customId,
+        o.outcome === 'succeeded' ? 'succeeded:' : `failed:${o.errorCode}`,
+      ]),
+    ),
+  );
+
+  const { rows: associations } = await world.pool.query<{ pair: string }>(
+    `SELECT review_sentence_id || ':' || wl_spec_vp_id AS pair FROM review_sentences_wl_spec_vp
+     WHERE batch_log_id = $1`,
+    [batchLogId],
+  );
+  const expectedPairs = oracle.outcomes.flatMap((o) =>
+    o.outcome === 'succeeded' ? o.viewpointIds.map((id) => `${o.customId.slice(3)}:${id}`) : [],
+  );
+  expect(expectedPairs.length).toBeGreaterThan(requests / 2);
+  expect(associations.map((a) => a.pair).sort()).toEqual(expectedPairs.sort());
+
+  const succeeded = oracle.outcomes.filter((o) => o.outcome === 'succeeded').length;
+  const log = await getBatchLog(world.pool, batchLogId);
+  expect(log).toMatchObject({
+    status: 2,
+    totalSentences: requests,
+    processedSentences: succeeded,
+    failedSentences: requests - succeeded,
+  });
+  expect(await ledgerRows(world, batchLogId)).toBe(log!.expectedChunks);
+
+  // The final message is dispatched once; give a second (mistaken) one the time to arrive before counting.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const messages = world.slack.accepted.filter((m) => m.body.text?.includes(providerBatchId));
+  expect(messages).toHaveLength(1);
+  expect(messages[0]!.body.text).toMatch(/\bcompleted\b/);
+  return log!;
 }

@@ -1,0 +1,7 @@
+export {
+  Counter,
+  createServiceRegistry,
+  Histogram,
+  type Registry,
+  registerBatchesGauge,
+} from './src/registry.ts';
