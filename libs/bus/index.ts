@@ -37,6 +37,7 @@ export {
 } from './src/errors.ts';
 export * from './src/events.ts';
 export { type BusNaming, busNaming } from './src/naming.ts';
+export { type OpsErrorDetails, type OpsErrorMessage, opsErrorEvent } from './src/ops-errors.ts';
 export type { RecordedMessage, StreamSelection } from './src/recorded.ts';
 export {
   copiedHeaders,

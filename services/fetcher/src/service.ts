@@ -1,6 +1,15 @@
-import { childTraceparent, PoisonMessageError, Subjects, TransientError } from '@batchline/bus';
+import {
+  type Bus,
+  childTraceparent,
+  opsErrorEvent,
+  PoisonMessageError,
+  type StatusChangedEvent,
+  Subjects,
+  TransientError,
+} from '@batchline/bus';
 import { getBatchLog, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
+import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
 import {
   type BatchProvider,
@@ -26,6 +35,32 @@ function once(make: () => BatchProvider): () => BatchProvider {
     made ??= make();
     return made;
   };
+}
+
+/** Deliveries of one terminal event whose download failed before operators hear of it. */
+const REPORT_AFTER_DELIVERIES = 3;
+
+/**
+ * Tells operators (through `ops.error`, announced once per batch) that a batch's result file cannot be read. A
+ * failed announcement is logged and never fails the fetch.
+ */
+async function reportUnreadableResults(bus: Bus, log: Logger, event: StatusChangedEvent, detail: string) {
+  const message = opsErrorEvent({
+    service: 'fetcher',
+    kind: 'results_unreadable',
+    severity: 'high',
+    message: `The results of batch ${event.providerBatchId} (batch log ${event.batchLogId}) cannot be downloaded or read.`,
+    provider: event.provider,
+    batchLogId: event.batchLogId,
+    providerBatchId: event.providerBatchId,
+    detail,
+    nextStep:
+      'Check the provider status page and the fetcher log; the fetch is retried, and `batchline replay` re-runs it.',
+    occurrenceKey: `batch-${event.batchLogId}`,
+  });
+  await bus.publish(message.subject, message.payload, { msgId: message.msgId }).catch((error: unknown) => {
+    log.error({ err: error, batchLogId: event.batchLogId }, 'could not announce unreadable results');
+  });
 }
 
 const isGone = (error: unknown) => error instanceof ProviderError && error.kind === 'not_found';
@@ -103,9 +138,16 @@ export const fetcherService: ServiceDefinition = {
             },
             'results published',
           );
+          if (result.summary.downloadError !== null) {
+            await reportUnreadableResults(bus, log, event, result.summary.downloadError);
+          }
         } catch (error) {
-          if (error instanceof ProviderError)
+          if (error instanceof ProviderError) {
+            if (message.deliveryCount >= REPORT_AFTER_DELIVERIES) {
+              await reportUnreadableResults(bus, log, event, error.message);
+            }
             throw new TransientError(`downloading results failed: ${error.message}`, { cause: error });
+          }
           throw error;
         }
       },

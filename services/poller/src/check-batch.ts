@@ -1,4 +1,4 @@
-import { type StatusChangedEvent, Subjects, validateEvent } from '@batchline/bus';
+import { opsErrorEvent, type StatusChangedEvent, Subjects, validateEvent } from '@batchline/bus';
 import {
   enqueueOutbox,
   type LeasedBatch,
@@ -17,7 +17,6 @@ import type { Logger } from '@batchline/logging';
 import { type ProviderBatch, ProviderError } from '@batchline/providers';
 import { traceHeaders } from '@batchline/telemetry';
 import type { PollerMetrics } from './metrics.ts';
-import { opsErrorEvent } from './ops-events.ts';
 import { isSystemicNotFound, type ProviderSet, pauseForError, pauseKindOf } from './provider-health.ts';
 
 export interface CheckDeps {
@@ -339,6 +338,7 @@ async function handleFailure(
     await enqueueOutbox(
       deps.pool,
       opsErrorEvent({
+        service: 'poller',
         kind: 'provider_error',
         severity: 'high',
         message: `${batch.provider}: a status check failed (${errorKind}); the batch is retried with backoff`,

@@ -1,3 +1,4 @@
+import { type OpsErrorDetails, opsErrorEvent } from '@batchline/bus';
 import {
   claimProviderProbes,
   measureNotFound,
@@ -10,7 +11,6 @@ import {
 import type { ProviderName } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { type BatchProvider, ProviderError } from '@batchline/providers';
-import { type OpsErrorDetails, opsErrorEvent } from './ops-events.ts';
 
 /** The providers a poller talks to; `get` throws a `ProviderError` (kind `auth`) for one not configured. */
 export interface ProviderSet {
@@ -35,7 +35,7 @@ export const SYSTEMIC_NOT_FOUND_SHARE = 0.5;
 
 const ANNOUNCEMENT: Record<
   ProviderPauseKind,
-  (provider: ProviderName) => Omit<OpsErrorDetails, 'provider' | 'message' | 'since'>
+  (provider: ProviderName) => Omit<OpsErrorDetails, 'service' | 'provider' | 'message' | 'since'>
 > = {
   rate_limited: () => ({
     kind: 'provider_rate_limited',
@@ -97,6 +97,7 @@ export async function pauseForError(
     reason,
     announce: (pause) =>
       opsErrorEvent({
+        service: 'poller',
         ...ANNOUNCEMENT[kind](provider),
         provider,
         message: `${provider}: every status check is paused (${kind.replace('_', ' ')}): ${reason}`,

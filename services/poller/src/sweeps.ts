@@ -1,3 +1,4 @@
+import { opsErrorEvent } from '@batchline/bus';
 import {
   claimProviderCopies,
   claimStuckBatches,
@@ -10,7 +11,6 @@ import {
 } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import { ProviderError } from '@batchline/providers';
-import { opsErrorEvent } from './ops-events.ts';
 import type { ProviderSet } from './provider-health.ts';
 
 export interface SweepOptions {
@@ -64,6 +64,7 @@ export async function sweepOnce(options: SweepOptions): Promise<SweepReport> {
     await enqueueOutbox(
       pool,
       opsErrorEvent({
+        service: 'poller',
         kind: 'results_not_landed',
         severity: 'high',
         message: `${redriven.length} batch(es) final at the provider had not landed their results; driven again: ${named(ids)}`,
@@ -83,6 +84,7 @@ export async function sweepOnce(options: SweepOptions): Promise<SweepReport> {
     await enqueueOutbox(
       pool,
       opsErrorEvent({
+        service: 'poller',
         kind: 'batch_stuck',
         severity: 'medium',
         message: `${stuck.length} pending batch(es) without provider progress for over ${Math.round(options.stuckAfterMs / 60_000)} min: ${named(ids)}`,

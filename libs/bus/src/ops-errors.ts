@@ -1,9 +1,11 @@
-import { type OpsErrorEvent, type OpsErrorKind, Subjects, validateEvent } from '@batchline/bus';
-import type { OutboxEvent } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import { redactSecretsIn } from '@batchline/logging';
+import { validateEvent } from './codec.ts';
+import { type OpsErrorEvent, type OpsErrorKind, Subjects } from './events.ts';
 
 export interface OpsErrorDetails {
+  /** The service that met the error. */
+  service: string;
   kind: OpsErrorKind;
   severity: OpsErrorEvent['severity'];
   message: string;
@@ -22,11 +24,18 @@ export interface OpsErrorDetails {
 
 const hourOf = (date: Date) => date.toISOString().slice(0, 13);
 
+/** An `ops.error` event ready to publish (directly or through an outbox), with its msg id. */
+export interface OpsErrorMessage {
+  subject: typeof Subjects.opsError;
+  msgId: string;
+  payload: OpsErrorEvent;
+}
+
 /**
- * An `ops.error` event for the outbox, validated here (a bad row would stall the relay). Its msg id is the
- * occurrence, so a second announcement of the same occurrence is dropped by the outbox itself.
+ * An `ops.error` event, validated here (a bad outbox row would stall the relay). Its msg id is the occurrence, so
+ * a second announcement of the same occurrence is dropped by the outbox, by JetStream and by the notifier.
  */
-export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): OutboxEvent {
+export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): OpsErrorMessage {
   const occurrenceId = [details.kind, details.provider ?? 'any', details.occurrenceKey ?? hourOf(now)].join(
     ':',
   );
@@ -34,7 +43,7 @@ export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): Outbo
     occurrenceId: occurrenceId.slice(0, 200),
     kind: details.kind,
     severity: details.severity,
-    service: 'poller',
+    service: details.service,
     message: redactSecretsIn(details.message).slice(0, 2000),
     provider: details.provider,
     batchLogId: details.batchLogId ?? null,
