@@ -49,6 +49,8 @@ const NATS_KINDS: readonly FaultKind[] = ['nats-restart', 'nats-crash'];
 const EVENT_KINDS: readonly FaultKind[] = ['duplicate-event', 'replay-events', 'poison-event'];
 const EVENT_STREAMS: readonly StreamName[] = ['BATCH_STATUS', 'BATCH_RESULTS', 'BATCH_FINAL'];
 const CONSUMED_SUBJECTS = [Subjects.statusChanged, Subjects.resultsParsed, Subjects.batchFinalized] as const;
+/** How long an event fault waits for its stream to hold something it can republish. */
+const REPUBLISH_PATIENCE_MS = 30_000;
 /** Gap between two infrastructure outages, so that each one's recovery is observed on its own. */
 const INFRA_GAP_MS = 3_000;
 /** The provider's status-call timeout is 30 s: a 45 s hang is a timeout for the client. */
@@ -342,22 +344,8 @@ export class Nemesis {
         slack.outage(false);
         return undefined;
       case 'duplicate-event':
-      case 'replay-events': {
-        const stream = fault.target as StreamName;
-        const { first, last } = await probe.streamRange(stream);
-        if (last < first) return 'the stream is still empty';
-        // A duplicate: one recorded event, `count` more copies. A replay: the last `count` events, once each.
-        const seqs =
-          fault.kind === 'duplicate-event'
-            ? [this.deps.rng.int(first, last)]
-            : Array.from({ length: Math.min(fault.count!, last - first + 1) }, (_, i) => last - i).reverse();
-        const copies = fault.kind === 'duplicate-event' ? fault.count! : 1;
-        let published = 0;
-        for (let copy = 0; copy < copies; copy++)
-          published += await probe.republish(stream, seqs, fault.kind);
-        record.note = `${published} events republished from ${stream} seq ${seqs[0]}–${seqs.at(-1)}`;
-        return undefined;
-      }
+      case 'replay-events':
+        return this.republish(fault, record);
       case 'notifier-crash-point':
         await fleet.armCrashPoint(fault.target!, `${NOTIFIER_CRASH_POINT}:${fault.param}`);
         record.note = `armed ${NOTIFIER_CRASH_POINT}:${fault.param}`;
@@ -367,6 +355,35 @@ export class Nemesis {
         record.note = `stored at ${record.poison.stream}:${record.poison.seq}`;
         return undefined;
       }
+    }
+  }
+
+  /**
+   * A duplicate: one recorded event, `count` more copies; a replay: the last `count` events, once each. Early in a
+   * run a stream may still be empty (or hold only poison, which is never copied): it tries again for a while.
+   */
+  private async republish(fault: PlannedFault, record: FaultRecord): Promise<string | undefined> {
+    const { probe, rng } = this.deps;
+    const stream = fault.target as StreamName;
+    const deadline = Date.now() + REPUBLISH_PATIENCE_MS;
+    for (;;) {
+      const { first, last } = await probe.streamRange(stream).catch(() => ({ first: 1, last: 0 }));
+      if (last >= first) {
+        const seqs =
+          fault.kind === 'duplicate-event'
+            ? [rng.int(first, last)]
+            : Array.from({ length: Math.min(fault.count!, last - first + 1) }, (_, i) => last - i).reverse();
+        const copies = fault.kind === 'duplicate-event' ? fault.count! : 1;
+        let published = 0;
+        for (let copy = 0; copy < copies; copy++)
+          published += await probe.republish(stream, seqs, fault.kind);
+        if (published > 0) {
+          record.note = `${published} events republished from ${stream} seq ${seqs[0]}–${seqs.at(-1)}`;
+          return undefined;
+        }
+      }
+      if (Date.now() > deadline) return `no event to republish in ${stream}`;
+      await sleep(2_000);
     }
   }
 
