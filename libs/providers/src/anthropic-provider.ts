@@ -10,7 +10,6 @@ import Anthropic, {
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
 import { LineSplitter, PROVIDER_BATCH_LIMITS, parseAnthropicResultLine } from '@batchline/domain';
-import { redactSecretsIn } from '@batchline/logging';
 import { guardDownload } from './guarded-download.ts';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from './provider.ts';
 import {
@@ -19,6 +18,12 @@ import {
   ProviderError,
   retryAfterMsFromHeaders,
 } from './provider-error.ts';
+import {
+  DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_UPLOAD_TIMEOUT_MS,
+  sdkClient,
+} from './sdk-client.ts';
 
 export interface AnthropicProviderOptions {
   /** Defaults to `ANTHROPIC_API_KEY`, as the SDK reads it. */
@@ -35,9 +40,6 @@ export interface AnthropicProviderOptions {
   maxRetries?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
-const DEFAULT_UPLOAD_TIMEOUT_MS = 10 * 60_000;
 /** A request line of the input file is one request; none is anywhere near this. */
 const MAX_REQUEST_LINE_BYTES = 32 * 1024 * 1024;
 
@@ -53,29 +55,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const downloadTimeoutMs = options.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   const uploadTimeoutMs = options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
-  let client: Anthropic;
-  try {
-    client = new Anthropic({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL,
-      timeout: timeoutMs,
-      maxRetries: options.maxRetries ?? 0,
-    });
-  } catch (err) {
-    throw new ProviderError({
-      kind: 'auth',
-      operation: 'configure',
-      message: `Anthropic client not configured: ${err instanceof Error ? redactSecretsIn(err.message) : 'unknown error'}`,
-    });
-  }
-  const classify = (err: unknown, operation: string) => classifyAnthropicError(err, operation, client.apiKey);
-  const call = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (err) {
-      throw classify(err, operation);
-    }
-  };
+  const { client, call, classify } = sdkClient(
+    'Anthropic',
+    () =>
+      new Anthropic({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL,
+        timeout: timeoutMs,
+        maxRetries: options.maxRetries ?? 0,
+      }),
+    classifyAnthropicError,
+  );
 
   return {
     name: 'anthropic',

@@ -3,7 +3,6 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { PROVIDER_BATCH_LIMITS, parseOpenAIResultLine } from '@batchline/domain';
-import { redactSecretsIn } from '@batchline/logging';
 import OpenAI, {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -19,6 +18,12 @@ import {
   ProviderError,
   retryAfterMsFromHeaders,
 } from './provider-error.ts';
+import {
+  DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_UPLOAD_TIMEOUT_MS,
+  sdkClient,
+} from './sdk-client.ts';
 
 export interface OpenAIProviderOptions {
   /** Defaults to `OPENAI_API_KEY`, as the SDK reads it. */
@@ -35,10 +40,6 @@ export interface OpenAIProviderOptions {
   maxRetries?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
-const DEFAULT_UPLOAD_TIMEOUT_MS = 10 * 60_000;
-
 type BatchEndpoint = OpenAI.Batches.BatchCreateParams['endpoint'];
 
 /** The OpenAI Batch API as a `BatchProvider`, through the official SDK. */
@@ -46,29 +47,17 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Batch
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const downloadTimeoutMs = options.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   const uploadTimeoutMs = options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
-  let client: OpenAI;
-  try {
-    client = new OpenAI({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL,
-      timeout: timeoutMs,
-      maxRetries: options.maxRetries ?? 0,
-    });
-  } catch (err) {
-    throw new ProviderError({
-      kind: 'auth',
-      operation: 'configure',
-      message: `OpenAI client not configured: ${err instanceof Error ? redactSecretsIn(err.message) : 'unknown error'}`,
-    });
-  }
-  const classify = (err: unknown, operation: string) => classifyOpenAIError(err, operation, client.apiKey);
-  const call = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (err) {
-      throw classify(err, operation);
-    }
-  };
+  const { client, call, classify } = sdkClient(
+    'OpenAI',
+    () =>
+      new OpenAI({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL,
+        timeout: timeoutMs,
+        maxRetries: options.maxRetries ?? 0,
+      }),
+    classifyOpenAIError,
+  );
 
   return {
     name: 'openai',
