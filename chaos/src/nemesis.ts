@@ -408,9 +408,21 @@ export class Nemesis {
   }
 
   private async terminateBackends(): Promise<number> {
-    const client = new pg.Client({ connectionString: this.deps.postgresAdminUrl });
-    client.on('error', () => undefined);
-    await client.connect();
+    // Postgres may be down for another fault right now: wait for it (bounded) rather than skip this one.
+    const deadline = Date.now() + 60_000;
+    let client: pg.Client;
+    for (;;) {
+      client = new pg.Client({ connectionString: this.deps.postgresAdminUrl });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        break;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
     try {
       const { rows } = await client.query<{ n: number }>(
         `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
