@@ -53,7 +53,7 @@ export interface Profile {
   batchKindWeights: Readonly<Record<BatchKind, number>>;
   /** Share of requests whose result line is spoiled (every kind of contract §4 is drawn from). */
   badLineRate: number;
-  /** Batches are submitted at random moments in [0, submitWindowMs); vanishing ones not in its first quarter. */
+  /** Batches are submitted at random moments in [0, submitWindowMs). */
   submitWindowMs: number;
   /** Faults happen in [faultStartMs, faultWindowMs); then the system is healed and drained. */
   faultStartMs: number;
@@ -88,15 +88,15 @@ const SHORT: Profile = {
     { min: 41, max: 400, weight: 3 },
   ],
   fixedSizes: [1, 1_200],
-  // One vanished batch only (the one every run has): the poller treats three 404s at once, half of the batches
-  // checked, as a systemic 404 and pauses every check (EX7), which a dozen batches would reach.
+  // Several vanished batches at once among a dozen: they must end as not_found, not be taken for a systemic 404
+  // (EX7), since the provider still lists the others.
   batchKindWeights: {
     completed: 6,
     'completed-no-output': 1,
     failed: 1,
     expired: 1,
     cancelled: 1,
-    vanished: 0,
+    vanished: 3,
   },
   badLineRate: 0.08,
   submitWindowMs: 40_000,

@@ -131,7 +131,7 @@ export function planWorkload(profile: Profile, rng: Rng): BatchSpec[] {
       index,
       kind,
       size,
-      submitAtMs: Math.floor(submitMoment(kind, rng) * profile.submitWindowMs),
+      submitAtMs: Math.floor(rng.next() * profile.submitWindowMs),
       firstSentenceId,
       outcome: outcomeFor(kind, rng),
       lineFaults: new Map(),
@@ -147,13 +147,6 @@ export function planWorkload(profile: Profile, rng: Rng): BatchSpec[] {
   });
   return specs.sort((a, b) => a.submitAtMs - b.submitAtMs);
 }
-
-/**
- * Where in the submission window a batch goes, as a share of it. A vanishing batch comes after the first quarter,
- * among enough others that its 404s stay a minority of the checks (the poller's systemic-404 guard, EX7).
- */
-const submitMoment = (kind: BatchKind, rng: Rng): number =>
-  kind === 'vanished' ? 0.25 + 0.75 * rng.next() : rng.next();
 
 const weightsByIndex = (weights: number[]): Record<string, number> =>
   Object.fromEntries(weights.map((weight, i) => [String(i), weight]));

@@ -115,6 +115,7 @@ export {
 } from './src/pool.ts';
 export {
   claimProviderProbes,
+  countKnownListedBatches,
   getProviderPause,
   listProviderPauses,
   measureNotFound,

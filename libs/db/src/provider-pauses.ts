@@ -162,20 +162,47 @@ export async function resumeProvider(db: Queryable, provider: ProviderName): Pro
 
 /**
  * How many of a provider's pending batches checked within the last `windowMs` are waiting for a 404 to be
- * confirmed: many at once means the provider (or our way to it) is wrong, not the batches.
+ * confirmed, and how many of its batches the provider answered since the first of those 404s: many 404s at once
+ * and no answer since means the provider (or our way to it) is wrong, not the batches.
  */
 export async function measureNotFound(
   db: Queryable,
   provider: ProviderName,
   windowMs: number,
-): Promise<{ notFound: number; checked: number }> {
-  const { rows } = await db.query<{ not_found: number; checked: number }>(
-    `SELECT count(*) FILTER (WHERE not_found_at IS NOT NULL)::int AS not_found, count(*)::int AS checked
-     FROM batch_jobs_vp_logs
-     WHERE provider = $1 AND status = 1 AND last_checked_at > now() - $2::float8 * interval '1 millisecond'`,
+): Promise<{ notFound: number; checked: number; answeredSince: number }> {
+  const { rows } = await db.query<{ not_found: number; checked: number; answered_since: number }>(
+    `WITH recent AS (
+       SELECT not_found_at FROM batch_jobs_vp_logs
+       WHERE provider = $1 AND status = 1 AND last_checked_at > now() - $2::float8 * interval '1 millisecond'
+     )
+     SELECT (SELECT count(*) FILTER (WHERE not_found_at IS NOT NULL) FROM recent)::int AS not_found,
+            (SELECT count(*) FROM recent)::int AS checked,
+            (SELECT count(*) FROM batch_jobs_vp_logs
+             WHERE provider = $1 AND last_poll_error IS NULL AND provider_status IS DISTINCT FROM 'not_found'
+               AND last_checked_at > (SELECT min(not_found_at) FROM recent))::int AS answered_since`,
     [provider, windowMs],
   );
-  return { notFound: rows[0]!.not_found, checked: rows[0]!.checked };
+  const row = rows[0]!;
+  return { notFound: row.not_found, checked: row.checked, answeredSince: row.answered_since };
+}
+
+/**
+ * How many of the given provider batch ids (a page of the provider's batch list) are batches of ours the
+ * provider has not answered 404 for: one is enough to show that our key and base URL reach our project.
+ */
+export async function countKnownListedBatches(
+  db: Queryable,
+  provider: ProviderName,
+  providerBatchIds: readonly string[],
+): Promise<number> {
+  if (providerBatchIds.length === 0) return 0;
+  const { rows } = await db.query<{ known: number }>(
+    `SELECT count(*)::int AS known FROM batch_jobs_vp_logs
+     WHERE provider = $1 AND batch_id = ANY($2::text[]) AND not_found_at IS NULL
+       AND provider_status IS DISTINCT FROM 'not_found'`,
+    [provider, providerBatchIds],
+  );
+  return rows[0]!.known;
 }
 
 /** The provider batch id of the pending batch that has waited longest for its 404 to be confirmed, or null. */

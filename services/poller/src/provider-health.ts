@@ -1,6 +1,7 @@
 import { type OpsErrorDetails, opsErrorEvent } from '@batchline/bus';
 import {
   claimProviderProbes,
+  countKnownListedBatches,
   measureNotFound,
   type Pool,
   type ProviderPause,
@@ -29,9 +30,14 @@ export interface ProviderHealthOptions {
 
 /** Batches that 404 within this window count towards the systemic-404 guard. */
 export const NOT_FOUND_WINDOW_MS = 15 * 60_000;
-/** At least this many batches 404ing at once, and at least this share of those checked, is systemic. */
+/**
+ * With no other sign that the provider knows us, at least this many batches 404ing at once, and at least this
+ * share of those checked, is systemic.
+ */
 export const SYSTEMIC_NOT_FOUND_MIN = 3;
 export const SYSTEMIC_NOT_FOUND_SHARE = 0.5;
+/** How much of the provider's batch list (newest first) is read to look for batches of ours. */
+const LIST_PAGE = 100;
 
 const ANNOUNCEMENT: Record<
   ProviderPauseKind,
@@ -112,27 +118,47 @@ export async function pauseForError(
 }
 
 /**
+ * Whether the provider's batch list (its newest page) holds a batch of ours that it has not answered 404 for:
+ * then our key and base URL reach our project, and a batch that 404s is really gone. Throws the list's
+ * `ProviderError` when it fails.
+ */
+async function listShowsOurBatches(options: ProviderHealthOptions, provider: ProviderName): Promise<boolean> {
+  const page = await options.providers.get(provider).listBatches({ limit: LIST_PAGE });
+  const ids = page.batches.map((batch) => batch.id);
+  return (await countKnownListedBatches(options.pool, provider, ids)) > 0;
+}
+
+/**
  * Whether 404s for a provider's batches are the provider's (or our way to it) rather than the batches': the
- * provider's batch list answers 404 too (a wrong base URL), or many of the batches checked lately 404 at once.
- * Throws the canary's error when it failed otherwise (the answer is not known yet).
+ * provider's batch list answers 404 too (a wrong base URL), or many of the batches checked lately 404 at once
+ * while nothing shows that the provider knows us (a key of another project). The provider knows us when its
+ * batch list shows one of our batches, or when it answered a check of one since the 404s began; then the batches
+ * that 404 are gone, however many. Throws the canary's error when it failed otherwise (the answer is not known
+ * yet).
  */
 export async function isSystemicNotFound(
   options: ProviderHealthOptions,
   provider: ProviderName,
 ): Promise<boolean> {
   try {
-    await options.providers.get(provider).listBatches({ limit: 1 });
+    if (await listShowsOurBatches(options, provider)) return false;
   } catch (error) {
     if (error instanceof ProviderError && error.kind === 'not_found') return true;
     throw error;
   }
-  const { notFound, checked } = await measureNotFound(options.pool, provider, NOT_FOUND_WINDOW_MS);
+  const { notFound, checked, answeredSince } = await measureNotFound(
+    options.pool,
+    provider,
+    NOT_FOUND_WINDOW_MS,
+  );
+  if (answeredSince > 0) return false;
   return notFound >= SYSTEMIC_NOT_FOUND_MIN && notFound >= checked * SYSTEMIC_NOT_FOUND_SHARE;
 }
 
 /**
  * Probes the paused providers whose probe is due (one replica each): a provider that answers again is resumed.
- * A 404 pause ends only when the provider knows again a batch it had answered 404 for (or none is left).
+ * A 404 pause ends when the provider's batch list shows one of our batches (the 404s were the batches' own: their
+ * confirming checks will end them) or when it knows again a batch it had answered 404 for (or none is left).
  */
 export async function runDueProbes(
   options: ProviderHealthOptions & { oldestNotFoundBatch(provider: ProviderName): Promise<string | null> },
@@ -141,11 +167,10 @@ export async function runDueProbes(
   for (const pause of await claimProviderProbes(options.pool, options.probeIntervalMs)) {
     const log = options.log.child({ provider: pause.provider, kind: pause.kind, probe: pause.probes });
     try {
-      const provider = options.providers.get(pause.provider);
-      await provider.listBatches({ limit: 1 });
-      if (pause.kind === 'not_found') {
+      const knowsUs = await listShowsOurBatches(options, pause.provider);
+      if (pause.kind === 'not_found' && !knowsUs) {
         const batchId = await options.oldestNotFoundBatch(pause.provider);
-        if (batchId !== null) await provider.getBatch(batchId);
+        if (batchId !== null) await options.providers.get(pause.provider).getBatch(batchId);
       }
     } catch (error) {
       log.warn({ err: error }, 'provider probe failed; checks stay paused');
