@@ -83,6 +83,9 @@ describe('batchline submit --provider anthropic, end to end', () => {
       slackWebhookUrl: slack.url,
       extra: { ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl, ANTHROPIC_API_KEY: ANTHROPIC_KEY },
     });
+    // An Anthropic-only install: no OpenAI key or URL at all.
+    delete env.OPENAI_API_KEY;
+    delete env.OPENAI_BASE_URL;
     pipeline = startPipeline(env);
   });
 

@@ -179,11 +179,17 @@ const EnvSchema = z.object({
 
 export type Config = z.infer<typeof EnvSchema>;
 export type ConfigVariable = keyof Config;
+/** A variable that must be set, or a list of which at least one must be. */
+export type ConfigRequirement = ConfigVariable | readonly [ConfigVariable, ...ConfigVariable[]];
+
+/** The services that talk to providers need a key for at least one of them. */
+export const PROVIDER_API_KEYS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const satisfies ConfigRequirement;
 
 const FIXES: Partial<Record<ConfigVariable, string>> = {
   DATABASE_URL: 'Set it to a Postgres URL such as postgres://user:password@127.0.0.1:5432/batchline.',
   NATS_URL: 'Set it to one or more NATS URLs separated by commas, such as nats://127.0.0.1:4222.',
   OPENAI_API_KEY: 'Set it to an OpenAI API key (with the emulator, any non-empty value).',
+  ANTHROPIC_API_KEY: 'Set it to an Anthropic API key (with the emulator, any non-empty value).',
   SLACK_WEBHOOK_URL:
     'Set it to the incoming-webhook URL Slack gave you, or unset it to log messages instead.',
   POLL_CHUNK: 'Set it to how many batches one poller checks at a time, such as 10.',
@@ -204,11 +210,11 @@ const FIXES: Partial<Record<ConfigVariable, string>> = {
 
 /**
  * Validates the environment once at start. The first problem found becomes a ConfigError that names the variable
- * and the fix. `require` lists variables this command cannot run without.
+ * and the fix. `require` lists variables this command cannot run without (a list among them: at least one of it).
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  options: { require?: readonly ConfigVariable[] } = {},
+  options: { require?: readonly ConfigRequirement[] } = {},
 ): Config {
   // Empty strings mean "unset", as in most twelve-factor setups.
   const present = Object.fromEntries(
@@ -224,10 +230,16 @@ export function loadConfig(
     // The value itself is never echoed for secrets.
     throw new ConfigError(variable, issue.message.replace(/^Invalid input: /, ''), fix);
   }
-  for (const variable of options.require ?? []) {
-    if (parsed.data[variable] === undefined) {
-      throw new ConfigError(variable, 'is not set', FIXES[variable] ?? 'See the README.');
-    }
+  for (const requirement of options.require ?? []) {
+    const anyOf: readonly ConfigVariable[] = typeof requirement === 'string' ? [requirement] : requirement;
+    if (anyOf.some((variable) => parsed.data[variable] !== undefined)) continue;
+    const [first, ...others] = anyOf as [ConfigVariable, ...ConfigVariable[]];
+    const problem = others.length === 0 ? 'is not set' : `is not set, nor is ${others.join(' or ')}`;
+    const fix =
+      others.length === 0
+        ? (FIXES[first] ?? 'See the README.')
+        : `Set at least one of them. ${FIXES[first] ?? ''}`.trim();
+    throw new ConfigError(first, problem, fix);
   }
   return parsed.data;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatDuration, loadConfig, parseDuration } from '../index.ts';
+import { ConfigError, formatDuration, loadConfig, PROVIDER_API_KEYS, parseDuration } from '../index.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -86,6 +86,18 @@ describe('loadConfig', () => {
   it('reports a required variable that is missing', () => {
     expect(() => loadConfig({}, { require: ['DATABASE_URL'] })).toThrow(
       /^DATABASE_URL: is not set\. Set it to a Postgres URL/,
+    );
+  });
+
+  it('accepts any one of a list of required variables, and names them all when none is set', () => {
+    expect(() => loadConfig({}, { require: [PROVIDER_API_KEYS] })).toThrow(
+      /^OPENAI_API_KEY: is not set, nor is ANTHROPIC_API_KEY\. Set at least one of them\./,
+    );
+    expect(
+      loadConfig({ ANTHROPIC_API_KEY: 'sk-ant-x' }, { require: [PROVIDER_API_KEYS] }).OPENAI_API_KEY,
+    ).toBe(undefined);
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-x' }, { require: [PROVIDER_API_KEYS] }).OPENAI_API_KEY).toBe(
+      'sk-x',
     );
   });
 });

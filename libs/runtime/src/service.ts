@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Bus, connectBus } from '@batchline/bus';
-import { type Config, type ConfigVariable, loadConfig, secretValues } from '@batchline/config';
+import { type Config, type ConfigRequirement, loadConfig, secretValues } from '@batchline/config';
 import { countBatchesByState, createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { createServiceRegistry, type Registry, registerBatchesGauge } from '@batchline/metrics';
@@ -37,12 +37,12 @@ export interface ServiceDefinition {
   /** Health port when HEALTH_PORT is unset (each service has its own so that `batchline up` can run them all). */
   defaultHealthPort: number;
   /** Variables this service cannot start without, besides DATABASE_URL. */
-  requires?: readonly ConfigVariable[];
+  requires?: readonly ConfigRequirement[];
   start(context: ServiceContext): Promise<ServiceWork>;
 }
 
 /** Every variable a service needs set: DATABASE_URL plus its own. */
-export const requiredVariables = (definition: ServiceDefinition): ConfigVariable[] => [
+export const requiredVariables = (definition: ServiceDefinition): ConfigRequirement[] => [
   'DATABASE_URL',
   ...(definition.requires ?? []),
 ];

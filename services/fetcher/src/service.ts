@@ -7,6 +7,7 @@ import {
   Subjects,
   TransientError,
 } from '@batchline/bus';
+import { PROVIDER_API_KEYS } from '@batchline/config';
 import { getBatchLog, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
@@ -70,7 +71,7 @@ const isTransient = (error: unknown) => error instanceof ProviderError && error.
 export const fetcherService: ServiceDefinition = {
   name: 'fetcher',
   defaultHealthPort: 9402,
-  requires: ['OPENAI_API_KEY'],
+  requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, metrics }) {
     const chunksPublished = new Counter({
       name: 'batchline_fetcher_chunks_published_total',

@@ -1,4 +1,4 @@
-import type { Config } from '@batchline/config';
+import { type Config, PROVIDER_API_KEYS } from '@batchline/config';
 import type { Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
@@ -80,7 +80,7 @@ export function checkDepsFromConfig(
 export const pollerService: ServiceDefinition = {
   name: 'poller',
   defaultHealthPort: 9401,
-  requires: ['OPENAI_API_KEY'],
+  requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, instanceId, metrics }) {
     const providers = configuredProviders(config);
     const relay = startOutboxRelay({ pool, publisher: bus, log });
