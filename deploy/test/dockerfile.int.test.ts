@@ -51,11 +51,11 @@ describe('deploy/docker/Dockerfile', () => {
     expect(base).toMatch(/^NODE_IMAGE=node:20[\w.-]*(@sha256:[a-f0-9]{64})?$/);
     expect(base).not.toMatch(/:latest\b/);
     const stages = keyword(instructions, 'FROM').map((from) => content(from).split(' '));
-    expect(stages.map(([, , name]) => name)).toEqual(['manifests', 'dependencies', 'dashboard', 'runtime']);
+    expect(stages.map(([, , name]) => name)).toEqual(['manifests', 'dependencies', 'build', 'runtime']);
     for (const [image] of stages) expect(image).toMatch(/^\$\{NODE_IMAGE\}$/);
   });
 
-  it('ships production dependencies only: the dashboard stage contributes its dist/ alone', () => {
+  it('ships production dependencies only: the build stage contributes its dist/ directories alone', () => {
     const stage = (name: string) => {
       const start = instructions.findIndex(
         (i) => i.getKeyword() === 'FROM' && content(i).endsWith(` AS ${name}`),
@@ -77,7 +77,8 @@ describe('deploy/docker/Dockerfile', () => {
     expect(copies).toEqual([
       { from: 'dependencies', paths: '/app ./' },
       { from: undefined, paths: '. .' },
-      { from: 'dashboard', paths: '/app/services/monitor/dashboard/dist ./services/monitor/dashboard/dist' },
+      { from: 'build', paths: '/app/services/monitor/dashboard/dist ./services/monitor/dashboard/dist' },
+      { from: 'build', paths: '/app/cli/dist ./cli/dist' },
     ]);
   });
 

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import dockerignore from '@balena/dockerignore';
 import { connectBus } from '@batchline/bus';
 import { createLogger } from '@batchline/logging';
@@ -129,12 +130,13 @@ beforeAll(async () => {
   });
   const [code] = await once(install, 'exit');
   if (code !== 0) throw new Error(`npm ci --omit=dev failed:\n${installOutput}`);
-  // Stage "runtime": the sources on top, and the dashboard that stage "dashboard" builds (here: the one `npm ci`
-  // built in the repository).
+  // Stage "runtime": the sources on top, and the dashboard and compiled CLI that stage "build" builds (here: the
+  // ones `npm ci` built in the repository).
   await copyIntoApp(context);
-  const dashboard = 'services/monitor/dashboard/dist';
-  if (await exists(join(REPO_ROOT, dashboard))) {
-    await cp(join(REPO_ROOT, dashboard), join(app, dashboard), { recursive: true });
+  for (const built of ['services/monitor/dashboard/dist', 'cli/dist']) {
+    if (await exists(join(REPO_ROOT, built))) {
+      await cp(join(REPO_ROOT, built), join(app, built), { recursive: true });
+    }
   }
 }, 300_000);
 
@@ -154,6 +156,13 @@ describe('the image layout (.dockerignore context, npm ci --omit=dev)', () => {
     for (const devDependency of ['vitest', 'typescript', '@biomejs/biome', '@aws-cdk', 'kubernetes-models']) {
       expect(await exists(join(app, 'node_modules', devDependency)), devDependency).toBe(false);
     }
+  });
+
+  it('runs the compiled CLI, which matches the sources it ships with', async () => {
+    const { compiledEntries } = (await import(
+      pathToFileURL(join(app, 'cli/bin/compiled.mjs')).href
+    )) as typeof import('../../cli/bin/compiled.mjs');
+    expect(compiledEntries()).toMatchObject({ main: pathToFileURL(join(app, 'cli/dist/main.js')).href });
   });
 
   it('runs the CLI and applies the migrations', async () => {
