@@ -7,7 +7,15 @@ export {
   type PublishResult,
   type RawPublishOptions,
 } from './src/bus.ts';
-export { decodeEvent, encodeEvent, isEventSubject, validateEvent } from './src/codec.ts';
+export {
+  decodeEvent,
+  type EncodedResultsChunk,
+  encodeEvent,
+  encodeResultRecord,
+  encodeResultsChunk,
+  isEventSubject,
+  validateEvent,
+} from './src/codec.ts';
 export {
   type ConsumeOptions,
   type Consumption,

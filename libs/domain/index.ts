@@ -38,5 +38,4 @@ export {
   MAX_ERROR_MESSAGE_LENGTH,
   ResultErrorCode,
   type ResultRecord,
-  ResultRecordSchema,
 } from './src/result-record.ts';

@@ -3,7 +3,7 @@ import { redactSecretsIn } from '@batchline/logging';
 import { spanContextFromHeaders } from '@batchline/telemetry';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import { decodeEvent, encodeEvent, isEventSubject } from './codec.ts';
+import { decodeEvent, type EncodedResultsChunk, encodeEvent, isEventSubject } from './codec.ts';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
 import {
   type FailedMessage,
@@ -12,7 +12,7 @@ import {
   subjectOfConsumer,
 } from './dead-letters.ts';
 import { BusConnectionError, PoisonMessageError } from './errors.ts';
-import type { EventOf, Subject } from './events.ts';
+import { type EventOf, type Subject, Subjects } from './events.ts';
 import { type BusNaming, busNaming } from './naming.ts';
 import { headersRecord, type RecordedMessage, readStream, type StreamSelection } from './recorded.ts';
 import {
@@ -76,6 +76,8 @@ export interface Bus {
   ensureTopology(options?: TopologyOptions): Promise<TopologyReport>;
   /** Validates, encodes and publishes an event; throws `EventValidationError` naming the bad field. */
   publish<S extends Subject>(subject: S, event: EventOf<S>, opts: PublishOptions): Promise<PublishResult>;
+  /** Publishes a results chunk built by `encodeResultsChunk` (its records encoded once, checked by consumers). */
+  publishResultsChunk(chunk: EncodedResultsChunk, opts: PublishOptions): Promise<PublishResult>;
   /**
    * Publishes already-encoded bytes on a plain subject (an outbox relay). Bodies of known event subjects are
    * still validated.
@@ -148,6 +150,10 @@ class NatsBus implements Bus {
     opts: PublishOptions,
   ): Promise<PublishResult> {
     return this.send(subject, encodeEvent(subject, event), opts.msgId, opts.headers);
+  }
+
+  async publishResultsChunk(chunk: EncodedResultsChunk, opts: PublishOptions): Promise<PublishResult> {
+    return this.send(Subjects.resultsParsed, chunk.data, opts.msgId, opts.headers);
   }
 
   async publishRaw(

@@ -1,24 +1,41 @@
+import type { ResultRecord } from '@batchline/domain';
+import type { z } from 'zod';
 import { EventValidationError } from './errors.ts';
-import { type EventOf, EventSchemas, type Subject } from './events.ts';
+import {
+  type EventOf,
+  EventSchemas,
+  ResultsParsedEvent,
+  resultRecordTuple,
+  type Subject,
+  Subjects,
+} from './events.ts';
 
 /** True when `subject` (without namespace) is one of the events with a schema. */
 export function isEventSubject(subject: string): subject is Subject {
   return Object.hasOwn(EventSchemas, subject);
 }
 
-/** Checks `value` against the subject's schema and returns the parsed event; throws `EventValidationError`. */
-export function validateEvent<S extends Subject>(subject: S, value: unknown): EventOf<S> {
-  const result = EventSchemas[subject].safeParse(value);
-  if (result.success) return result.data as EventOf<S>;
-  const [first, ...rest] = result.error.issues;
+function validationError(subject: Subject, error: z.ZodError): EventValidationError {
+  const [first, ...rest] = error.issues;
   const field = first && first.path.length > 0 ? first.path.map(String).join('.') : '(root)';
   const more = rest.length > 0 ? ` (and ${rest.length} more issue${rest.length > 1 ? 's' : ''})` : '';
-  throw new EventValidationError(subject, field, `${first?.message ?? 'invalid'}${more}`);
+  return new EventValidationError(subject, field, `${first?.message ?? 'invalid'}${more}`);
 }
 
-/** Validates and JSON-encodes an event for the wire. */
+/**
+ * Checks a wire-form `value` against the subject's schema and returns the event; throws `EventValidationError`.
+ */
+export function validateEvent<S extends Subject>(subject: S, value: unknown): EventOf<S> {
+  const result = EventSchemas[subject].safeDecode(value as never);
+  if (result.success) return result.data as EventOf<S>;
+  throw validationError(subject, result.error);
+}
+
+/** Validates an event and JSON-encodes its wire form (records as tuples). */
 export function encodeEvent<S extends Subject>(subject: S, event: EventOf<S>): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(validateEvent(subject, event)));
+  const result = EventSchemas[subject].safeEncode(event as never);
+  if (!result.success) throw validationError(subject, result.error);
+  return new TextEncoder().encode(JSON.stringify(result.data));
 }
 
 /** Parses and validates a wire body; throws `EventValidationError` for non-JSON or schema violations. */
@@ -30,4 +47,42 @@ export function decodeEvent<S extends Subject>(subject: S, data: Uint8Array): Ev
     throw new EventValidationError(subject, '(body)', 'not UTF-8 JSON');
   }
   return validateEvent(subject, value);
+}
+
+/** A `batch.results.parsed` body built by `encodeResultsChunk`, with what a publisher needs to know of it. */
+export interface EncodedResultsChunk {
+  readonly batchLogId: number;
+  readonly chunkSeq: number;
+  readonly last: boolean;
+  readonly records: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * One record's wire form as JSON text, so that a chunk can be cut by its encoded size and its body built without
+ * serializing anything twice. Not checked here: the records come typed from the result parser, and the consumer
+ * checks every one against `ResultRecordTuple`.
+ */
+export const encodeResultRecord = (record: ResultRecord): string => JSON.stringify(resultRecordTuple(record));
+
+/**
+ * The body of one results chunk: everything but the records validated against the event's schema, and the
+ * records (from `encodeResultRecord`) spliced in as they are.
+ */
+export function encodeResultsChunk(
+  envelope: Omit<ResultsParsedEvent, 'records'>,
+  records: readonly string[],
+): EncodedResultsChunk {
+  const checked = ResultsParsedEvent.safeEncode({ ...envelope, records: [] });
+  if (!checked.success) throw validationError(Subjects.resultsParsed, checked.error);
+  const { records: _none, ...head } = checked.data;
+  const json = JSON.stringify(head);
+  const body = `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"records":[${records.join(',')}]}`;
+  return {
+    batchLogId: envelope.batchLogId,
+    chunkSeq: envelope.chunkSeq,
+    last: envelope.last,
+    records: records.length,
+    data: new TextEncoder().encode(body),
+  };
 }

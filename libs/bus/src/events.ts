@@ -1,4 +1,4 @@
-import { ResultRecordSchema } from '@batchline/domain';
+import type { ResultRecord } from '@batchline/domain';
 import { z } from 'zod';
 
 /**
@@ -86,6 +86,65 @@ export const ResultsSummary = z.object({
 });
 export type ResultsSummary = z.infer<typeof ResultsSummary>;
 
+const positiveId = z.number().int().positive();
+const tokenCount = z.number().int().nonnegative().nullable();
+
+/**
+ * One request outcome as it travels in `batch.results.parsed`: the tuple `[customId, sentenceId, viewpointIds,
+ * errorCode, errorMessage, promptTokens, completionTokens]`, a third of the bytes of the object form (a batch
+ * sends 50,000), decoded to a `ResultRecord`: succeeded when `errorCode` is null, and then only with viewpoints.
+ */
+export const ResultRecordTuple = z
+  .tuple([
+    z.string({ error: 'customId must be a string' }).min(1).max(512),
+    positiveId.nullable(),
+    z.array(positiveId),
+    z.string().min(1).nullable(),
+    z.string().nullable(),
+    tokenCount,
+    tokenCount,
+  ])
+  .refine(([, , viewpointIds, errorCode]) => errorCode === null || viewpointIds.length === 0, {
+    message: 'a failed record (errorCode set) has no viewpoints',
+  });
+export type ResultRecordTuple = z.infer<typeof ResultRecordTuple>;
+
+/**
+ * The tuple of a record (the wire form, unchecked: `ResultRecordTuple` checks it where it is read). A failed
+ * record without an error code gets an empty one, which that check refuses rather than reading it as succeeded.
+ */
+export const resultRecordTuple = (record: ResultRecord): ResultRecordTuple => [
+  record.customId,
+  record.sentenceId,
+  record.viewpointIds,
+  record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
+  record.errorMessage,
+  record.promptTokens,
+  record.completionTokens,
+];
+
+const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ResultRecord>(), {
+  decode: ([
+    customId,
+    sentenceId,
+    viewpointIds,
+    errorCode,
+    errorMessage,
+    promptTokens,
+    completionTokens,
+  ]) => ({
+    customId,
+    sentenceId,
+    outcome: errorCode === null ? ('succeeded' as const) : ('failed' as const),
+    viewpointIds,
+    errorCode,
+    errorMessage,
+    promptTokens,
+    completionTokens,
+  }),
+  encode: resultRecordTuple,
+});
+
 /**
  * `batch.results.parsed` — one chunk of validated request outcomes. Chunks of a batch are numbered from 0; the
  * last one says how many there are and carries the summary. Chunk boundaries are deterministic, so a re-fetch
@@ -100,7 +159,7 @@ export const ResultsParsedEvent = z
     last: z.boolean(),
     /** Total number of chunks; set on the last chunk only. */
     chunkCount: z.number().int().positive().nullable(),
-    records: z.array(ResultRecordSchema),
+    records: z.array(ResultRecordWire),
     summary: ResultsSummary.nullable(),
   })
   .refine((e) => e.last === (e.chunkCount !== null) && e.last === (e.summary !== null), {

@@ -1,22 +1,20 @@
-import { z } from 'zod';
-
 /**
- * One request outcome, validated: what the fetcher publishes and the persister writes. Compact on purpose — a
- * chunk of about a thousand of these travels in one NATS message.
+ * One request outcome, validated: what the fetcher publishes and the persister writes. On the bus it travels as
+ * a compact tuple (libs/bus `ResultRecordWire`, the one schema that checks it).
  */
-export const ResultRecordSchema = z.object({
-  customId: z.string().min(1).max(512),
+export interface ResultRecord {
+  customId: string;
   /** The review sentence the request was about; null when `customId` is not of the form `rs-<id>`. */
-  sentenceId: z.number().int().positive().nullable(),
-  outcome: z.enum(['succeeded', 'failed']),
+  sentenceId: number | null;
+  /** `failed` exactly when `errorCode` is set. */
+  outcome: 'succeeded' | 'failed';
   /** Viewpoints to associate; always empty for a failed request. */
-  viewpointIds: z.array(z.number().int().positive()),
-  errorCode: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  promptTokens: z.number().int().nonnegative().nullable(),
-  completionTokens: z.number().int().nonnegative().nullable(),
-});
-export type ResultRecord = z.infer<typeof ResultRecordSchema>;
+  viewpointIds: number[];
+  errorCode: string | null;
+  errorMessage: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
 
 /** Error codes of contract §4 that we assign ourselves (provider codes pass through unchanged). */
 export const ResultErrorCode = {

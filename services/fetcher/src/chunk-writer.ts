@@ -1,24 +1,31 @@
-import type { ResultsParsedEvent, ResultsSummary } from '@batchline/bus';
+import {
+  type EncodedResultsChunk,
+  encodeResultRecord,
+  encodeResultsChunk,
+  type ResultsParsedEvent,
+  type ResultsSummary,
+} from '@batchline/bus';
 import type { ResultRecord } from '@batchline/domain';
 
 export interface ChunkWriterOptions {
   batch: Pick<ResultsParsedEvent, 'batchLogId' | 'provider' | 'providerBatchId'>;
   /** Most records in one chunk. */
   maxRecords: number;
-  /** Most serialized record bytes in one chunk: keeps every message far below the server's max payload. */
+  /** Most encoded record bytes in one chunk: keeps every message far below the server's max payload. */
   maxBytes: number;
   /** Most chunk publishes awaiting their PubAck at once (back-pressure instead of unbounded buffering). */
   window: number;
-  publish(chunk: ResultsParsedEvent): Promise<void>;
+  publish(chunk: EncodedResultsChunk): Promise<void>;
 }
 
 /**
  * Groups validated records into numbered chunks and publishes them with a bounded window of unacknowledged
- * publishes. Boundaries depend only on the records and the limits, so a re-fetch of the same files yields the same
- * chunks (and the same de-duplication ids).
+ * publishes. Each record is encoded once, as it is added: its wire bytes decide the chunk boundaries and become
+ * the chunk's body. Boundaries depend only on the records and the limits, so a re-fetch of the same files yields
+ * the same chunks (and the same de-duplication ids).
  */
 export class ChunkWriter {
-  private records: ResultRecord[] = [];
+  private records: string[] = [];
   private bytes = 0;
   private nextSeq = 0;
   private readonly inFlight: Promise<void>[] = [];
@@ -33,16 +40,7 @@ export class ChunkWriter {
    * (awaiting nothing per record keeps the per-line cost down).
    */
   add(record: ResultRecord): Promise<void> | undefined {
-    // UTF-8 bytes, as they travel: a record of non-ASCII text is up to three times its string length.
-    const size = Buffer.byteLength(JSON.stringify(record)) + 1;
-    if (this.records.length > 0 && this.bytes + size > this.options.maxBytes) {
-      const waiting = this.flush();
-      if (waiting) return waiting.then(() => this.add(record));
-    }
-    this.records.push(record);
-    this.bytes += size;
-    this.recordCount += 1;
-    if (this.records.length >= this.options.maxRecords) return this.flush();
+    return this.addEncoded(encodeResultRecord(record));
   }
 
   /** Publishes the remaining records as the last chunk, with the summary, and waits for every PubAck. */
@@ -53,17 +51,28 @@ export class ChunkWriter {
     return chunkCount;
   }
 
+  private addEncoded(encoded: string): Promise<void> | undefined {
+    // UTF-8 bytes, as they travel: a record of non-ASCII text is up to three times its string length.
+    const size = Buffer.byteLength(encoded) + 1;
+    if (this.records.length > 0 && this.bytes + size > this.options.maxBytes) {
+      const waiting = this.flush();
+      if (waiting) return waiting.then(() => this.addEncoded(encoded));
+    }
+    this.records.push(encoded);
+    this.bytes += size;
+    this.recordCount += 1;
+    if (this.records.length >= this.options.maxRecords) return this.flush();
+  }
+
   private flush(): Promise<void> | undefined {
     return this.send({ last: false, chunkCount: null, summary: null });
   }
 
   private send(tail: Pick<ResultsParsedEvent, 'last' | 'chunkCount' | 'summary'>): Promise<void> | undefined {
-    const chunk: ResultsParsedEvent = {
-      ...this.options.batch,
-      chunkSeq: this.nextSeq,
-      records: this.records,
-      ...tail,
-    };
+    const chunk = encodeResultsChunk(
+      { ...this.options.batch, chunkSeq: this.nextSeq, ...tail },
+      this.records,
+    );
     this.nextSeq += 1;
     this.records = [];
     this.bytes = 0;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InvalidLines, ResultsParsedEvent, ResultsSummary, StatusChangedEvent } from '@batchline/bus';
+import type { EncodedResultsChunk, InvalidLines, ResultsSummary, StatusChangedEvent } from '@batchline/bus';
 import {
   BatchStatus,
   failedRecord,
@@ -29,7 +29,7 @@ export interface ResultFileSource {
 export interface FetchOptions {
   files: ResultFileSource;
   isKnownViewpoint(id: number): boolean;
-  publish(chunk: ResultsParsedEvent): Promise<void>;
+  publish(chunk: EncodedResultsChunk): Promise<void>;
   /** A file the provider no longer has: the batch ends without it instead of retrying for ever. */
   isGone(error: unknown): boolean;
   /** A download that broke or stalled, worth reopening at once. */

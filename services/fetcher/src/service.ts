@@ -4,7 +4,6 @@ import {
   opsErrorEvent,
   PoisonMessageError,
   type StatusChangedEvent,
-  Subjects,
   TransientError,
 } from '@batchline/bus';
 import { PROVIDER_API_KEYS } from '@batchline/config';
@@ -109,7 +108,7 @@ export const fetcherService: ServiceDefinition = {
               files: providers[event.provider](),
               isKnownViewpoint: (id) => viewpoints.has(id),
               publish: async (chunk) => {
-                await bus.publish(Subjects.resultsParsed, chunk, {
+                await bus.publishResultsChunk(chunk, {
                   msgId: `results:${chunk.batchLogId}:${chunk.chunkSeq}`,
                   headers: { traceparent: childTraceparent(message.traceparent) },
                 });

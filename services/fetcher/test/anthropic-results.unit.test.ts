@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ResultsParsedEvent, StatusChangedEvent } from '@batchline/bus';
+import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/bus';
 import { parseAnthropicResultLine } from '@batchline/domain';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +62,7 @@ describe('fetchResults for an Anthropic batch', () => {
           hasInputFiles: false,
         },
         isKnownViewpoint: (id) => id <= 3,
-        publish: async (chunk) => void chunks.push(chunk),
+        publish: async (chunk) => void chunks.push(decodeEvent(Subjects.resultsParsed, chunk.data)),
         isGone: () => false,
         isTransient: () => false,
         maxRecords: 10,

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ResultsParsedEvent, StatusChangedEvent } from '@batchline/bus';
+import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/bus';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it } from 'vitest';
 import { type FetchOptions, fetchResults } from '../src/fetch-results.ts';
@@ -74,7 +74,11 @@ const options = (
 async function run(contents: Record<string, string>, ev = event(), maxRecords = 2) {
   const chunks: ResultsParsedEvent[] = [];
   const result = await fetchResults(
-    options({ files: files(contents), publish: async (c) => void chunks.push(c), maxRecords }),
+    options({
+      files: files(contents),
+      publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+      maxRecords,
+    }),
     ev,
   );
   return { chunks, result, records: chunks.flatMap((c) => c.records) };
@@ -178,18 +182,23 @@ describe('fetchResults', () => {
   it('splits chunks by bytes as well as by count', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `rs-${i + 1}`);
     const chunks: ResultsParsedEvent[] = [];
+    const wireRecords: unknown[][] = [];
     await fetchResults(
       options({
         files: files({ in: ids.map(inputLine).join('\n'), out: ids.map((id) => okLine(id, [1])).join('\n') }),
-        publish: async (c) => void chunks.push(c),
+        publish: async (c) => {
+          chunks.push(decodeEvent(Subjects.resultsParsed, c.data));
+          wireRecords.push(JSON.parse(new TextDecoder().decode(c.data)).records);
+        },
         maxRecords: 1000,
-        maxBytes: 1000,
+        maxBytes: 300,
         window: 4,
       }),
       event({ errorFileId: null }),
     );
     expect(chunks.length).toBeGreaterThan(1);
-    for (const chunk of chunks) expect(JSON.stringify(chunk.records).length).toBeLessThanOrEqual(1000 + 200);
+    // The records as they travel (tuples), one separator each.
+    for (const records of wireRecords) expect(JSON.stringify(records).length).toBeLessThanOrEqual(300 + 1);
     expect(chunks.flatMap((c) => c.records)).toHaveLength(30);
   });
 
@@ -246,7 +255,10 @@ describe('fetchResults', () => {
     };
     const chunks: ResultsParsedEvent[] = [];
     await fetchResults(
-      options({ files: breaking, publish: async (c) => void chunks.push(c) }),
+      options({
+        files: breaking,
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+      }),
       event({ errorFileId: null }),
     );
     expect(outputOpens).toBe(3);
@@ -279,7 +291,11 @@ describe('fetchResults', () => {
     };
     const chunks: ResultsParsedEvent[] = [];
     const { summary } = await fetchResults(
-      options({ files: slowInput, publish: async (c) => void chunks.push(c), maxRecords: 4 }),
+      options({
+        files: slowInput,
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+        maxRecords: 4,
+      }),
       event({ errorFileId: null }),
     );
     expect(chunks).toEqual(fast.chunks);
@@ -332,20 +348,25 @@ describe('fetchResults', () => {
         error: { code: 'x', message: '日本語の説明'.repeat(20) },
       });
     const chunks: ResultsParsedEvent[] = [];
+    const wireRecordBytes: number[] = [];
     await fetchResults(
       options({
         files: files({ in: ids.map(inputLine).join('\n'), err: ids.map(errorLine).join('\n') }),
-        publish: async (c) => void chunks.push(c),
+        publish: async (c) => {
+          chunks.push(decodeEvent(Subjects.resultsParsed, c.data));
+          const { records } = JSON.parse(new TextDecoder().decode(c.data)) as { records: unknown[] };
+          wireRecordBytes.push(
+            records.reduce<number>((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1, 0),
+          );
+        },
         maxRecords: 1000,
         maxBytes: 2000,
       }),
       event({ outputFileId: null }),
     );
     expect(chunks.flatMap((c) => c.records)).toHaveLength(40);
-    for (const chunk of chunks) {
-      const bytes = chunk.records.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
-      expect(bytes).toBeLessThanOrEqual(2000);
-    }
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const bytes of wireRecordBytes) expect(bytes).toBeLessThanOrEqual(2000);
   });
 });
 
