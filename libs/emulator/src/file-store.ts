@@ -43,6 +43,8 @@ export interface LineSink {
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
+const CONTENT_READ_BYTES = 1024 * 1024;
+
 /** Files on disk with their metadata in memory. Contents are streamed in and out, never held whole. */
 export class FileStore {
   private readonly files = new Map<string, StoredFile>();
@@ -183,7 +185,8 @@ export class FileStore {
 
   openContent(id: string): { file: StoredFile; stream: ReadStream } {
     const file = this.get(id);
-    return { file, stream: createReadStream(file.path) };
+    // Large reads: a result file is hundreds of MB, and each read costs the emulator as much as its bytes.
+    return { file, stream: createReadStream(file.path, { highWaterMark: CONTENT_READ_BYTES }) };
   }
 
   async delete(id: string): Promise<void> {
