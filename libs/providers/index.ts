@@ -28,3 +28,4 @@ export {
   parseDurationMs,
   retryAfterMsFromHeaders,
 } from './src/provider-error.ts';
+export { configuredProviders, type ProviderSet, type ProviderVariables } from './src/provider-set.ts';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { getBatchLog, leaseBatch, leaseDueBatches, type Pool, redriveBatch } from '@batchline/db';
 import { type CheckDeps, type CheckResult, checkBatch, checkDepsFromConfig } from '@batchline/poller';
+import { configuredProviders } from '@batchline/providers';
 import { type CommandContext, commandContext, withDatabase } from '../context.ts';
 import { CommandError, UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
@@ -103,7 +104,12 @@ export const pollCommand: Command = {
       throw new UsageError(`not a batch log id: ${positionals[0]}`);
     const context = commandContext(true);
     await withDatabase(context, async (pool) => {
-      const deps = checkDepsFromConfig(context.config, pool, context.log);
+      const deps = checkDepsFromConfig(
+        context.config,
+        pool,
+        context.log,
+        configuredProviders(context.config),
+      );
       if (id === null) await pollAll(context, pool, deps);
       else await pollOne(context, pool, deps, id);
     });

@@ -11,12 +11,7 @@ import { getBatchLog, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
-import {
-  type BatchProvider,
-  createAnthropicProvider,
-  createOpenAIProvider,
-  ProviderError,
-} from '@batchline/providers';
+import { configuredProviders, ProviderError } from '@batchline/providers';
 import type { ServiceDefinition } from '@batchline/runtime';
 import { fetchResults } from './fetch-results.ts';
 
@@ -27,15 +22,6 @@ const PUBLISH_WINDOW = 16;
 /** A broken download is reopened this many times within one fetch before the event is retried later. */
 const DOWNLOAD_RETRIES = 3;
 const DOWNLOAD_RETRY_DELAY_MS = 500;
-
-/** Makes a provider on first use; one that cannot be made throws (a ProviderError) at each use. */
-function once(make: () => BatchProvider): () => BatchProvider {
-  let made: BatchProvider | undefined;
-  return () => {
-    made ??= make();
-    return made;
-  };
-}
 
 /** Deliveries of one terminal event whose download failed before operators hear of it. */
 const REPORT_AFTER_DELIVERIES = 3;
@@ -78,14 +64,7 @@ export const fetcherService: ServiceDefinition = {
       labelNames: ['provider'],
       registers: [metrics],
     });
-    const providers: Record<BatchProvider['name'], () => BatchProvider> = {
-      openai: once(() =>
-        createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }),
-      ),
-      anthropic: once(() =>
-        createAnthropicProvider({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL }),
-      ),
-    };
+    const providers = configuredProviders(config);
     const consumption = bus.consume(
       'fetcher',
       async (event, message) => {
@@ -104,8 +83,8 @@ export const fetcherService: ServiceDefinition = {
         try {
           const result = await fetchResults(
             {
-              // A provider that cannot be made (its API key is missing) fails here, and is retried later.
-              files: providers[event.provider](),
+              // A provider without an API key fails here, and the message is retried later.
+              files: providers.get(event.provider),
               isKnownViewpoint: (id) => viewpoints.has(id),
               publish: async (chunk) => {
                 await bus.publishResultsChunk(chunk, {

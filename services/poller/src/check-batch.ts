@@ -14,10 +14,10 @@ import {
   pollDelayMs,
 } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
-import { type ProviderBatch, ProviderError } from '@batchline/providers';
+import { type ProviderBatch, ProviderError, type ProviderSet } from '@batchline/providers';
 import { traceHeaders } from '@batchline/telemetry';
 import type { PollerMetrics } from './metrics.ts';
-import { isSystemicNotFound, type ProviderSet, pauseForError, pauseKindOf } from './provider-health.ts';
+import { isSystemicNotFound, pauseForError, pauseKindOf } from './provider-health.ts';
 
 export interface CheckDeps {
   pool: Pool;

@@ -11,12 +11,7 @@ import {
 } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
-import { type BatchProvider, ProviderError } from '@batchline/providers';
-
-/** The providers a poller talks to; `get` throws a `ProviderError` (kind `auth`) for one not configured. */
-export interface ProviderSet {
-  get(name: ProviderName): BatchProvider;
-}
+import { ProviderError, type ProviderSet } from '@batchline/providers';
 
 export interface ProviderHealthOptions {
   pool: Pool;

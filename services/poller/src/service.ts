@@ -1,19 +1,12 @@
 import { type Config, PROVIDER_API_KEYS } from '@batchline/config';
 import type { Pool } from '@batchline/db';
-import type { ProviderName } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { startOutboxRelay } from '@batchline/outbox';
-import {
-  type BatchProvider,
-  createAnthropicProvider,
-  createOpenAIProvider,
-  openAIWebhookVerifier,
-} from '@batchline/providers';
+import { configuredProviders, openAIWebhookVerifier, type ProviderSet } from '@batchline/providers';
 import type { ServiceDefinition } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
-import type { ProviderSet } from './provider-health.ts';
 import { startPeriodicSummary } from './summary.ts';
 import { startSweeps } from './sweeps.ts';
 import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
@@ -21,46 +14,12 @@ import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
 /** Poll-cycle figures are kept this long for the monitor. */
 const CYCLE_RETENTION_MS = 7 * 24 * 3_600_000;
 
-/**
- * The providers of the configuration, each made on first use. A provider that cannot be made (no API key) fails
- * each use with its `ProviderError` (kind `auth`), which pauses that provider's checks and alerts, instead of
- * stopping the poller for the other provider's batches.
- */
-export function configuredProviders(config: Config): ProviderSet {
-  const made = new Map<ProviderName, () => BatchProvider>();
-  const once = (make: () => BatchProvider) => {
-    let result: { provider: BatchProvider } | { error: unknown } | undefined;
-    return () => {
-      result ??= (() => {
-        try {
-          return { provider: make() };
-        } catch (error) {
-          return { error };
-        }
-      })();
-      if ('error' in result) throw result.error;
-      return result.provider;
-    };
-  };
-  made.set(
-    'openai',
-    once(() => createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL })),
-  );
-  made.set(
-    'anthropic',
-    once(() =>
-      createAnthropicProvider({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL }),
-    ),
-  );
-  return { get: (name) => made.get(name)!() };
-}
-
 /** What a status check needs, from the configuration (the poller's loop and `batchline poll` share it). */
 export function checkDepsFromConfig(
   config: Config,
   pool: Pool,
   log: Logger,
-  providers = configuredProviders(config),
+  providers: ProviderSet,
 ): CheckDeps {
   return {
     pool,

@@ -10,8 +10,7 @@ import {
   releaseProviderCopies,
 } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
-import { ProviderError } from '@batchline/providers';
-import type { ProviderSet } from './provider-health.ts';
+import { ProviderError, type ProviderSet } from '@batchline/providers';
 
 export interface SweepOptions {
   pool: Pool;
