@@ -56,6 +56,8 @@ interface BenchBatch {
   inputFileId: string;
   outputFileId: string;
   outputBytes: number;
+  /** The review_sentence_ids of the requests, recorded with the batch as `batchline submit` records them. */
+  sentenceIds: number[];
   oracle: ExpectedBatchOutcomes;
   expectedAssociations: number;
 }
@@ -96,7 +98,8 @@ async function prepareBatch(workDir: string, requests: number, padBytes: number)
     lineFaults: padBytes > 0 ? paddedAnswers(padBytes) : undefined,
   });
   const inputPath = join(workDir, 'input.jsonl');
-  await writeRequestFile(inputPath, benchSentences(requests));
+  const sentences = benchSentences(requests);
+  await writeRequestFile(inputPath, sentences);
   const provider = createOpenAIProvider({ apiKey: API_KEY, baseURL: emulator.baseUrl });
   const created = await provider.uploadAndCreateBatch({ inputPath, endpoint: '/v1/chat/completions' });
   // The batch is over at once; asking for the oracle writes its result files before anything is timed.
@@ -120,6 +123,7 @@ async function prepareBatch(workDir: string, requests: number, padBytes: number)
     inputFileId: batch.inputFileId,
     outputFileId: batch.outputFileId,
     outputBytes: file.bytes,
+    sentenceIds: sentences.map((sentence) => sentence.reviewSentenceId),
     oracle,
     expectedAssociations,
   };
@@ -246,6 +250,7 @@ async function runPipeline(
       totalSentences: batch.oracle.outcomes.length,
       inputFileId: batch.inputFileId,
       firstPollDelayMs: 0,
+      requestSentenceIds: batch.sentenceIds,
     });
     // Polled on one connection, so the status is seen within a few ms of the last chunk's commit.
     const seenFinal = await waitFor(

@@ -104,9 +104,9 @@ export async function submitSentences(options: {
     for (let part = 0; index < options.sentences.length; part++) {
       const path = join(dir, `requests-${part}.jsonl`);
       const out = createWriteStream(path);
-      let requests = 0;
+      const sentenceIds: number[] = [];
       let bytes = 0;
-      while (index < options.sentences.length && requests < limits.maxRequests) {
+      while (index < options.sentences.length && sentenceIds.length < limits.maxRequests) {
         const sentence = options.sentences[index]!;
         const line = `${JSON.stringify(
           format.line({
@@ -117,9 +117,9 @@ export async function submitSentences(options: {
           }),
         )}\n`;
         const size = Buffer.byteLength(line);
-        if (requests > 0 && bytes + size > limits.maxBytes) break;
+        if (sentenceIds.length > 0 && bytes + size > limits.maxBytes) break;
         if (!out.write(line)) await once(out, 'drain');
-        requests += 1;
+        sentenceIds.push(sentence.review_sentence_id);
         bytes += size;
         index += 1;
       }
@@ -134,11 +134,12 @@ export async function submitSentences(options: {
         provider: options.provider.name,
         batchId: batch.id,
         model: options.model,
-        totalSentences: requests,
+        totalSentences: sentenceIds.length,
         inputFileId: batch.inputFileId,
         firstPollDelayMs: options.firstPollDelayMs,
+        requestSentenceIds: sentenceIds,
       });
-      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests });
+      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: sentenceIds.length });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

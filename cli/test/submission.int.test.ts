@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createPool, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
@@ -72,6 +72,15 @@ describe('submitSentences', () => {
       [submitted.map((batch) => batch.batchLogId)],
     );
     expect(rows).toEqual([3, 3, 1].map((n) => ({ total_sentences: n, status: 1, provider: 'openai' })));
+    // Each batch's requests are recorded with it: the fetcher matches results without the input file.
+    const recorded = await Promise.all(
+      submitted.map((batch) => loadRequestCustomIds(pool, batch.batchLogId)),
+    );
+    expect(recorded.map((ids) => [...ids!])).toEqual([
+      files[0]!.lines.map((line) => line.custom_id),
+      files[1]!.lines.map((line) => line.custom_id),
+      files[2]!.lines.map((line) => line.custom_id),
+    ]);
   });
 
   it('splits over the byte limit, and writes Anthropic’s request shape for Anthropic', async () => {

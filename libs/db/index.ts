@@ -17,6 +17,7 @@ export {
   getBatchLog,
   insertBatchLog,
   listBatchLogs,
+  loadRequestCustomIds,
   type NewBatchLog,
   type RequestCounts,
 } from './src/batch-logs.ts';

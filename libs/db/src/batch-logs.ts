@@ -115,6 +115,11 @@ export interface NewBatchLog {
   inputFileId: string | null;
   /** How long after submission the first status check is due. */
   firstPollDelayMs: number;
+  /**
+   * The review_sentence_ids of the batch's requests (custom_id `rs-<id>`), when we built its requests ourselves:
+   * recorded with the batch so that its results are matched without reading the input file again.
+   */
+  requestSentenceIds?: readonly number[];
 }
 
 /**
@@ -125,12 +130,19 @@ export async function insertBatchLog(
   db: Queryable,
   batch: NewBatchLog,
 ): Promise<{ id: number; created: boolean }> {
+  // One statement: the batch and its request ids are recorded together or not at all.
   const inserted = await db.query<{ id: string }>(
-    `INSERT INTO batch_jobs_vp_logs
-       (provider, batch_id, model, job_type, total_sentences, input_file_id, next_poll_at)
-     VALUES ($1, $2, $3, COALESCE($4, 'specific_viewpoint'), $5, $6, now() + $7::float8 * interval '1 millisecond')
-     ON CONFLICT (provider, batch_id) DO NOTHING
-     RETURNING id`,
+    `WITH batch AS (
+       INSERT INTO batch_jobs_vp_logs
+         (provider, batch_id, model, job_type, total_sentences, input_file_id, next_poll_at)
+       VALUES ($1, $2, $3, COALESCE($4, 'specific_viewpoint'), $5, $6, now() + $7::float8 * interval '1 millisecond')
+       ON CONFLICT (provider, batch_id) DO NOTHING
+       RETURNING id
+     ), requests AS (
+       INSERT INTO batch_request_ids (batch_log_id, sentence_ids)
+       SELECT id, $8::bigint[] FROM batch WHERE $8::bigint[] IS NOT NULL
+     )
+     SELECT id FROM batch`,
     [
       batch.provider,
       batch.batchId,
@@ -139,6 +151,7 @@ export async function insertBatchLog(
       batch.totalSentences,
       batch.inputFileId,
       batch.firstPollDelayMs,
+      batch.requestSentenceIds ?? null,
     ],
   );
   const created = inserted.rows[0];
@@ -163,4 +176,21 @@ export async function listBatchLogs(db: Queryable, { limit }: { limit: number })
     [limit],
   );
   return rows.map(toBatchLog);
+}
+
+/**
+ * The custom_ids (`rs-<id>`) of a batch's requests as `insertBatchLog` recorded them, or null when the batch was
+ * adopted and only its input file knows them.
+ */
+export async function loadRequestCustomIds(db: Queryable, batchLogId: number): Promise<Set<string> | null> {
+  // One text value instead of an array of 50,000 strings for the driver to parse.
+  const { rows } = await db.query<{ ids: string }>(
+    `SELECT array_to_string(sentence_ids, ',') AS ids FROM batch_request_ids WHERE batch_log_id = $1`,
+    [batchLogId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const ids = new Set<string>();
+  if (row.ids.length > 0) for (const id of row.ids.split(',')) ids.add(`rs-${id}`);
+  return ids;
 }

@@ -8,6 +8,7 @@ import {
   insertBatchLog,
   listBatchLogs,
   listViewpoints,
+  loadRequestCustomIds,
   loadViewpointIds,
   type Pool,
   upsertViewpoints,
@@ -152,6 +153,51 @@ describe('repositories', () => {
       });
       expect(row!.nextPollAt.getTime() - row!.createdAt.getTime()).toBeGreaterThanOrEqual(3_600_000);
       expect(await getBatchLog(pool, 999_999)).toBeNull();
+    });
+
+    it('records the requests of a batch we submitted with it; an adopted batch has none', async () => {
+      const submitted = await insertBatchLog(pool, {
+        provider: 'openai',
+        batchId: 'batch_with_requests',
+        model: null,
+        totalSentences: 3,
+        inputFileId: 'file-req',
+        firstPollDelayMs: 0,
+        requestSentenceIds: [7, 9_007_199_254_740_991, 3],
+      });
+      expect(await loadRequestCustomIds(pool, submitted.id)).toEqual(
+        new Set(['rs-7', 'rs-9007199254740991', 'rs-3']),
+      );
+      // Recording it again (a retried submit) keeps the first requests.
+      await insertBatchLog(pool, {
+        provider: 'openai',
+        batchId: 'batch_with_requests',
+        model: null,
+        totalSentences: 1,
+        inputFileId: 'file-req',
+        firstPollDelayMs: 0,
+        requestSentenceIds: [1],
+      });
+      expect((await loadRequestCustomIds(pool, submitted.id))?.size).toBe(3);
+      const adopted = await insertBatchLog(pool, {
+        provider: 'openai',
+        batchId: 'batch_adopted_no_requests',
+        model: null,
+        totalSentences: 3,
+        inputFileId: 'file-adopted',
+        firstPollDelayMs: 0,
+      });
+      expect(await loadRequestCustomIds(pool, adopted.id)).toBeNull();
+      const empty = await insertBatchLog(pool, {
+        provider: 'anthropic',
+        batchId: 'batch_no_requests_at_all',
+        model: null,
+        totalSentences: 0,
+        inputFileId: null,
+        firstPollDelayMs: 0,
+        requestSentenceIds: [],
+      });
+      expect(await loadRequestCustomIds(pool, empty.id)).toEqual(new Set());
     });
 
     it('lists newest first, up to the limit', async () => {

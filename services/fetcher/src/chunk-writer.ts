@@ -1,11 +1,9 @@
 import {
   type EncodedResultsChunk,
-  encodeResultRecord,
   encodeResultsChunk,
   type ResultsParsedEvent,
   type ResultsSummary,
 } from '@batchline/bus';
-import type { ResultRecord } from '@batchline/domain';
 
 export interface ChunkWriterOptions {
   batch: Pick<ResultsParsedEvent, 'batchLogId' | 'provider' | 'providerBatchId'>;
@@ -35,14 +33,6 @@ export class ChunkWriter {
 
   constructor(private readonly options: ChunkWriterOptions) {}
 
-  /**
-   * Adds a record; returns a promise only when a full chunk had to wait for a free slot of the publish window
-   * (awaiting nothing per record keeps the per-line cost down).
-   */
-  add(record: ResultRecord): Promise<void> | undefined {
-    return this.addEncoded(encodeResultRecord(record));
-  }
-
   /** Publishes the remaining records as the last chunk, with the summary, and waits for every PubAck. */
   async finish(summary: ResultsSummary): Promise<number> {
     const chunkCount = this.nextSeq + 1;
@@ -51,7 +41,11 @@ export class ChunkWriter {
     return chunkCount;
   }
 
-  private addEncoded(encoded: string): Promise<void> | undefined {
+  /**
+   * Adds a record encoded by `encodeResultRecord`; returns a promise only when a full chunk had to wait for a
+   * free slot of the publish window (awaiting nothing per record keeps the per-line cost down).
+   */
+  addEncoded(encoded: string): Promise<void> | undefined {
     // UTF-8 bytes, as they travel: a record of non-ASCII text is up to three times its string length.
     const size = Buffer.byteLength(encoded) + 1;
     if (this.records.length > 0 && this.bytes + size > this.options.maxBytes) {

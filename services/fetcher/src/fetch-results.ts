@@ -1,6 +1,12 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EncodedResultsChunk, InvalidLines, ResultsSummary, StatusChangedEvent } from '@batchline/bus';
+import {
+  type EncodedResultsChunk,
+  encodeResultRecord,
+  type InvalidLines,
+  type ResultsSummary,
+  type StatusChangedEvent,
+} from '@batchline/bus';
 import {
   BatchStatus,
   failedRecord,
@@ -28,6 +34,11 @@ export interface ResultFileSource {
 
 export interface FetchOptions {
   files: ResultFileSource;
+  /**
+   * The custom_ids of the batch's requests when they were recorded at submission, or null: then the input file
+   * is read to learn them.
+   */
+  recordedRequests(batchLogId: number): Promise<Set<string> | null>;
   isKnownViewpoint(id: number): boolean;
   publish(chunk: EncodedResultsChunk): Promise<void>;
   /** A file the provider no longer has: the batch ends without it instead of retrying for ever. */
@@ -41,6 +52,11 @@ export interface FetchOptions {
   downloadRetries: number;
   /** Pause before the n-th reopening: `retryDelayMs * 2^(n-1)`. */
   retryDelayMs: number;
+  /**
+   * Most bytes of encoded records held while the input file is still being read; past them the result download
+   * waits for it (bounded memory).
+   */
+  maxHeldBytes: number;
   log: Logger;
 }
 
@@ -59,15 +75,14 @@ const INVALID_LINE_SAMPLES = 20;
  * max payload.
  */
 const MAX_PROVIDER_ERRORS = 100;
-/** Result lines parsed before the input file is read; then the result download waits (bounded memory). */
-const MAX_HELD_LINES = 5000;
 /** A line longer than this cannot be a result we accept; it is reported by size instead of being buffered. */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Reads a terminal batch's input, output and error files as streams, validates every line (contract §4) and
- * publishes the outcomes as `batch.results.parsed` chunks. The input file tells which requests exist, so that a
- * request without any line becomes `missing_result`; the first line seen for a `custom_id` wins.
+ * Reads a terminal batch's output and error files as streams, validates every line (contract §4) and publishes
+ * the outcomes as `batch.results.parsed` chunks. The requests recorded at submission, or else the input file,
+ * tell which requests exist, so that a request without any line becomes `missing_result` and a line of no request
+ * is not landed; the first line seen for a `custom_id` wins.
  */
 export async function fetchResults(options: FetchOptions, event: StatusChangedEvent): Promise<FetchOutcome> {
   const started = performance.now();
@@ -81,24 +96,10 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
   });
   const files = new ResultFiles(options, event.batchLogId);
 
-  // The input file (which requests exist) is read while the result lines are parsed. Lines parsed before it is
-  // known wait in `held`, in order — so chunk boundaries do not depend on timing — and past MAX_HELD_LINES the
-  // result download waits for it.
-  let expected: ExpectedRequests | null = null;
-  let inputMs = 0;
-  const readingInput = readExpectedCustomIds(files, event).then(
-    (requests) => {
-      expected = requests;
-      inputMs = performance.now() - started;
-      return requests;
-    },
-    (error: unknown) => {
-      throw new InputFileFailure(error);
-    },
-  );
-  readingInput.catch(() => undefined);
-  const held: ParsedLine[] = [];
-
+  // Which requests exist: recorded at submission (at once), or read from the input file while the result lines
+  // are parsed. Records parsed before they are known wait in `held`, encoded and in order, and are written as
+  // soon as they are known — so chunk boundaries do not depend on timing; past `maxHeldBytes` the result
+  // download waits.
   const seen = new Set<string>();
   const invalidLines: InvalidLines = { count: 0, samples: [] };
   const linesRead = { output: 0, error: 0 };
@@ -106,8 +107,46 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
   let unexpectedLines = 0;
   let downloadError: string | null = null;
 
-  /** Returns a promise only when the chunk writer has to wait for the publish window. */
-  const take = (parsed: ParsedLine): Promise<void> | undefined => {
+  let expected: ExpectedRequests | null = null;
+  let inputMs = 0;
+  const held: { customId: string; encoded: string }[] = [];
+  let heldBytes = 0;
+  /** Set once every held record is written: from then on records go straight to the writer. */
+  let drained = false;
+
+  /** Lands a record of a request of the batch; returns a promise only when the publish window is full. */
+  const land = (customId: string, encoded: string): Promise<void> | undefined => {
+    if (expected!.ids !== null && !expected!.ids.has(customId)) {
+      unexpectedLines += 1;
+      return;
+    }
+    return writer.addEncoded(encoded);
+  };
+  /** Writes the held records in order, including those held meanwhile, then lets records through. */
+  const drain = async (): Promise<void> => {
+    for (let next = 0; next < held.length; next += 1) {
+      const { customId, encoded } = held[next]!;
+      const waiting = land(customId, encoded);
+      if (waiting) await waiting;
+    }
+    held.length = 0;
+    heldBytes = 0;
+    drained = true;
+  };
+  const readingInput = expectedRequests(options, files, event).then(
+    (requests) => {
+      expected = requests;
+      inputMs = performance.now() - started;
+    },
+    (error: unknown) => {
+      throw new InputFileFailure(error);
+    },
+  );
+  const drainedHeld = readingInput.then(drain);
+  drainedHeld.catch(() => undefined);
+
+  /** Takes a parsed line; returns a promise only when the download has to wait (publish window, held bytes). */
+  const admit = (parsed: ParsedLine): Promise<void> | undefined => {
     if (parsed.kind === 'blank') return;
     if (parsed.kind === 'invalid_line') {
       invalidLines.count += 1;
@@ -116,29 +155,17 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
       }
       return;
     }
-    const { record } = parsed;
-    if (seen.has(record.customId)) {
+    const { customId } = parsed.record;
+    if (seen.has(customId)) {
       duplicateLines += 1;
       return;
     }
-    seen.add(record.customId);
-    if (expected!.ids !== null && !expected!.ids.has(record.customId)) {
-      unexpectedLines += 1;
-      return;
-    }
-    return writer.add(record);
-  };
-  const releaseHeld = async (): Promise<void> => {
-    await readingInput;
-    for (const parsed of held.splice(0)) {
-      const waiting = take(parsed);
-      if (waiting) await waiting;
-    }
-  };
-  const admit = (parsed: ParsedLine): Promise<void> | undefined => {
-    if (expected !== null && held.length === 0) return take(parsed);
-    held.push(parsed);
-    if (expected !== null || held.length >= MAX_HELD_LINES) return releaseHeld();
+    seen.add(customId);
+    const encoded = encodeResultRecord(parsed.record);
+    if (drained) return land(customId, encoded);
+    held.push({ customId, encoded });
+    heldBytes += encoded.length;
+    if (heldBytes >= options.maxHeldBytes) return drainedHeld;
   };
 
   const parseResultLine = options.files.parseResultLine ?? parseOpenAIResultLine;
@@ -173,23 +200,24 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
     }
   }
 
-  const requests = await readingInput.catch((error: unknown) => {
+  await drainedHeld.catch((error: unknown) => {
     throw error instanceof InputFileFailure ? error.cause : error;
   });
-  await releaseHeld();
+  // Known by now: drainedHeld follows readingInput (TypeScript cannot see the closure's assignment).
+  const requests = expected as unknown as ExpectedRequests;
   let missingResults = 0;
   if (requests.ids !== null) {
     for (const customId of requests.ids) {
       if (seen.has(customId)) continue;
       missingResults += 1;
-      await writer.add(
-        failedRecord(
-          customId,
-          parseCustomId(customId),
-          ResultErrorCode.missingResult,
-          'no line for this request in the output or error file',
-        ),
+      const missing = failedRecord(
+        customId,
+        parseCustomId(customId),
+        ResultErrorCode.missingResult,
+        'no line for this request in the output or error file',
       );
+      const waiting = writer.addEncoded(encodeResultRecord(missing));
+      if (waiting) await waiting;
     }
   }
 
@@ -238,10 +266,14 @@ class InputFileFailure extends Error {
   }
 }
 
-async function readExpectedCustomIds(
+/** The batch's requests: as recorded at submission, else from its input file. */
+async function expectedRequests(
+  options: FetchOptions,
   files: ResultFiles,
   event: StatusChangedEvent,
 ): Promise<ExpectedRequests> {
+  const recorded = await options.recordedRequests(event.batchLogId);
+  if (recorded !== null) return { ids: recorded, unavailable: null };
   if (!event.inputFileId) {
     // Without an input file the requests are known from the results alone: fine where every request has a line.
     return { ids: null, unavailable: files.hasInputFiles ? 'the provider reported no input file' : null };

@@ -7,7 +7,7 @@ import {
   TransientError,
 } from '@batchline/bus';
 import { PROVIDER_API_KEYS } from '@batchline/config';
-import { getBatchLog, loadViewpointIds } from '@batchline/db';
+import { getBatchLog, loadRequestCustomIds, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
@@ -22,6 +22,11 @@ const PUBLISH_WINDOW = 16;
 /** A broken download is reopened this many times within one fetch before the event is retried later. */
 const DOWNLOAD_RETRIES = 3;
 const DOWNLOAD_RETRY_DELAY_MS = 500;
+/**
+ * Encoded records held while the input file is still being read. A 50,000-request batch holds about 3 MiB, so
+ * the result download normally never waits for the input file.
+ */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 /** Deliveries of one terminal event whose download failed before operators hear of it. */
 const REPORT_AFTER_DELIVERIES = 3;
@@ -85,6 +90,7 @@ export const fetcherService: ServiceDefinition = {
             {
               // A provider without an API key fails here, and the message is retried later.
               files: providers.get(event.provider),
+              recordedRequests: (batchLogId) => loadRequestCustomIds(pool, batchLogId),
               isKnownViewpoint: (id) => viewpoints.has(id),
               publish: async (chunk) => {
                 await bus.publishResultsChunk(chunk, {
@@ -100,6 +106,7 @@ export const fetcherService: ServiceDefinition = {
               window: PUBLISH_WINDOW,
               downloadRetries: DOWNLOAD_RETRIES,
               retryDelayMs: DOWNLOAD_RETRY_DELAY_MS,
+              maxHeldBytes: MAX_HELD_BYTES,
               log,
             },
             event,

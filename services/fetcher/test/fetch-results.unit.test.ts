@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/bus';
 import { createLogger } from '@batchline/logging';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type FetchOptions, fetchResults } from '../src/fetch-results.ts';
 import { RequestIdCollector } from '../src/request-ids.ts';
 
@@ -60,6 +60,7 @@ const options = (
   overrides: Partial<FetchOptions> & Pick<FetchOptions, 'files' | 'publish'>,
 ): FetchOptions => ({
   isKnownViewpoint: (id) => known.has(id),
+  recordedRequests: async () => null,
   isGone,
   isTransient,
   maxRecords: 2,
@@ -67,6 +68,7 @@ const options = (
   window: 2,
   downloadRetries: 2,
   retryDelayMs: 1,
+  maxHeldBytes: 1 << 20,
   log,
   ...overrides,
 });
@@ -263,6 +265,111 @@ describe('fetchResults', () => {
     );
     expect(outputOpens).toBe(3);
     expect(chunks).toEqual(whole.chunks);
+    expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
+  });
+
+  it('matches results against the requests recorded at submission, without opening the input file', async () => {
+    const opened: string[] = [];
+    const contents = {
+      in: 'the input file must not be read',
+      out: [okLine('rs-1', [1]), okLine('rs-9', [2]), okLine('rs-3', [3])].join('\n'),
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    const { summary } = await fetchResults(
+      options({
+        files: {
+          async openFile(id: string) {
+            opened.push(id);
+            return files(contents).openFile(id);
+          },
+        },
+        recordedRequests: async (batchLogId) => (batchLogId === 7 ? new Set(['rs-1', 'rs-2', 'rs-3']) : null),
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+      }),
+      event({ batchLogId: 7, errorFileId: null }),
+    );
+    expect(opened).toEqual(['out']);
+    expect(chunks.flatMap((c) => c.records.map((r) => [r.customId, r.errorCode]))).toEqual([
+      ['rs-1', null],
+      ['rs-3', null],
+      ['rs-2', 'missing_result'],
+    ]);
+    expect(summary).toMatchObject({ missingResults: 1, unexpectedLines: 1, inputUnavailable: null });
+  });
+
+  it('holds at most maxHeldBytes of records while the input file is unread: then the download waits', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `rs-${i + 1}`);
+    const contents = { in: ids.map(inputLine).join('\n'), out: ids.map((id) => okLine(id, [1])).join('\n') };
+    let releaseInput!: () => void;
+    const inputGate = new Promise<void>((resolve) => {
+      releaseInput = resolve;
+    });
+    let outputLinesRead = 0;
+    const gated = {
+      async openFile(id: string) {
+        const stream = await files(contents).openFile(id);
+        return Readable.from(
+          (async function* () {
+            if (id === 'in') await inputGate;
+            for await (const part of stream) {
+              if (id === 'out') outputLinesRead += String(part).split('\n').length - 1;
+              yield part;
+            }
+          })(),
+        );
+      },
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    const fetching = fetchResults(
+      options({
+        files: gated,
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+        maxRecords: 50,
+        maxHeldBytes: 600,
+      }),
+      event({ errorFileId: null }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // ~40 bytes a record: about 15 held, and the download paused soon after; nothing published yet.
+    expect(outputLinesRead).toBeLessThan(60);
+    expect(chunks).toEqual([]);
+    releaseInput();
+    const { summary } = await fetching;
+    expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
+    expect(summary).toMatchObject({ missingResults: 0, unexpectedLines: 0, duplicateLines: 0 });
+  });
+
+  it('publishes what it holds as soon as the input file is read, even while the result download stalls', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `rs-${i + 1}`);
+    let resumeOutput!: () => void;
+    const outputResumed = new Promise<void>((resolve) => {
+      resumeOutput = resolve;
+    });
+    const stalling = {
+      async openFile(id: string) {
+        if (id === 'in') return files({ in: ids.map(inputLine).join('\n') }).openFile('in');
+        return Readable.from(
+          (async function* () {
+            const lines = ids.map((i) => okLine(i, [1]));
+            yield Buffer.from(`${lines.slice(0, 10).join('\n')}\n`);
+            await outputResumed;
+            yield Buffer.from(lines.slice(10).join('\n'));
+          })(),
+        );
+      },
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    const fetching = fetchResults(
+      options({
+        files: stalling,
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+        maxRecords: 5,
+      }),
+      event({ errorFileId: null }),
+    );
+    await vi.waitFor(() => expect(chunks.flatMap((c) => c.records)).toHaveLength(10));
+    resumeOutput();
+    await fetching;
     expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
   });
 
