@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import { SERVICE_NODE_FLAGS } from '@batchline/supervisor';
 import { type Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -101,7 +102,7 @@ describe('deploy/docker/Dockerfile', () => {
     const runs = keyword(runtime, 'RUN').map(content).join('\n');
     expect(runs).toMatch(/apt-get install[^\n]* tini\b/);
     // The image-layout test runs the CLI the same way.
-    expect(runs).toContain(`exec node /app/cli/bin/batchline.mjs "$@"`);
+    expect(runs).toContain(`exec node ${SERVICE_NODE_FLAGS.join(' ')} /app/cli/bin/batchline.mjs "$@"`);
     expect(runs).toContain('> /usr/local/bin/batchline');
   });
 

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import dockerignore from '@balena/dockerignore';
 import { connectBus } from '@batchline/bus';
 import { createLogger } from '@batchline/logging';
+import { SERVICE_NODE_FLAGS } from '@batchline/supervisor';
 import { createTestDatabase, type TestDatabase, testNamespace, testNatsUrl } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helm.ts';
@@ -62,26 +63,30 @@ interface Exit {
 }
 
 /**
- * Runs the CLI from the installed layout as the image's `batchline` wrapper does (`node /app/cli/bin/batchline.mjs`),
+ * Runs the CLI from the installed layout as the image's `batchline` wrapper does (`node <flags> /app/cli/bin/batchline.mjs`),
  * as the image user when the test runs as root.
  */
 function batchline(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, [join(app, 'cli/bin/batchline.mjs'), ...args], {
-    cwd: app,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      DATABASE_URL: database.url,
-      NATS_URL: testNatsUrl(),
-      BATCHLINE_NAMESPACE: namespace,
-      LOG_LEVEL: 'info',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...SERVICE_NODE_FLAGS, join(app, 'cli/bin/batchline.mjs'), ...args],
+    {
+      cwd: app,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        NATS_URL: testNatsUrl(),
+        BATCHLINE_NAMESPACE: namespace,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      ...(runAsImageUser ? IMAGE_USER : {}),
     },
-    ...(runAsImageUser ? IMAGE_USER : {}),
-  });
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -1,6 +1,7 @@
 export {
   BATCHLINE_BIN,
   PIPELINE_SERVICES,
+  SERVICE_NODE_FLAGS,
   type ServiceName,
   type ServiceProcess,
   spawnServiceProcess,
