@@ -16,7 +16,8 @@ describe('graceful shutdown in the middle of a batch', () => {
   let world: PipelineWorld;
 
   beforeAll(async () => {
-    world = await startPipelineWorld('sigterm');
+    // Chunks of 1,000: SIGTERM lands between the twenty chunks of a 20,000-request batch.
+    world = await startPipelineWorld('sigterm', { RESULTS_CHUNK_RECORDS: '1000' });
   });
 
   afterAll(async () => {

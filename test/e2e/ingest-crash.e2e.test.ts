@@ -23,7 +23,8 @@ describe('ingest survives broken downloads and killed services', () => {
   let nats: Awaited<ReturnType<typeof connect>>;
 
   beforeAll(async () => {
-    world = await startPipelineWorld('ingestcrash');
+    // Chunks of 1,000: a 20,000-line file makes twenty, so a crash lands between them.
+    world = await startPipelineWorld('ingestcrash', { RESULTS_CHUNK_RECORDS: '1000' });
     await waitFor(
       'every service to start',
       () =>

@@ -113,7 +113,7 @@ const EnvSchema = z.object({
     .regex(/^[a-z0-9]*$/, { message: 'may hold only lowercase letters and digits' })
     .default(''),
   BATCHLINE_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  RESULTS_CHUNK_RECORDS: integer(1, 10_000).default(1000),
+  RESULTS_CHUNK_RECORDS: integer(1, 10_000).default(5000),
   PERSISTER_CONCURRENCY: integer(1, 64).default(4),
   FETCHER_CONCURRENCY: integer(1, 16).default(2),
   POLL_TICK: duration.default(1000),
