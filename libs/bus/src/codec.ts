@@ -23,10 +23,46 @@ function validationError(subject: Subject, error: z.ZodError): EventValidationEr
 }
 
 /**
+ * Chunks published before records travelled as tuples carry them as objects (`{customId, sentenceId, outcome, ...}`);
+ * read as tuples, they are checked like any other, so stored events replay and an upgrade mid-batch loses nothing.
+ */
+function recordsAsTuples(value: unknown): unknown {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    !Array.isArray((value as { records?: unknown }).records)
+  ) {
+    return value;
+  }
+  const records = (value as { records: unknown[] }).records;
+  if (!records.some((record) => record !== null && typeof record === 'object' && !Array.isArray(record))) {
+    return value;
+  }
+  return {
+    ...value,
+    records: records.map((record) => {
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) return record;
+      const r = record as Record<string, unknown>;
+      const failed = r.outcome !== 'succeeded';
+      return [
+        r.customId,
+        r.sentenceId,
+        r.viewpointIds,
+        failed ? (r.errorCode ?? '') : null,
+        r.errorMessage,
+        r.promptTokens,
+        r.completionTokens,
+      ];
+    }),
+  };
+}
+
+/**
  * Checks a wire-form `value` against the subject's schema and returns the event; throws `EventValidationError`.
  */
 export function validateEvent<S extends Subject>(subject: S, value: unknown): EventOf<S> {
-  const result = EventSchemas[subject].safeDecode(value as never);
+  const wire = subject === Subjects.resultsParsed ? recordsAsTuples(value) : value;
+  const result = EventSchemas[subject].safeDecode(wire as never);
   if (result.success) return result.data as EventOf<S>;
   throw validationError(subject, result.error);
 }

@@ -126,6 +126,17 @@ describe('results chunks on the wire', () => {
     expect(wire(byRecord.data)).toEqual(wire(whole));
   });
 
+  it('reads chunks published with records as objects (before the tuple form), checked the same way', () => {
+    const legacy = (records: unknown[]) => new TextEncoder().encode(JSON.stringify({ ...envelope, records }));
+    expect(decodeEvent(Subjects.resultsParsed, legacy([succeeded, failed]))).toEqual({
+      ...envelope,
+      records: [succeeded, failed],
+    });
+    expect(() => decodeEvent(Subjects.resultsParsed, legacy([{ ...failed, errorCode: null }]))).toThrow(
+      expect.objectContaining({ field: 'records.0.3' }),
+    );
+  });
+
   it('still validates the envelope of a chunk built record by record', () => {
     expect(() => encodeResultsChunk({ ...envelope, last: true }, [])).toThrow(
       expect.objectContaining({ code: 'EVENT_INVALID' }),

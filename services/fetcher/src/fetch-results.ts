@@ -257,12 +257,13 @@ interface ExpectedRequests {
 }
 
 /**
- * The input file could not be read. Wrapped while it travels through the result-line handlers, so that the
- * result download is not retried for it; unwrapped before it leaves `fetchResults`.
+ * The batch's requests could not be learned (the database or the input file failed). Wrapped while it travels
+ * through the result-line handlers, so that the result download is not retried for it; unwrapped before it leaves
+ * `fetchResults`.
  */
 class InputFileFailure extends Error {
   constructor(cause: unknown) {
-    super('reading the input file failed', { cause });
+    super("learning the batch's requests failed", { cause });
   }
 }
 
