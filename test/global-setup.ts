@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ensureNats, ensurePostgres, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
 
@@ -9,7 +10,9 @@ import { createLogger } from '@batchline/logging';
  */
 export default async function setup(): Promise<() => Promise<void>> {
   // The service processes the tests start run the compiled CLI, as production does; built from this tree now.
-  execFileSync(process.execPath, ['cli/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../cli/build.mjs', import.meta.url))], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const log = createLogger({ service: 'test-setup', level: 'warn', destination: process.stderr });
   const started: LocalServer[] = [];
   const postgres = await ensurePostgres({ url: process.env.TEST_DATABASE_ADMIN_URL, log });
