@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createPool, getBatchLog, type Pool } from '@batchline/db';
+import { createPool, getBatchLog, getProviderPause, type Pool, pauseProvider } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
@@ -131,6 +131,26 @@ describe('batchline CLI', () => {
     // Adopting the same provider batch again returns the same batch log.
     const tracked = await cli(['track', match![2]!]);
     expect(tracked.stdout.trim()).toBe(`batch log ${match![1]} (already tracked)`);
+  });
+
+  it('poll --resume-provider ends a provider pause for every poller, then checks', async () => {
+    await pauseProvider(pool, {
+      provider: 'openai',
+      kind: 'auth',
+      pauseMs: 3_600_000,
+      reason: 'getBatch failed: 401 Incorrect API key provided',
+    });
+    const resumed = await cli(['poll', '--resume-provider', 'openai']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(
+      /^openai: pause ended \(auth since .+, 0 probe\(s\)\): getBatch failed: 401/m,
+    );
+    expect(resumed.stdout).toMatch(/^checked \d+ batch\(es\)/m);
+    expect(await getProviderPause(pool, 'openai')).toBeNull();
+    expect((await cli(['poll', '--resume-provider', 'openai'])).stdout).toMatch(/^openai: was not paused$/m);
+    const bad = await cli(['poll', '--resume-provider', 'azure']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--resume-provider takes openai or anthropic, not azure');
   });
 
   it('a bad variable is one line naming it, exit 1', async () => {

@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { getBatchLog, leaseBatch, leaseDueBatches, type Pool, redriveBatch } from '@batchline/db';
+import {
+  getBatchLog,
+  leaseBatch,
+  leaseDueBatches,
+  type Pool,
+  redriveBatch,
+  resumeProvider,
+} from '@batchline/db';
+import type { ProviderName } from '@batchline/domain';
 import { type CheckDeps, type CheckResult, checkBatch, checkDepsFromConfig } from '@batchline/poller';
 import { configuredProviders } from '@batchline/providers';
 import { type CommandContext, commandContext, withDatabase } from '../context.ts';
@@ -87,23 +95,41 @@ async function pollAll(context: CommandContext, pool: Pool, deps: CheckDeps): Pr
   console.log(`checked ${checked} batch(es): ${summary}`);
 }
 
+const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic'];
+
+/** Lifts a provider's pause (for every poller) before the checks; a cause that persists pauses it again. */
+async function resumePausedProvider(pool: Pool, provider: ProviderName): Promise<void> {
+  const ended = await resumeProvider(pool, provider);
+  console.log(
+    ended
+      ? `${provider}: pause ended (${ended.kind.replace('_', ' ')} since ${ended.since.toISOString()}, ${ended.probes} probe(s)): ${ended.reason}`
+      : `${provider}: was not paused`,
+  );
+}
+
 export const pollCommand: Command = {
   name: 'poll',
-  usage: 'batchline poll [BATCH_LOG_ID]',
+  usage: 'batchline poll [BATCH_LOG_ID] [--resume-provider openai|anthropic]',
   summary: 'checks a pending batch (or every pending batch) at its provider now, instead of on its schedule',
   details: [
     'The check runs under a lease, as a running poller would make it, and records what the provider says;',
     'status changes are announced by the pollers’ outbox relay. A batch already final at the provider but',
     'whose results have not landed has its final event published again instead.',
+    '--resume-provider ends that provider’s pause (rate limit, refused key, quota, systemic 404) for every poller',
+    'first, instead of waiting for its next probe; if the cause persists, the first check pauses it again.',
   ],
-  options: {},
-  async run({ positionals }) {
+  options: { 'resume-provider': { type: 'string' } },
+  async run({ positionals, values }) {
     if (positionals.length > 1) throw new UsageError('poll takes at most one batch log id');
     const id = positionals[0] === undefined ? null : Number(positionals[0]);
     if (id !== null && (!Number.isSafeInteger(id) || id <= 0))
       throw new UsageError(`not a batch log id: ${positionals[0]}`);
+    const resume = values['resume-provider'];
+    if (resume !== undefined && !PROVIDERS.includes(resume as ProviderName))
+      throw new UsageError(`--resume-provider takes ${PROVIDERS.join(' or ')}, not ${String(resume)}`);
     const context = commandContext(true);
     await withDatabase(context, async (pool) => {
+      if (resume !== undefined) await resumePausedProvider(pool, resume as ProviderName);
       const deps = checkDepsFromConfig(
         context.config,
         pool,
