@@ -28,4 +28,9 @@ export {
   parseDurationMs,
   retryAfterMsFromHeaders,
 } from './src/provider-error.ts';
-export { configuredProviders, type ProviderSet, type ProviderVariables } from './src/provider-set.ts';
+export {
+  API_KEY_VARIABLE,
+  configuredProviders,
+  type ProviderSet,
+  type ProviderVariables,
+} from './src/provider-set.ts';

@@ -7,7 +7,7 @@ import {
   redriveBatch,
   resumeProvider,
 } from '@batchline/db';
-import type { ProviderName } from '@batchline/domain';
+import { PROVIDERS, type ProviderName } from '@batchline/domain';
 import { type CheckDeps, type CheckResult, checkBatch, checkDepsFromConfig } from '@batchline/poller';
 import { configuredProviders } from '@batchline/providers';
 import { type CommandContext, commandContext, withDatabase } from '../context.ts';
@@ -94,8 +94,6 @@ async function pollAll(context: CommandContext, pool: Pool, deps: CheckDeps): Pr
   const summary = [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
   console.log(`checked ${checked} batch(es): ${summary}`);
 }
-
-const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic'];
 
 /** Lifts a provider's pause (for every poller) before the checks; a cause that persists pauses it again. */
 async function resumePausedProvider(pool: Pool, provider: ProviderName): Promise<void> {

@@ -26,6 +26,9 @@ function validationError(subject: Subject, error: z.ZodError): EventValidationEr
  * Chunks published before records travelled as tuples carry them as objects (`{customId, sentenceId, outcome, ...}`);
  * read as tuples, they are checked like any other, so stored events replay and an upgrade mid-batch loses nothing.
  */
+const isObjectRecord = (record: unknown): record is object =>
+  record !== null && typeof record === 'object' && !Array.isArray(record);
+
 function recordsAsTuples(value: unknown): unknown {
   if (
     value === null ||
@@ -35,25 +38,13 @@ function recordsAsTuples(value: unknown): unknown {
     return value;
   }
   const records = (value as { records: unknown[] }).records;
-  if (!records.some((record) => record !== null && typeof record === 'object' && !Array.isArray(record))) {
-    return value;
-  }
+  if (!records.some(isObjectRecord)) return value;
   return {
     ...value,
-    records: records.map((record) => {
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) return record;
-      const r = record as Record<string, unknown>;
-      const failed = r.outcome !== 'succeeded';
-      return [
-        r.customId,
-        r.sentenceId,
-        r.viewpointIds,
-        failed ? (r.errorCode ?? '') : null,
-        r.errorMessage,
-        r.promptTokens,
-        r.completionTokens,
-      ];
-    }),
+    // Unchecked fields go through as they are: the tuple schema checks them next.
+    records: records.map((record) =>
+      isObjectRecord(record) ? resultRecordTuple(record as ResultRecord) : record,
+    ),
   };
 }
 
@@ -113,7 +104,8 @@ export function encodeResultsChunk(
   if (!checked.success) throw validationError(Subjects.resultsParsed, checked.error);
   const { records: _none, ...head } = checked.data;
   const json = JSON.stringify(head);
-  const body = `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"records":[${records.join(',')}]}`;
+  // The envelope always has fields, so the records follow a comma.
+  const body = `${json.slice(0, -1)},"records":[${records.join(',')}]}`;
   return {
     batchLogId: envelope.batchLogId,
     chunkSeq: envelope.chunkSeq,

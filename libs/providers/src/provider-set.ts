@@ -9,6 +9,12 @@ export interface ProviderSet {
   get(name: ProviderName): BatchProvider;
 }
 
+/** The variable that holds each provider's API key (as its official SDK reads it). */
+export const API_KEY_VARIABLE: Readonly<Record<ProviderName, string>> = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+};
+
 /** The variables of both providers, as the configuration (or the environment) has them. */
 export interface ProviderVariables {
   OPENAI_API_KEY?: string | undefined;
@@ -40,11 +46,10 @@ export function configuredProviders(variables: ProviderVariables): ProviderSet {
     get(name) {
       const provider = made.get(name);
       if (provider) return provider;
-      const variable = name === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
       throw new ProviderError({
         kind: 'auth',
         operation: 'configure',
-        message: `${name} client not configured: ${variable} is not set`,
+        message: `${name} client not configured: ${API_KEY_VARIABLE[name]} is not set`,
       });
     },
   };

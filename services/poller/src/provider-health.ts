@@ -11,7 +11,7 @@ import {
 } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
-import { ProviderError, type ProviderSet } from '@batchline/providers';
+import { API_KEY_VARIABLE, ProviderError, type ProviderSet } from '@batchline/providers';
 
 export interface ProviderHealthOptions {
   pool: Pool;
@@ -53,7 +53,7 @@ const ANNOUNCEMENT: Record<
   auth: (provider) => ({
     kind: 'provider_auth',
     severity: 'critical',
-    nextStep: `Fix ${provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'}; checks resume by themselves once a probe succeeds. No batch is failed meanwhile.`,
+    nextStep: `Fix ${API_KEY_VARIABLE[provider]}; checks resume by themselves once a probe succeeds. No batch is failed meanwhile.`,
   }),
   not_found: (provider) => ({
     kind: 'provider_not_found',
