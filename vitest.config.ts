@@ -10,8 +10,10 @@ export default defineConfig({
           name: 'unit',
           include: [
             'libs/*/test/**/*.unit.test.ts',
+            'tools/*/test/**/*.unit.test.ts',
             'services/*/test/**/*.unit.test.ts',
             'cli/test/**/*.unit.test.ts',
+            'test/*.unit.test.ts',
           ],
         },
       },
@@ -20,6 +22,7 @@ export default defineConfig({
           name: 'integration',
           include: [
             'libs/*/test/**/*.int.test.ts',
+            'tools/*/test/**/*.int.test.ts',
             'services/*/test/**/*.int.test.ts',
             'cli/test/**/*.int.test.ts',
           ],

@@ -1,7 +1,8 @@
-import type { BatchFinalizedEvent, StatusChangedEvent, StreamName } from '@batchline/bus';
+import type { StreamName } from '@batchline/bus';
 import type { Pool } from '@batchline/db';
 import { ResultErrorCode } from '@batchline/domain';
 import type { Emulator } from '@batchline/emulator';
+import type { BatchFinalizedEvent, StatusChangedEvent } from '@batchline/events';
 import type { SlackReceiver } from '@batchline/testing';
 import { type BusProbe, CHAOS_MSG_ID_PREFIX } from './bus-probe.ts';
 import type { BatchExpectation, BatchState, SlackPost, StoredEventIds } from './observations.ts';

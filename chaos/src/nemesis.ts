@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type StreamName, Subjects } from '@batchline/bus';
+import type { StreamName } from '@batchline/bus';
 import type { Emulator, InjectedFault } from '@batchline/emulator';
+import { Subjects } from '@batchline/events';
 import type { RestartableServer } from '@batchline/local-servers';
 import pg from 'pg';
 import type { BusProbe } from './bus-probe.ts';

@@ -142,7 +142,7 @@ describe('.dockerignore', () => {
       'cli/bin/batchline.mjs',
       'cli/src/main.ts',
       'libs/db/migrations/0001_init.sql',
-      'libs/testing/index.ts',
+      'tools/testing/index.ts',
       'services/poller/src/service.ts',
     ]) {
       expect(rules.ignores(path), path).toBe(false);

@@ -8,15 +8,6 @@ export {
   type RawPublishOptions,
 } from './src/bus.ts';
 export {
-  decodeEvent,
-  type EncodedResultsChunk,
-  encodeEvent,
-  encodeResultRecord,
-  encodeResultsChunk,
-  isEventSubject,
-  validateEvent,
-} from './src/codec.ts';
-export {
   type ConsumeOptions,
   type Consumption,
   DEFAULT_RETRY_DELAYS_MS,
@@ -38,14 +29,11 @@ export {
 } from './src/dead-letters.ts';
 export {
   BusConnectionError,
-  EventValidationError,
   PoisonMessageError,
   TopologyError,
   TransientError,
 } from './src/errors.ts';
-export * from './src/events.ts';
 export { type BusNaming, busNaming } from './src/naming.ts';
-export { type OpsErrorDetails, type OpsErrorMessage, opsErrorEvent } from './src/ops-errors.ts';
 export type { RecordedMessage, StreamSelection } from './src/recorded.ts';
 export {
   copiedHeaders,

@@ -2,6 +2,7 @@ export {
   BatchStatus,
   type BatchStatusCode,
   classifyProviderStatus,
+  END_REASONS,
   type EndedRequestCounts,
   type EndReason,
   type FinalStatusCode,
@@ -10,6 +11,8 @@ export {
   PROVIDERS,
   type ProviderName,
   type ProviderPhase,
+  SEVERITIES,
+  type Severity,
 } from './src/batch-status.ts';
 export {
   ANTHROPIC_MAX_TOKENS,

@@ -1,4 +1,5 @@
-import { type DeadLetter, deadLetterOf, type OpsErrorEvent, type StatusChangedEvent } from '@batchline/bus';
+import { type DeadLetter, deadLetterOf } from '@batchline/bus';
+import type { OpsErrorEvent, StatusChangedEvent } from '@batchline/events';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
 import { testNatsUrl, waitFor } from '@batchline/testing';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';

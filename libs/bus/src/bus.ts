@@ -1,9 +1,17 @@
+import {
+  decodeEvent,
+  type EncodedResultsChunk,
+  type EventOf,
+  encodeEvent,
+  isEventSubject,
+  type Subject,
+  Subjects,
+} from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { redactSecretsIn } from '@batchline/logging';
 import { spanContextFromHeaders } from '@batchline/telemetry';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import { decodeEvent, type EncodedResultsChunk, encodeEvent, isEventSubject } from './codec.ts';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
 import {
   type FailedMessage,
@@ -12,7 +20,6 @@ import {
   subjectOfConsumer,
 } from './dead-letters.ts';
 import { BusConnectionError, PoisonMessageError } from './errors.ts';
-import { type EventOf, type Subject, Subjects } from './events.ts';
 import { type BusNaming, busNaming } from './naming.ts';
 import { headersRecord, type RecordedMessage, readStream, type StreamSelection } from './recorded.ts';
 import {

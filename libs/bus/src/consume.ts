@@ -1,3 +1,4 @@
+import type { EventOf } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { redactSecretsIn } from '@batchline/logging';
 import { batchAttributes, recordFailure, traceparentOf } from '@batchline/telemetry';
@@ -6,7 +7,6 @@ import { millis } from '@nats-io/transport-node';
 import type { Span } from '@opentelemetry/api';
 import type { FailedMessage } from './dead-letters.ts';
 import { PoisonMessageError, TransientError } from './errors.ts';
-import type { EventOf } from './events.ts';
 import type { BusNaming } from './naming.ts';
 import { headersRecord } from './recorded.ts';
 import type { ConsumerName, ConsumerSubject, StreamName } from './topology.ts';

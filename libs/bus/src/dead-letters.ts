@@ -1,6 +1,7 @@
+import { PROVIDERS, type ProviderName } from '@batchline/domain';
+import { type OpsErrorEvent, Subjects } from '@batchline/events';
 import { z } from 'zod';
 import type { Bus, PublishResult } from './bus.ts';
-import { type OpsErrorEvent, Subjects } from './events.ts';
 import type { BusNaming } from './naming.ts';
 import type { RecordedMessage } from './recorded.ts';
 import { copiedHeaders } from './replay.ts';
@@ -76,12 +77,12 @@ const isJetStreamHeader = (name: string): boolean => name.toLowerCase().startsWi
 function batchNamedBy(data: Uint8Array): {
   batchLogId: number | null;
   providerBatchId: string | null;
-  provider: 'openai' | 'anthropic' | null;
+  provider: ProviderName | null;
 } {
   const Named = z.object({
     batchLogId: z.number().int().positive().nullable().catch(null),
     providerBatchId: z.string().nullable().catch(null),
-    provider: z.enum(['openai', 'anthropic']).nullable().catch(null),
+    provider: z.enum(PROVIDERS).nullable().catch(null),
   });
   try {
     return Named.parse(JSON.parse(new TextDecoder().decode(data)));

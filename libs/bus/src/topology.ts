@@ -1,3 +1,4 @@
+import { type Subject, Subjects } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import {
   AckPolicy,
@@ -14,7 +15,6 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { TopologyError } from './errors.ts';
-import { type Subject, Subjects } from './events.ts';
 import type { BusNaming } from './naming.ts';
 
 /** Prefix of dead-letter subjects: a message that failed on `<subject>` is kept on `dlq.<subject>`. */

@@ -1,3 +1,4 @@
+import { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from '@batchline/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DlqHeaders,
@@ -8,7 +9,6 @@ import {
   type TopologyOptions,
   TransientError,
 } from '../index.ts';
-import { batchFinalized, statusChanged } from './fixtures.ts';
 import { openTestBus, type TestBus, waitFor } from './support.ts';
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100] };
@@ -46,7 +46,7 @@ describe('consume', () => {
       FAST_RETRIES,
     );
     const traceparent = newTraceparent();
-    const published = await t.bus.publish('batch.status.changed', statusChanged(1), {
+    const published = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(1), {
       msgId: 'status:1',
       headers: { traceparent },
     });
@@ -79,12 +79,12 @@ describe('consume', () => {
     });
     const wireSubject = t.naming.subject('batch.status.changed');
     const badBody = new TextEncoder().encode(
-      JSON.stringify({ ...statusChanged(99), batchLogId: 'not-a-number' }),
+      JSON.stringify({ ...sampleStatusChangedEvent(99), batchLogId: 'not-a-number' }),
     );
     // Straight to the server, as a buggy or foreign publisher would: the bus itself refuses to publish this.
     const bad = await t.js.publish(wireSubject, badBody, { msgID: 'foreign:1' });
     for (const id of [1, 2, 3]) {
-      await t.bus.publish('batch.status.changed', statusChanged(id), { msgId: `status:${id}` });
+      await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `status:${id}` });
     }
 
     await waitFor('the valid events', () => processed.length === 3);
@@ -123,9 +123,9 @@ describe('consume', () => {
       },
       FAST_RETRIES,
     );
-    await t.bus.publish('batch.status.changed', statusChanged(666), { msgId: 'status:666' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(666), { msgId: 'status:666' });
     for (const id of [1, 2, 3]) {
-      await t.bus.publish('batch.status.changed', statusChanged(id), { msgId: `status:${id}` });
+      await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `status:${id}` });
     }
 
     await waitFor(
@@ -149,7 +149,7 @@ describe('consume', () => {
       attempts.push(ctx.deliveryCount);
       throw new PoisonMessageError('unknown batch');
     });
-    await t.bus.publish('batch.status.changed', statusChanged(7), { msgId: 'status:7' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(7), { msgId: 'status:7' });
     await waitFor('the event in the DLQ', async () => (await lastDeadLetter(t)) !== null);
     await waitFor('no pending or unacked messages', fetcherIdle(t));
     expect(attempts).toEqual([1]);
@@ -167,7 +167,7 @@ describe('consume', () => {
       openGate = resolve;
     });
     for (let id = 1; id <= 10; id++) {
-      await t.bus.publish('batch.finalized', batchFinalized(id), { msgId: `final:${id}` });
+      await t.bus.publish('batch.finalized', sampleBatchFinalizedEvent(id), { msgId: `final:${id}` });
     }
     t.bus.consume(
       'notifier',
@@ -199,7 +199,7 @@ describe('consume', () => {
       },
       { concurrency: 2 },
     );
-    await t.bus.publish('batch.status.changed', statusChanged(8), { msgId: 'status:8' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(8), { msgId: 'status:8' });
     await waitFor('the handler to finish and ack', fetcherIdle(t));
     expect(deliveries).toEqual([1]);
   });
@@ -213,7 +213,7 @@ describe('consume', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       finished = true;
     });
-    await t.bus.publish('batch.status.changed', statusChanged(9), { msgId: 'status:9' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(9), { msgId: 'status:9' });
     await waitFor('the handler to start', () => started);
     await consumption.stop();
     expect(finished).toBe(true);

@@ -1,16 +1,16 @@
+import type { OpsErrorEvent } from '@batchline/events';
+import { sampleStatusChangedEvent } from '@batchline/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type DeadLetter,
   DlqHeaders,
   deadLetterOf,
   type EventContext,
-  type OpsErrorEvent,
   PoisonMessageError,
   REDRIVE_OF_HEADER,
   redriveDeadLetter,
   type TopologyOptions,
 } from '../index.ts';
-import { statusChanged } from './fixtures.ts';
 import { openTestBus, type TestBus, waitFor } from './support.ts';
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100] };
@@ -53,9 +53,11 @@ describe('dead letters', () => {
       },
       FAST_RETRIES,
     );
-    const poison = await t.bus.publish('batch.status.changed', statusChanged(9), { msgId: 'status:9' });
+    const poison = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(9), {
+      msgId: 'status:9',
+    });
     for (const id of [10, 11]) {
-      await t.bus.publish('batch.status.changed', statusChanged(id), { msgId: `status:${id}` });
+      await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `status:${id}` });
     }
     await waitFor('the later events', () => processed.length === 2);
     expect(processed.map((p) => p.id)).toEqual([10, 11]);
@@ -94,7 +96,7 @@ describe('dead letters', () => {
     expect(redriven.ctx.headers[REDRIVE_OF_HEADER]).toBe(String(letter!.dlqSeq));
     expect(redriven.ctx.headers['Nats-Msg-Id']).toBe(`redrive:${t.naming.stream('DLQ')}:${letter!.dlqSeq}`);
     expect(await deadLetters(t)).toEqual([]);
-    await t.bus.publish('batch.status.changed', statusChanged(12), { msgId: 'status:12' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(12), { msgId: 'status:12' });
     await waitFor('a later event', () => processed.length === 4);
     expect(processed.map((p) => p.id)).toEqual([10, 11, 9, 12]);
   });
@@ -103,7 +105,7 @@ describe('dead letters', () => {
     const t = await setUp({ consumers: { fetcher: { maxDeliver: 2, ackWaitMs: 300 } } });
     const recorder = t.bus.recordDeadLetters();
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const original = await t.bus.publish('batch.status.changed', statusChanged(7), {
+    const original = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(7), {
       msgId: 'status:7',
       headers: { traceparent },
     });
@@ -143,7 +145,7 @@ describe('dead letters', () => {
     await waitFor('the ops.error notice', async () => (await opsErrors(t)).length === 1);
 
     // Later events flow; the given-up one is not delivered again until redriven.
-    await t.bus.publish('batch.status.changed', statusChanged(8), { msgId: 'status:8' });
+    await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(8), { msgId: 'status:8' });
     await waitFor('the later event', () => processed.length === 1);
     expect(processed).toEqual([8]);
     await redriveDeadLetter(t.bus, letter!);

@@ -1,6 +1,7 @@
+import { EventValidationError } from '@batchline/events';
+import { sampleStatusChangedEvent } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childTraceparent, EventValidationError, isValidTraceparent, newTraceparent } from '../index.ts';
-import { statusChanged } from './fixtures.ts';
+import { childTraceparent, isValidTraceparent, newTraceparent } from '../index.ts';
 import { openTestBus, type TestBus } from './support.ts';
 
 describe('publish', () => {
@@ -17,8 +18,12 @@ describe('publish', () => {
   });
 
   it('stores one message for a repeated msgId and reports the second as a duplicate', async () => {
-    const first = await t.bus.publish('batch.status.changed', statusChanged(1), { msgId: 'status:1:a' });
-    const second = await t.bus.publish('batch.status.changed', statusChanged(1), { msgId: 'status:1:a' });
+    const first = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(1), {
+      msgId: 'status:1:a',
+    });
+    const second = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(1), {
+      msgId: 'status:1:a',
+    });
     expect(first.duplicate).toBe(false);
     expect(second).toEqual({ seq: first.seq, duplicate: true });
     const info = await t.jsm.streams.info(stream());
@@ -30,19 +35,21 @@ describe('publish', () => {
   });
 
   it('puts a valid traceparent on every message, keeping a given one', async () => {
-    const generated = await t.bus.publish('batch.status.changed', statusChanged(2), { msgId: 'status:2' });
+    const generated = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(2), {
+      msgId: 'status:2',
+    });
     const parent = newTraceparent();
-    const kept = await t.bus.publish('batch.status.changed', statusChanged(3), {
+    const kept = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(3), {
       msgId: 'status:3',
       headers: { traceparent: parent, 'Batchline-Origin': 'test' },
     });
-    const replaced = await t.bus.publish('batch.status.changed', statusChanged(4), {
+    const replaced = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(4), {
       msgId: 'status:4',
       headers: { traceparent: '00-00000000000000000000000000000000-0000000000000000-01' },
     });
     const raw = await t.bus.publishRaw(
       'batch.status.changed',
-      new TextEncoder().encode(JSON.stringify(statusChanged(5))),
+      new TextEncoder().encode(JSON.stringify(sampleStatusChangedEvent(5))),
       'status:5',
     );
 
@@ -61,7 +68,7 @@ describe('publish', () => {
 
   it('refuses an invalid event, naming the field, and stores nothing', async () => {
     const before = (await t.jsm.streams.info(stream())).state.messages;
-    const bad = { ...statusChanged(6), providerBatchId: '' };
+    const bad = { ...sampleStatusChangedEvent(6), providerBatchId: '' };
     const error = await t.bus
       .publish('batch.status.changed', bad, { msgId: 'status:6' })
       .catch((err: unknown) => err);

@@ -1,3 +1,4 @@
+import { sampleStatusChangedEvent } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   newReplayRunId,
@@ -9,7 +10,6 @@ import {
   replayMessage,
   selectForReplay,
 } from '../index.ts';
-import { statusChanged } from './fixtures.ts';
 import { openTestBus, type TestBus, waitFor } from './support.ts';
 
 async function collect(t: TestBus, selection: ReplaySelection): Promise<RecordedMessage[]> {
@@ -29,7 +29,7 @@ describe('replay', () => {
     await t.bus.ensureTopology();
     // Batches 1, 2, 1, 3 in that order.
     for (const [i, id] of [1, 2, 1, 3].entries()) {
-      const { seq } = await t.bus.publish('batch.status.changed', statusChanged(id), {
+      const { seq } = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(id), {
         msgId: `status:${i}`,
       });
       seqs.push(seq);

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sampleStatusChangedEvent } from '@batchline/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Bus, connectBus } from '../index.ts';
-import { statusChanged } from './fixtures.ts';
 import { captureLogger, waitFor } from './support.ts';
 
 /**
@@ -76,7 +76,7 @@ describe.skipIf(!serverAvailable)('consumption across a NATS restart', () => {
       processed.push(event.batchLogId);
     });
     for (const id of [1, 2])
-      await bus.publish('batch.status.changed', statusChanged(id), { msgId: `s:${id}` });
+      await bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `s:${id}` });
     await waitFor('events before the restart', () => processed.length === 2);
 
     await killServer();
@@ -85,7 +85,7 @@ describe.skipIf(!serverAvailable)('consumption across a NATS restart', () => {
     await waitFor('the bus to reconnect', () => bus!.status().connected);
 
     for (const id of [3, 4])
-      await bus.publish('batch.status.changed', statusChanged(id), { msgId: `s:${id}` });
+      await bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `s:${id}` });
     await waitFor('events after the restart', () => processed.includes(3) && processed.includes(4), 20_000);
     expect([...new Set(processed)].sort()).toEqual([1, 2, 3, 4]);
     expect(bus.status()).toMatchObject({ connected: true, ready: true });

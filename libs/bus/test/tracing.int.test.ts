@@ -1,9 +1,9 @@
+import { sampleStatusChangedEvent } from '@batchline/testing';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventContext, PoisonMessageError } from '../index.ts';
-import { statusChanged } from './fixtures.ts';
 import { openTestBus, type TestBus, waitFor } from './support.ts';
 
 // Tracing on, in this test file's process only: spans stay in memory.
@@ -33,7 +33,7 @@ describe('producer and consumer spans over NATS headers', () => {
       seen.push(ctx);
     });
     const poll = await trace.getTracer('test').startActiveSpan('poll batch', async (span) => {
-      await t.bus.publish('batch.status.changed', statusChanged(5), { msgId: 'status:5' });
+      await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(5), { msgId: 'status:5' });
       span.end();
       return span;
     });
@@ -77,7 +77,7 @@ describe('producer and consumer spans over NATS headers', () => {
     const consumption = t.bus.consume('fetcher', async () => {
       throw new PoisonMessageError('no such batch');
     });
-    const body = new TextEncoder().encode(JSON.stringify(statusChanged(6)));
+    const body = new TextEncoder().encode(JSON.stringify(sampleStatusChangedEvent(6)));
     await t.bus.publishRaw('batch.status.changed', body, 'status:6', { traceparent: stored });
     await waitFor('the dead letter span', () =>
       exporter.getFinishedSpans().some((s) => s.attributes['batchline.settlement'] === 'dead_letter'),

@@ -1,5 +1,5 @@
-import type { ResultsSummary } from '@batchline/bus';
 import type { BatchStatusCode, ProviderName } from '@batchline/domain';
+import type { ResultsSummary } from '@batchline/events';
 import type { Queryable } from './pool.ts';
 
 export interface RequestCounts {

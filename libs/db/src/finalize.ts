@@ -1,5 +1,5 @@
-import type { BatchFinalizedEvent, ResultsSummary, Subjects } from '@batchline/bus';
 import type { ProviderName } from '@batchline/domain';
+import type { BatchFinalizedEvent, ResultsSummary, Subjects } from '@batchline/events';
 import type pg from 'pg';
 import { enqueueOutbox } from './outbox.ts';
 

@@ -1,5 +1,5 @@
-import type { BatchFinalizedEvent, ResultsParsedEvent, ResultsSummary } from '@batchline/bus';
 import { ResultErrorCode, type ResultRecord } from '@batchline/domain';
+import type { BatchFinalizedEvent, ResultsParsedEvent, ResultsSummary } from '@batchline/events';
 import type pg from 'pg';
 import { type CopyValue, copyRows, copyTextField, copyTextInto } from './copy.ts';
 import { DbError, PgErrorCode, pgErrorCode } from './errors.ts';

@@ -1,3 +1,4 @@
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   getBatchLog,
@@ -8,14 +9,14 @@ import {
   recordProviderCheck,
   rescheduleBatch,
 } from '../index.ts';
-import { type MigratedDatabase, migratedDatabase, newBatch } from './support.ts';
+import { newBatch } from './support.ts';
 
 describe('poller leases', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('leases');
+    db = await migratedTestDatabase('leases');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

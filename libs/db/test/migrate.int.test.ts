@@ -2,10 +2,9 @@ import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '@batchline/testing';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, DbError, migrate, type Pool } from '../index.ts';
-import { silentLog } from './support.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -16,7 +15,7 @@ describe('migrate', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('migrate');
-    pool = createPool({ connectionString: database.url, log: silentLog, applicationName: 'migrate-test' });
+    pool = createPool({ connectionString: database.url, log: silentLogger, applicationName: 'migrate-test' });
     scratch = await mkdtemp(join(tmpdir(), 'batchline-migrations-'));
   });
   afterAll(async () => {
@@ -39,7 +38,7 @@ describe('migrate', () => {
       .map((name) => name.slice(0, -'.sql'.length))
       .sort();
     expect(versions[0]).toBe('0001_init');
-    const [first, second] = await Promise.all([migrate(pool, silentLog), migrate(pool, silentLog)]);
+    const [first, second] = await Promise.all([migrate(pool, silentLogger), migrate(pool, silentLogger)]);
     expect([...first.applied, ...second.applied]).toEqual(versions);
 
     const { rows } = await pool.query('SELECT version, checksum FROM schema_migrations ORDER BY version');
@@ -62,15 +61,15 @@ describe('migrate', () => {
   });
 
   it('applies nothing when run again', async () => {
-    expect(await migrate(pool, silentLog)).toEqual({ applied: [] });
+    expect(await migrate(pool, silentLogger)).toEqual({ applied: [] });
   });
 
   it('applies a new file, and only that one', async () => {
     const directory = await migrationsWith('added', {
       '0002_extra.sql': 'CREATE TABLE migration_probe (id int PRIMARY KEY);',
     });
-    expect(await migrate(pool, silentLog, { directory })).toEqual({ applied: ['0002_extra'] });
-    expect(await migrate(pool, silentLog, { directory })).toEqual({ applied: [] });
+    expect(await migrate(pool, silentLogger, { directory })).toEqual({ applied: ['0002_extra'] });
+    expect(await migrate(pool, silentLogger, { directory })).toEqual({ applied: [] });
     await pool.query('SELECT id FROM migration_probe');
   });
 
@@ -78,7 +77,7 @@ describe('migrate', () => {
     const directory = await migrationsWith('edited', {
       '0002_extra.sql': 'CREATE TABLE migration_probe (id bigint PRIMARY KEY);',
     });
-    const error = await migrate(pool, silentLog, { directory }).catch((err: unknown) => err);
+    const error = await migrate(pool, silentLogger, { directory }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(DbError);
     expect((error as DbError).code).toBe('migration_checksum_mismatch');
     expect((error as DbError).message).toContain('0002_extra.sql');
@@ -89,7 +88,7 @@ describe('migrate', () => {
       '0002_extra.sql': 'CREATE TABLE migration_probe (id int PRIMARY KEY);',
       '0003_broken.sql': 'CREATE TABLE half_done (id int); SELECT no_such_function();',
     });
-    const error = await migrate(pool, silentLog, { directory }).catch((err: unknown) => err);
+    const error = await migrate(pool, silentLogger, { directory }).catch((err: unknown) => err);
     expect((error as DbError).code).toBe('migration_failed');
     expect((error as DbError).message).toContain('0003_broken.sql');
     const { rows } = await pool.query(`SELECT to_regclass('half_done') AS half_done`);

@@ -1,3 +1,4 @@
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendAuditRecord,
@@ -14,22 +15,14 @@ import {
   setPollingPaused,
   withTransaction,
 } from '../index.ts';
-import {
-  chunksOf,
-  failed,
-  type MigratedDatabase,
-  migratedDatabase,
-  newBatch,
-  succeeded,
-  summaryOf,
-} from './support.ts';
+import { chunksOf, failed, newBatch, succeeded, summaryOf } from './support.ts';
 
 describe('monitor schema (migration 0002)', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('monitor_schema');
+    db = await migratedTestDatabase('monitor_schema');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

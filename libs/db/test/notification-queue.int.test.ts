@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ClaimedNotification,
@@ -13,7 +14,7 @@ import {
   type NewNotification,
   type Pool,
 } from '../index.ts';
-import { type MigratedDatabase, migratedDatabase, newBatch } from './support.ts';
+import { newBatch } from './support.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -48,13 +49,13 @@ const digestOf = (threshold: number, windowMs = 60_000, maxEntries = 40): Digest
 });
 
 describe('notification queue and shared webhook pacing', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
   let webhookKey: string;
   let counter = 0;
 
   beforeAll(async () => {
-    db = await migratedDatabase('notification_queue');
+    db = await migratedTestDatabase('notification_queue');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

@@ -1,3 +1,4 @@
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   claimProviderProbes,
@@ -9,14 +10,14 @@ import {
   recordProviderCheck,
   resumeProvider,
 } from '../index.ts';
-import { type MigratedDatabase, migratedDatabase, newBatch } from './support.ts';
+import { newBatch } from './support.ts';
 
 describe('poller state: provider pauses, due times and the end stamps', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('poller_state');
+    db = await migratedTestDatabase('poller_state');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@batchline/logging';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createPool,
@@ -14,14 +15,13 @@ import {
   upsertViewpoints,
   withTransaction,
 } from '../index.ts';
-import { type MigratedDatabase, migratedDatabase } from './support.ts';
 
 describe('repositories', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('repositories');
+    db = await migratedTestDatabase('repositories');
     pool = db.pool;
   });
   afterAll(async () => db?.close());
@@ -62,7 +62,7 @@ describe('repositories', () => {
       expect(rows[0]).toEqual({
         statement_timeout: '30s',
         idle_timeout: '1min',
-        application_name: 'db-test',
+        application_name: 'repositories-test',
       });
     });
 

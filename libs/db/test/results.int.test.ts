@@ -1,23 +1,16 @@
-import { BatchFinalizedEvent } from '@batchline/bus';
 import { customIdFor, type ResultRecord } from '@batchline/domain';
+import { BatchFinalizedEvent } from '@batchline/events';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyResultsChunk, DbError, getBatchLog, type Pool } from '../index.ts';
-import {
-  chunksOf,
-  failed,
-  type MigratedDatabase,
-  migratedDatabase,
-  newBatch,
-  succeeded,
-  summaryOf,
-} from './support.ts';
+import { chunksOf, failed, newBatch, succeeded, summaryOf } from './support.ts';
 
 describe('applyResultsChunk', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('results');
+    db = await migratedTestDatabase('results');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

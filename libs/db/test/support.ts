@@ -1,40 +1,6 @@
-import type { ResultsParsedEvent, ResultsSummary } from '@batchline/bus';
 import { customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
-import { createLogger } from '@batchline/logging';
-import { createTestDatabase } from '@batchline/testing';
-import { createPool, insertBatchLog, migrate, type Pool, upsertViewpoints } from '../index.ts';
-
-export const silentLog = createLogger({ service: 'db-test', level: 'silent' });
-
-export interface MigratedDatabase {
-  pool: Pool;
-  url: string;
-  close(): Promise<void>;
-}
-
-/** A fresh database of its own with the schema applied and viewpoints 1..5 in the catalogue. */
-export async function migratedDatabase(label: string): Promise<MigratedDatabase> {
-  const database = await createTestDatabase(label);
-  const pool = createPool({
-    connectionString: database.url,
-    log: silentLog,
-    applicationName: 'db-test',
-    max: 16,
-  });
-  await migrate(pool, silentLog);
-  await upsertViewpoints(
-    pool,
-    [1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })),
-  );
-  return {
-    pool,
-    url: database.url,
-    async close() {
-      await pool.end();
-      await database.drop();
-    },
-  };
-}
+import type { ResultsParsedEvent, ResultsSummary } from '@batchline/events';
+import { insertBatchLog, type Pool } from '../index.ts';
 
 let batchCounter = 0;
 

@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Pool, withTransaction } from '../index.ts';
-import { type MigratedDatabase, migratedDatabase } from './support.ts';
 
 // Found by the chaos suite (seed 1549264335): a Postgres restart while a service held a transaction ended the
 // service with an unhandled 'error' event, because pg-pool removes its error listener from a checked-out client.
 describe('a transaction whose connection the server ends', () => {
-  let db: MigratedDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await migratedDatabase('tx_connection_loss');
+    db = await migratedTestDatabase('tx_connection_loss');
     pool = db.pool;
   });
   afterAll(async () => db?.close());

@@ -10,18 +10,25 @@ export type FinalStatusCode = typeof BatchStatus.completed | typeof BatchStatus.
 export const isFinalStatus = (status: number): status is FinalStatusCode =>
   status === BatchStatus.completed || status === BatchStatus.failed;
 
-export type ProviderName = 'openai' | 'anthropic';
-export const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic'];
+/** The providers batchline talks to. */
+export const PROVIDERS = ['openai', 'anthropic'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Why a batch ended the way it did, beyond the provider's own status. */
-export type EndReason =
-  | 'completed'
-  | 'failed'
-  | 'expired'
-  | 'cancelled'
-  | 'not_found'
-  | 'max_age'
-  | 'results_unavailable';
+export const END_REASONS = [
+  'completed',
+  'failed',
+  'expired',
+  'cancelled',
+  'not_found',
+  'max_age',
+  'results_unavailable',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** How urgent an announcement is; `critical` goes to the critical Slack webhook when one is configured. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export type ProviderPhase =
   | { terminal: false }

@@ -3,7 +3,7 @@ import {
   encodeResultsChunk,
   type ResultsParsedEvent,
   type ResultsSummary,
-} from '@batchline/bus';
+} from '@batchline/events';
 
 export interface ChunkWriterOptions {
   batch: Pick<ResultsParsedEvent, 'batchLogId' | 'provider' | 'providerBatchId'>;

@@ -1,13 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type EncodedResultsChunk,
-  encodeResultRecord,
-  type InvalidLines,
-  type ResultsSummary,
-  type StatusChangedEvent,
-} from '@batchline/bus';
-import {
   BatchStatus,
   failedRecord,
   type LineContext,
@@ -19,6 +12,13 @@ import {
   ResultErrorCode,
   type SplitLine,
 } from '@batchline/domain';
+import {
+  type EncodedResultsChunk,
+  encodeResultRecord,
+  type InvalidLines,
+  type ResultsSummary,
+  type StatusChangedEvent,
+} from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { ChunkWriter } from './chunk-writer.ts';
 import { RequestIdCollector } from './request-ids.ts';

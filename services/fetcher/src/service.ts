@@ -1,14 +1,8 @@
-import {
-  type Bus,
-  childTraceparent,
-  opsErrorEvent,
-  PoisonMessageError,
-  type StatusChangedEvent,
-  TransientError,
-} from '@batchline/bus';
+import { type Bus, childTraceparent, PoisonMessageError, TransientError } from '@batchline/bus';
 import { PROVIDER_API_KEYS } from '@batchline/config';
 import { getBatchLog, loadRequestCustomIds, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
+import { opsErrorEvent, type StatusChangedEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
 import { configuredProviders, ProviderError } from '@batchline/providers';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/bus';
 import { parseAnthropicResultLine } from '@batchline/domain';
+import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it } from 'vitest';
 import { fetchResults } from '../src/fetch-results.ts';

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/bus';
+import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it, vi } from 'vitest';
 import { type FetchOptions, fetchResults } from '../src/fetch-results.ts';

@@ -1,4 +1,3 @@
-import { type AlertCondition, type AlertRaisedEvent, Subjects, validateEvent } from '@batchline/bus';
 import { formatDuration } from '@batchline/config';
 import {
   type AlertConfig,
@@ -12,6 +11,7 @@ import {
   type RaisedAlert,
   withTransaction,
 } from '@batchline/db';
+import { type AlertCondition, type AlertRaisedEvent, Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { percent, rate } from './figures.ts';
 import type { MonitorMetrics } from './metrics.ts';

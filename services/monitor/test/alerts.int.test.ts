@@ -1,4 +1,5 @@
-import { AlertRaisedEvent, busNaming, connectBus, decodeEvent, Subjects } from '@batchline/bus';
+import { busNaming, connectBus } from '@batchline/bus';
+import { AlertRaisedEvent, decodeEvent, Subjects } from '@batchline/events';
 import { startOutboxRelay } from '@batchline/outbox';
 import { testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
 import { jetstreamManager } from '@nats-io/jetstream';

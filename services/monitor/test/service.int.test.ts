@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Subjects } from '@batchline/bus';
+import { Subjects } from '@batchline/events';
 import { type StartedService, startService } from '@batchline/runtime';
 import { testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,3 @@
-import type { ResultsParsedEvent } from '@batchline/bus';
 import {
   applyResultsChunk,
   createPool,
@@ -8,6 +7,7 @@ import {
   upsertViewpoints,
 } from '@batchline/db';
 import { customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
+import type { ResultsParsedEvent } from '@batchline/events';
 import { createLogger } from '@batchline/logging';
 import { createTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';

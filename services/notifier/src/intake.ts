@@ -1,10 +1,4 @@
-import type {
-  AlertRaisedEvent,
-  BatchFinalizedEvent,
-  EventContext,
-  OpsErrorEvent,
-  PollerSummaryEvent,
-} from '@batchline/bus';
+import type { EventContext } from '@batchline/bus';
 import {
   enqueueNotification,
   getFinalBatchDetails,
@@ -12,6 +6,12 @@ import {
   type NotificationRoute,
   type Pool,
 } from '@batchline/db';
+import type {
+  AlertRaisedEvent,
+  BatchFinalizedEvent,
+  OpsErrorEvent,
+  PollerSummaryEvent,
+} from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { traceHeaders } from '@batchline/telemetry';
 import type { CrashPoints } from './crash-point.ts';

@@ -1,6 +1,6 @@
-import type { BatchFinalizedEvent } from '@batchline/bus';
 import { DEFAULT_MODEL_PRICES } from '@batchline/config';
 import type { FinalBatchDetails } from '@batchline/db';
+import type { BatchFinalizedEvent } from '@batchline/events';
 import { describe, expect, it } from 'vitest';
 import { estimateCost } from '../src/messages/cost.ts';
 import { finalMessage } from '../src/messages/final-message.ts';

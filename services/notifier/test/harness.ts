@@ -1,5 +1,6 @@
-import { type BatchFinalizedEvent, type Bus, connectBus } from '@batchline/bus';
+import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, insertBatchLog, migrate, type Pool } from '@batchline/db';
+import type { BatchFinalizedEvent } from '@batchline/events';
 import { createLogger } from '@batchline/logging';
 import { type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import {

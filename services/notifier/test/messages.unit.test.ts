@@ -1,5 +1,5 @@
-import type { AlertRaisedEvent, OpsErrorEvent, PollerSummaryEvent } from '@batchline/bus';
 import type { DigestEntry } from '@batchline/db';
+import type { AlertRaisedEvent, OpsErrorEvent, PollerSummaryEvent } from '@batchline/events';
 import { describe, expect, it } from 'vitest';
 import { alertMessage } from '../src/messages/alert-message.ts';
 import { DIGEST_MAX_ENTRIES, digestMessage } from '../src/messages/digest-message.ts';

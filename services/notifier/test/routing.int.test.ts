@@ -1,4 +1,4 @@
-import type { AlertRaisedEvent, OpsErrorEvent } from '@batchline/bus';
+import type { AlertRaisedEvent, OpsErrorEvent } from '@batchline/events';
 import { waitFor } from '@batchline/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectSlackPace, messagesNaming, type NotifierScenario, postsTo, startScenario } from './harness.ts';

@@ -1,4 +1,3 @@
-import { opsErrorEvent, type StatusChangedEvent, Subjects, validateEvent } from '@batchline/bus';
 import {
   enqueueOutbox,
   type LeasedBatch,
@@ -13,6 +12,7 @@ import {
   nextPollDelayMs,
   pollDelayMs,
 } from '@batchline/domain';
+import { opsErrorEvent, type StatusChangedEvent, Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { type ProviderBatch, ProviderError, type ProviderSet } from '@batchline/providers';
 import { traceHeaders } from '@batchline/telemetry';

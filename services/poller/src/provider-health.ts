@@ -1,4 +1,3 @@
-import { type OpsErrorDetails, opsErrorEvent } from '@batchline/bus';
 import {
   claimProviderProbes,
   countKnownListedBatches,
@@ -10,6 +9,7 @@ import {
   resumeProvider,
 } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import { type OpsErrorDetails, opsErrorEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { API_KEY_VARIABLE, ProviderError, type ProviderSet } from '@batchline/providers';
 

@@ -1,5 +1,5 @@
-import { Subjects, validateEvent } from '@batchline/bus';
 import { countBatchesAwaitingProvider, enqueueOutbox, type Pool, sumPollerCycles } from '@batchline/db';
+import { Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 
 /**

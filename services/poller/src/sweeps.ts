@@ -1,4 +1,3 @@
-import { opsErrorEvent } from '@batchline/bus';
 import {
   claimProviderCopies,
   claimStuckBatches,
@@ -9,6 +8,7 @@ import {
   releaseExpiredLeases,
   releaseProviderCopies,
 } from '@batchline/db';
+import { opsErrorEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { ProviderError, type ProviderSet } from '@batchline/providers';
 

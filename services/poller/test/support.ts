@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OpsErrorEvent, StatusChangedEvent } from '@batchline/bus';
 import { createPool, insertBatchLog, leaseBatch, migrate, type Pool } from '@batchline/db';
 import { anthropicRequestLine, type ProviderName, viewpointSystemPrompt } from '@batchline/domain';
 import {
@@ -11,6 +10,7 @@ import {
   type MessageBatchOutcome,
   startEmulator,
 } from '@batchline/emulator';
+import type { OpsErrorEvent, StatusChangedEvent } from '@batchline/events';
 import { createLogger } from '@batchline/logging';
 import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';

@@ -1,4 +1,4 @@
-import type { AlertCondition, AlertRaisedEvent } from '@batchline/bus';
+import type { AlertCondition, AlertRaisedEvent } from '@batchline/events';
 import {
   context,
   escapeMrkdwn,

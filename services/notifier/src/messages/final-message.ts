@@ -1,5 +1,5 @@
-import type { BatchFinalizedEvent } from '@batchline/bus';
 import type { FinalBatchDetails } from '@batchline/db';
+import type { BatchFinalizedEvent } from '@batchline/events';
 import { estimateCost, type Pricing, usd } from './cost.ts';
 import {
   context,

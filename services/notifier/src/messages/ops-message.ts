@@ -1,4 +1,4 @@
-import type { OpsErrorEvent, OpsErrorKind } from '@batchline/bus';
+import type { OpsErrorEvent, OpsErrorKind } from '@batchline/events';
 import {
   clip,
   context,

@@ -1,4 +1,4 @@
-import type { PollerSummaryEvent } from '@batchline/bus';
+import type { PollerSummaryEvent } from '@batchline/events';
 import {
   context,
   fieldsSection,

@@ -1,14 +1,9 @@
 import type { ResultRecord } from '@batchline/domain';
 import type { z } from 'zod';
 import { EventValidationError } from './errors.ts';
-import {
-  type EventOf,
-  EventSchemas,
-  ResultsParsedEvent,
-  resultRecordTuple,
-  type Subject,
-  Subjects,
-} from './events.ts';
+import { ResultsParsedEvent, resultRecordTuple } from './results-parsed.ts';
+import { type EventOf, EventSchemas } from './schemas.ts';
+import { type Subject, Subjects } from './subjects.ts';
 
 /** True when `subject` (without namespace) is one of the events with a schema. */
 export function isEventSubject(subject: string): subject is Subject {

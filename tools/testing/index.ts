@@ -1,11 +1,14 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
+export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
+export { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from './src/sample-events.ts';
 export {
   type PipelineEnv,
   pipelineEnv,
   type RunningPipeline,
   startPipeline,
 } from './src/service-processes.ts';
+export { silentLogger } from './src/silent-logger.ts';
 export {
   type ReceivedSlackMessage,
   type SlackReceiver,

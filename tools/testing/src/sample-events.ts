@@ -1,7 +1,8 @@
-import type { BatchFinalizedEvent, StatusChangedEvent } from '../index.ts';
+import { BatchStatus } from '@batchline/domain';
+import type { BatchFinalizedEvent, StatusChangedEvent } from '@batchline/events';
 
-/** Valid sample events. */
-export function statusChanged(batchLogId: number): StatusChangedEvent {
+/** Valid sample events, for tests of what carries them. */
+export function sampleStatusChangedEvent(batchLogId: number): StatusChangedEvent {
   return {
     batchLogId,
     provider: 'openai',
@@ -19,13 +20,13 @@ export function statusChanged(batchLogId: number): StatusChangedEvent {
   };
 }
 
-export function batchFinalized(batchLogId: number): BatchFinalizedEvent {
+export function sampleBatchFinalizedEvent(batchLogId: number): BatchFinalizedEvent {
   const now = new Date().toISOString();
   return {
     batchLogId,
     provider: 'openai',
     providerBatchId: `batch_${batchLogId}`,
-    status: 2,
+    status: BatchStatus.completed,
     reason: 'completed',
     providerStatus: 'completed',
     totalSentences: 3,

@@ -1,7 +1,8 @@
 import type { ProviderName } from '@batchline/domain';
 import { redactSecretsIn } from '@batchline/logging';
 import { validateEvent } from './codec.ts';
-import { type OpsErrorEvent, type OpsErrorKind, Subjects } from './events.ts';
+import type { OpsErrorEvent, OpsErrorKind } from './ops-events.ts';
+import { Subjects } from './subjects.ts';
 
 export interface OpsErrorDetails {
   /** The service that met the error. */

@@ -1,0 +1,24 @@
+export { AlertChannel, AlertCondition, AlertRaisedEvent } from './src/alert-raised.ts';
+export { BatchFinalizedEvent } from './src/batch-finalized.ts';
+export {
+  decodeEvent,
+  type EncodedResultsChunk,
+  encodeEvent,
+  encodeResultRecord,
+  encodeResultsChunk,
+  isEventSubject,
+  validateEvent,
+} from './src/codec.ts';
+export { EventValidationError } from './src/errors.ts';
+export { type OpsErrorDetails, type OpsErrorMessage, opsErrorEvent } from './src/ops-error-message.ts';
+export { OpsErrorEvent, OpsErrorKind, PollerSummaryEvent } from './src/ops-events.ts';
+export {
+  InvalidLines,
+  ResultRecordTuple,
+  ResultsParsedEvent,
+  ResultsSummary,
+  resultRecordTuple,
+} from './src/results-parsed.ts';
+export { type EventOf, EventSchemas } from './src/schemas.ts';
+export { StatusChangedEvent } from './src/status-changed.ts';
+export { type Subject, Subjects } from './src/subjects.ts';
