@@ -10,7 +10,7 @@
  *   npm run bench:monitor -- [--requests 300] [--warmup 30] [--keep]
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@batchline/config';
+import { loadSettings, PollScheduleSettings, PricingSettings } from '@batchline/config';
 import { createPool, migrate, type Pool } from '@batchline/db';
 import { createLogger } from '@batchline/logging';
 import { buildApp } from '@batchline/monitor';
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   try {
     await migrate(pool, log);
     await seed(pool);
-    const config = loadConfig({});
+    const config = loadSettings({ ...PricingSettings, ...PollScheduleSettings }, {});
     const app = await buildApp({
       pool,
       log,

@@ -1,18 +1,35 @@
-import { type Config, loadConfig, secretValues } from '@batchline/config';
+import {
+  type DatabaseSettings,
+  type LogSettings,
+  loadSettings,
+  type Settings,
+  type SettingsShape,
+  secretValues,
+} from '@batchline/config';
 import { createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
 import { CommandError, UsageError } from './errors.ts';
+import { cliSettings } from './settings.ts';
 
-/** Config, a logger on stderr (stdout is for the command's answer) and lazily opened resources. */
-export interface CommandContext {
-  config: Config;
+/** Settings, a logger on stderr (stdout is for the command's answer) and lazily opened resources. */
+export interface CommandContext<S extends SettingsShape = typeof cliSettings> {
+  config: Settings<S>;
   log: Logger;
 }
 
-export function commandContext(requireDatabase: boolean): CommandContext {
-  const config = loadConfig(process.env, { require: requireDatabase ? ['DATABASE_URL'] : [] });
-  registerSecrets(secretValues(config));
+/** The command's settings (`cliSettings` unless it reads a service's), validated, and a logger. */
+export function commandContext(requireDatabase: boolean): CommandContext;
+export function commandContext<S extends typeof LogSettings & typeof DatabaseSettings>(
+  requireDatabase: boolean,
+  settings: S,
+): CommandContext<S>;
+export function commandContext(
+  requireDatabase: boolean,
+  settings: typeof LogSettings & typeof DatabaseSettings = cliSettings,
+): CommandContext<typeof LogSettings & typeof DatabaseSettings> {
+  const config = loadSettings(settings, process.env, { require: requireDatabase ? ['DATABASE_URL'] : [] });
+  registerSecrets(secretValues(settings, config));
   const log = createLogger({
     service: 'cli',
     level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
@@ -22,7 +39,10 @@ export function commandContext(requireDatabase: boolean): CommandContext {
 }
 
 /** Opens a pool, checks that Postgres answers, runs `fn`, closes the pool. */
-export async function withDatabase<T>(context: CommandContext, fn: (pool: Pool) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  context: CommandContext<typeof LogSettings & typeof DatabaseSettings>,
+  fn: (pool: Pool) => Promise<T>,
+): Promise<T> {
   const url = new URL(context.config.DATABASE_URL!);
   const pool = createPool({
     connectionString: context.config.DATABASE_URL!,

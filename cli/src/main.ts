@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<void> {
   if (!load) throw new UsageError(`unknown command "${name}" (batchline --help lists them)`);
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(help(command));
+    const positionals = rest.filter((arg) => !arg.startsWith('-'));
+    console.log((await command.helpFor?.(positionals)) ?? help(command));
     return;
   }
   let parsed: ReturnType<typeof parseArgs>;

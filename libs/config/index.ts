@@ -1,16 +1,30 @@
-export {
-  type Config,
-  ConfigError,
-  type ConfigRequirement,
-  type ConfigVariable,
-  loadConfig,
-  PROVIDER_API_KEYS,
-  secretValues,
-} from './src/config.ts';
 export { formatDuration, parseDuration } from './src/duration.ts';
+export {
+  ConfigError,
+  describeSettings,
+  loadSettings,
+  type Requirement,
+  type SettingDescription,
+  secretValues,
+} from './src/load.ts';
 export {
   DEFAULT_MODEL_PRICES,
   type ModelPrice,
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
+export { type SettingDoc, type Settings, type SettingsShape, setting } from './src/setting.ts';
+export {
+  AnthropicSettings,
+  BusSettings,
+  DatabaseSettings,
+  LogSettings,
+  OpenAISettings,
+  PollScheduleSettings,
+  PROVIDER_API_KEYS,
+  PricingSettings,
+  ProviderSettings,
+  ServiceSettings,
+  TelemetrySettings,
+} from './src/shared-settings.ts';
+export { commaList, duration, durationList, flag, httpUrl, integer, port, text, url } from './src/values.ts';

@@ -1,7 +1,9 @@
 export { type HealthChecks, type HealthServer, startHealthServer } from './src/health-server.ts';
 export {
-  requiredVariables,
+  defineService,
+  loadServiceSettings,
   runService,
+  type ServiceConfig,
   type ServiceContext,
   type ServiceDefinition,
   type ServiceWork,

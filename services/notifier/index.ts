@@ -1,1 +1,2 @@
 export { notifierService } from './src/service.ts';
+export { notifierSettings } from './src/settings.ts';

@@ -8,5 +8,7 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   /** Extra help lines after the summary. */
   details?: string[];
+  /** Help that depends on the arguments (`run fetcher --help` lists the fetcher's variables); null: the usual. */
+  helpFor?(positionals: string[]): Promise<string | null>;
   run(args: { positionals: string[]; values: Record<string, string | boolean | undefined> }): Promise<void>;
 }

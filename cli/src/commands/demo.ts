@@ -5,15 +5,20 @@ import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@
 import { type LineFault, startEmulator } from '@batchline/emulator';
 import { ensureNats, ensurePostgres, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
+import { notifierSettings } from '@batchline/notifier';
 import { createOpenAIProvider } from '@batchline/providers';
 import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import pg from 'pg';
 import { commandContext } from '../context.ts';
 import { sampleReviewSentences, sampleViewpoints } from '../demo/sample-data.ts';
 import { CommandError } from '../errors.ts';
+import { cliSettings } from '../settings.ts';
 import { submitSentences } from '../submission.ts';
 import { formatTable } from '../table.ts';
 import type { Command } from './command.ts';
+
+/** The demo runs the services itself, and says where their Slack messages went. */
+const demoSettings = { ...cliSettings, SLACK_WEBHOOK_URL: notifierSettings.SLACK_WEBHOOK_URL };
 
 const DEMO_DATABASE = 'batchline_demo';
 
@@ -85,7 +90,7 @@ export const demoCommand: Command = {
     const count = Number(values.sentences);
     if (!Number.isInteger(count) || count < 1 || count > 50_000)
       throw new CommandError('--sentences must be between 1 and 50000');
-    const { config } = commandContext(false);
+    const { config } = commandContext(false, demoSettings);
     const say = (line: string) => console.log(`demo: ${line}`);
     const log = createLogger({ service: 'demo', level: 'warn', destination: process.stderr });
     const cleanups: (() => Promise<unknown>)[] = [];

@@ -1,5 +1,4 @@
-import { loadConfig } from '@batchline/config';
-import { requiredVariables } from '@batchline/runtime';
+import { loadServiceSettings } from '@batchline/runtime';
 import {
   PIPELINE_SERVICES,
   type ServiceName,
@@ -19,16 +18,11 @@ export const upCommand: Command = {
   summary: 'runs every service, each as its own process, until interrupted (restarting any that dies)',
   options: {},
   async run() {
-    // Validate the configuration once here, so a bad or missing variable is one clear error, not a restart loop.
-    loadConfig(process.env, {
-      require: [
-        ...new Set(
-          (await Promise.all(ALL_SERVICES.map((name) => SERVICES[name]!()))).flatMap((definition) =>
-            requiredVariables(definition),
-          ),
-        ),
-      ],
-    });
+    // Validate every service's settings once here, so a bad or missing variable is one clear error, not a
+    // restart loop.
+    for (const definition of await Promise.all(ALL_SERVICES.map((name) => SERVICES[name]!()))) {
+      loadServiceSettings(definition);
+    }
     let stopping = false;
     const running = new Map<string, ServiceProcess>();
     const start = (name: ServiceName) => {

@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatDuration, loadConfig, PROVIDER_API_KEYS, parseDuration } from '../index.ts';
+import {
+  ConfigError,
+  commaList,
+  describeSettings,
+  formatDuration,
+  httpUrl,
+  integer,
+  loadSettings,
+  PollScheduleSettings,
+  PROVIDER_API_KEYS,
+  PricingSettings,
+  ProviderSettings,
+  parseDuration,
+  type Requirement,
+  ServiceSettings,
+  secretValues,
+  setting,
+} from '../index.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -23,22 +40,35 @@ describe('parseDuration', () => {
   });
 });
 
-describe('loadConfig', () => {
-  it('applies the contract defaults', () => {
-    const config = loadConfig({});
+/** A process reading the shared groups, as a service composes them. */
+const shape = {
+  ...ServiceSettings,
+  ...ProviderSettings,
+  ...PollScheduleSettings,
+  ...PricingSettings,
+  POLL_CHUNK: setting(integer(1, 1000), { description: 'most batches checked at a time', default: '10' }),
+  ADMIN_TOKENS: setting(commaList, { description: 'tokens', default: '', secret: true }),
+  SLACK_WEBHOOK_URL: setting(httpUrl, { description: 'webhook', secret: true }),
+};
+const load = (env: NodeJS.ProcessEnv, require: Requirement<typeof shape>[] = []) =>
+  loadSettings(shape, env, { require });
+
+describe('loadSettings', () => {
+  it('applies the documented defaults', () => {
+    const config = load({});
     expect(config.NATS_URL).toEqual(['nats://127.0.0.1:4222']);
     expect(config.POLL_SCHEDULE).toEqual([60_000, 120_000, 300_000]);
     expect(config.POLL_CHUNK).toBe(10);
-    expect(config.BATCH_MAX_AGE).toBe(26 * 3_600_000);
     expect(config.LOG_LEVEL).toBe('info');
-    expect(config.MONITOR_PORT).toBe(8080);
     expect(config.ADMIN_TOKENS).toEqual([]);
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SLACK_WEBHOOK_URL).toBeUndefined();
+    expect(config.STREAM_MAX_AGE).toBe(14 * 86_400_000);
+    expect(config.BATCHLINE_NAMESPACE).toBe('');
   });
 
   it('parses lists and durations', () => {
-    const config = loadConfig({
+    const config = load({
       NATS_URL: 'nats://a:4222, nats://b:4222',
       POLL_SCHEDULE: '500ms,30s,5m,1h',
       ADMIN_TOKENS: 'one,two',
@@ -49,22 +79,26 @@ describe('loadConfig', () => {
   });
 
   it('treats empty strings as unset', () => {
-    expect(loadConfig({ SLACK_WEBHOOK_URL: '' }).SLACK_WEBHOOK_URL).toBeUndefined();
+    expect(load({ SLACK_WEBHOOK_URL: '' }).SLACK_WEBHOOK_URL).toBeUndefined();
+  });
+
+  it('reads only the variables of its shape', () => {
+    expect(load({ MONITOR_PORT: 'not a port' })).not.toHaveProperty('MONITOR_PORT');
   });
 
   it.each([
     ['POLL_SCHEDULE', '1m,soon'],
     ['POLL_CHUNK', '0'],
     ['POLL_CHUNK', 'ten'],
-    ['BATCH_MAX_AGE', 'forever'],
+    ['STREAM_MAX_AGE', 'forever'],
     ['DATABASE_URL', 'mysql://x'],
     ['SLACK_WEBHOOK_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
-    ['MONITOR_PORT', '70000'],
+    ['HEALTH_PORT', '70000'],
   ])('names %s when it is %j', (variable, value) => {
     let error: unknown;
     try {
-      loadConfig({ [variable]: value });
+      load({ [variable]: value });
     } catch (caught) {
       error = caught;
     }
@@ -75,29 +109,59 @@ describe('loadConfig', () => {
 
   it('never echoes a secret value in its error', () => {
     const secret = 'postgres-secret-password';
-    expect(() => loadConfig({ DATABASE_URL: `mysql://u:${secret}@h/db` })).toThrow(ConfigError);
+    expect(() => load({ DATABASE_URL: `mysql://u:${secret}@h/db` })).toThrow(ConfigError);
     try {
-      loadConfig({ DATABASE_URL: `mysql://u:${secret}@h/db` });
+      load({ DATABASE_URL: `mysql://u:${secret}@h/db` });
     } catch (error) {
       expect(String(error)).not.toContain(secret);
     }
   });
 
   it('reports a required variable that is missing', () => {
-    expect(() => loadConfig({}, { require: ['DATABASE_URL'] })).toThrow(
-      /^DATABASE_URL: is not set\. Set it to a Postgres URL/,
-    );
+    expect(() => load({}, ['DATABASE_URL'])).toThrow(/^DATABASE_URL: is not set\. Set it to a Postgres URL/);
   });
 
   it('accepts any one of a list of required variables, and names them all when none is set', () => {
-    expect(() => loadConfig({}, { require: [PROVIDER_API_KEYS] })).toThrow(
+    expect(() => load({}, [PROVIDER_API_KEYS])).toThrow(
       /^OPENAI_API_KEY: is not set, nor is ANTHROPIC_API_KEY\. Set at least one of them\./,
     );
-    expect(
-      loadConfig({ ANTHROPIC_API_KEY: 'sk-ant-x' }, { require: [PROVIDER_API_KEYS] }).OPENAI_API_KEY,
-    ).toBe(undefined);
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-x' }, { require: [PROVIDER_API_KEYS] }).OPENAI_API_KEY).toBe(
-      'sk-x',
+    expect(load({ ANTHROPIC_API_KEY: 'sk-ant-x' }, [PROVIDER_API_KEYS]).OPENAI_API_KEY).toBe(undefined);
+    expect(load({ OPENAI_API_KEY: 'sk-x' }, [PROVIDER_API_KEYS]).OPENAI_API_KEY).toBe('sk-x');
+  });
+
+  it('lists the values of secret settings, lists included, for redaction', () => {
+    const config = load({
+      DATABASE_URL: 'postgres://u:pw@h/db',
+      OPENAI_API_KEY: 'sk-x',
+      ANTHROPIC_API_KEY: 'sk-ant-x',
+      ADMIN_TOKENS: 'one,two',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x',
+    });
+    expect(secretValues(shape, config).sort()).toEqual(
+      [
+        'postgres://u:pw@h/db',
+        'sk-x',
+        'sk-ant-x',
+        'one',
+        'two',
+        'https://hooks.slack.com/services/T/B/x',
+      ].sort(),
     );
+  });
+
+  it('describes each variable with its default as written in the environment', () => {
+    const described = describeSettings(shape, ['DATABASE_URL', PROVIDER_API_KEYS]);
+    expect(described.find((d) => d.variable === 'POLL_SCHEDULE')).toEqual({
+      variable: 'POLL_SCHEDULE',
+      description: expect.stringContaining('status checks'),
+      default: '1m,2m,5m',
+      required: false,
+    });
+    expect(described.find((d) => d.variable === 'DATABASE_URL')).toMatchObject({
+      default: null,
+      required: true,
+    });
+    expect(described.find((d) => d.variable === 'ANTHROPIC_API_KEY')).toMatchObject({ required: true });
+    expect(described.every((d) => d.description.length > 0)).toBe(true);
   });
 });

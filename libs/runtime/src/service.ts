@@ -1,18 +1,29 @@
 import { hostname } from 'node:os';
 import { type Bus, connectBus } from '@batchline/bus';
-import { type Config, type ConfigRequirement, loadConfig, secretValues } from '@batchline/config';
+import {
+  loadSettings,
+  type Requirement,
+  type ServiceSettings,
+  type Settings,
+  secretValues,
+} from '@batchline/config';
 import { countBatchesByState, createPool, type Pool } from '@batchline/db';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { createServiceRegistry, type Registry, registerBatchesGauge } from '@batchline/metrics';
 import { shutdownTelemetry } from '@batchline/telemetry';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 
-/** What every service gets: validated config, a logger, a Postgres pool and a bus connection with its topology. */
-export interface ServiceContext {
+/** The settings every service reads (its own schema includes them). */
+type BaseShape = typeof ServiceSettings;
+/** A service's own settings, known to include the shared ones. */
+export type ServiceConfig<S extends BaseShape> = Settings<S> & Settings<BaseShape>;
+
+/** What every service gets: its validated settings, a logger, a Postgres pool and a bus with its topology. */
+export interface ServiceContext<S extends BaseShape = BaseShape> {
   service: string;
   /** Unique per process: lease owner and log field. */
   instanceId: string;
-  config: Config;
+  config: ServiceConfig<S>;
   log: Logger;
   pool: Pool;
   bus: Bus;
@@ -25,35 +36,48 @@ export interface ServiceWork {
   stop(): Promise<void>;
 }
 
-export interface StartedService {
-  context: ServiceContext;
+export interface StartedService<S extends BaseShape = BaseShape> {
+  context: ServiceContext<S>;
   health: HealthServer | null;
   /** Stops the work, drains the bus, closes the pool. */
   stop(): Promise<void>;
 }
 
-export interface ServiceDefinition {
+export interface ServiceDefinition<S extends BaseShape = BaseShape> {
   name: string;
+  /** Every variable this service reads: the shared service settings and its own (`run <name> --help`). */
+  settings: S;
+  /** Variables it cannot start without besides DATABASE_URL (a list: at least one of it). */
+  requires?: readonly Requirement<S>[];
   /** Health port when HEALTH_PORT is unset (each service has its own so that `batchline up` can run them all). */
   defaultHealthPort: number;
-  /** Variables this service cannot start without, besides DATABASE_URL. */
-  requires?: readonly ConfigRequirement[];
-  start(context: ServiceContext): Promise<ServiceWork>;
+  start(context: ServiceContext<S>): Promise<ServiceWork>;
 }
 
-/** Every variable a service needs set: DATABASE_URL plus its own. */
-export const requiredVariables = (definition: ServiceDefinition): ConfigRequirement[] => [
-  'DATABASE_URL',
-  ...(definition.requires ?? []),
-];
+/**
+ * Checks a service's definition against its own settings (its `start` sees them typed, its `requires` names
+ * them) and returns it as a definition any runner takes: the runner only loads the declared settings and passes
+ * them on, so forgetting their exact shape there is safe.
+ */
+export const defineService = <S extends BaseShape>(definition: ServiceDefinition<S>): ServiceDefinition =>
+  definition as unknown as ServiceDefinition;
+
+/** A service's settings read from `env`, or the ConfigError naming the first bad or missing variable. */
+export const loadServiceSettings = <S extends BaseShape>(
+  definition: ServiceDefinition<S>,
+  env: NodeJS.ProcessEnv = process.env,
+): ServiceConfig<S> =>
+  loadSettings(definition.settings, env, {
+    require: ['DATABASE_URL' as Requirement<S>, ...(definition.requires ?? [])],
+  }) as ServiceConfig<S>;
 
 /** Connects everything a service needs, then starts its work. */
-export async function startService(
-  definition: ServiceDefinition,
+export async function startService<S extends BaseShape>(
+  definition: ServiceDefinition<S>,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<StartedService> {
-  const config = loadConfig(env, { require: requiredVariables(definition) });
-  registerSecrets(secretValues(config));
+): Promise<StartedService<S>> {
+  const config = loadServiceSettings(definition, env);
+  registerSecrets(secretValues(definition.settings, config));
   const instanceId = `${definition.name}-${hostname()}-${process.pid}`;
   const log = createLogger({ service: definition.name, level: config.LOG_LEVEL }).child({
     instance: instanceId,
@@ -74,7 +98,15 @@ export async function startService(
     await bus.ensureTopology({ maxAgeMs: config.STREAM_MAX_AGE, replicas: config.STREAM_REPLICAS });
     const metrics = createServiceRegistry(definition.name);
     registerBatchesGauge(metrics, () => countBatchesByState(pool));
-    const context: ServiceContext = { service: definition.name, instanceId, config, log, pool, bus, metrics };
+    const context: ServiceContext<S> = {
+      service: definition.name,
+      instanceId,
+      config,
+      log,
+      pool,
+      bus,
+      metrics,
+    };
     const work = await definition.start(context);
     // Every service also turns JetStream's max-deliveries advisories into dead letters; the durable consumer
     // shares them out, so each is recorded once whichever services run.
@@ -122,7 +154,7 @@ export async function startService(
  * Runs a service in the foreground: SIGTERM or SIGINT drains in-flight work and exits 0 (contract §1); a failure
  * to start exits 1 with a one-line error.
  */
-export async function runService(definition: ServiceDefinition): Promise<void> {
+export async function runService<S extends BaseShape>(definition: ServiceDefinition<S>): Promise<void> {
   const service = await startService(definition);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -6,8 +6,9 @@ import { opsErrorEvent, type StatusChangedEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
 import { configuredProviders, ProviderError } from '@batchline/providers';
-import type { ServiceDefinition } from '@batchline/runtime';
+import { defineService } from '@batchline/runtime';
 import { fetchResults } from './fetch-results.ts';
+import { fetcherSettings } from './settings.ts';
 
 /** Chunks stay far below NATS's default 1 MiB max payload whatever the line sizes. */
 const MAX_CHUNK_BYTES = 512 * 1024;
@@ -52,8 +53,9 @@ const isGone = (error: unknown) => error instanceof ProviderError && error.kind 
 const isTransient = (error: unknown) => error instanceof ProviderError && error.transient;
 
 /** The fetcher: on a terminal status, streams the result files and publishes validated chunks. */
-export const fetcherService: ServiceDefinition = {
+export const fetcherService = defineService({
   name: 'fetcher',
+  settings: fetcherSettings,
   defaultHealthPort: 9402,
   requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, metrics }) {
@@ -135,4 +137,4 @@ export const fetcherService: ServiceDefinition = {
     );
     return { stop: () => consumption.stop() };
   },
-};
+});

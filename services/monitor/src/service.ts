@@ -1,18 +1,20 @@
 import { countBatchesByState } from '@batchline/db';
 import { startOutboxRelay } from '@batchline/outbox';
 import { createOpenAIProvider } from '@batchline/providers';
-import type { ServiceDefinition } from '@batchline/runtime';
+import { defineService } from '@batchline/runtime';
 import { startAlertEvaluator } from './alerts.ts';
 import { buildApp } from './app.ts';
 import { DEFAULT_DASHBOARD_DIR } from './dashboard-assets.ts';
 import { createMonitorMetrics } from './metrics.ts';
+import { monitorSettings } from './settings.ts';
 
 /**
  * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
  * MONITOR_ALERT_INTERVAL, and an outbox relay that publishes the alerts it raises (`alert.raised`).
  */
-export const monitorService: ServiceDefinition = {
+export const monitorService = defineService({
   name: 'monitor',
+  settings: monitorSettings,
   defaultHealthPort: 9405,
   async start({ config, log, pool, bus }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
@@ -49,4 +51,4 @@ export const monitorService: ServiceDefinition = {
       },
     };
   },
-};
+});

@@ -1,5 +1,5 @@
 import { enqueueNotificationOncePer, type NotificationRoute } from '@batchline/db';
-import type { ServiceDefinition } from '@batchline/runtime';
+import { defineService } from '@batchline/runtime';
 import { crashPoints } from './crash-point.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { createIntake } from './intake.ts';
@@ -7,6 +7,7 @@ import { DIGEST_MAX_ENTRIES, digestMessage } from './messages/digest-message.ts'
 import { slackRefusalMessage } from './messages/ops-message.ts';
 import { createSlackSendsCounter } from './metrics.ts';
 import { planDeliveries } from './routing.ts';
+import { notifierSettings } from './settings.ts';
 
 /** A dead webhook refuses every message; operators need one report per webhook and Slack error an hour. */
 const REFUSAL_REPORT_EVERY_MS = 60 * 60_000;
@@ -17,8 +18,9 @@ const REFUSAL_REPORT_EVERY_MS = 60 * 60_000;
  * sends what is due in order of occurrence, at most one message per second per webhook across all replicas (a
  * bucket shared through Postgres), waiting out 429s and outages, bundling bursts of final statuses into digests.
  */
-export const notifierService: ServiceDefinition = {
+export const notifierService = defineService({
   name: 'notifier',
+  settings: notifierSettings,
   defaultHealthPort: 9404,
   async start({ config, log, pool, bus, instanceId, metrics }) {
     const crash = crashPoints(config.BATCHLINE_CRASHPOINT, log);
@@ -97,4 +99,4 @@ export const notifierService: ServiceDefinition = {
       },
     };
   },
-};
+});

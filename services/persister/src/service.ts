@@ -1,16 +1,18 @@
 import { applyResultsChunk } from '@batchline/db';
 import { Counter, Histogram } from '@batchline/metrics';
 import { startOutboxRelay } from '@batchline/outbox';
-import type { ServiceDefinition } from '@batchline/runtime';
+import { defineService } from '@batchline/runtime';
 import { traceHeaders } from '@batchline/telemetry';
+import { persisterSettings } from './settings.ts';
 
 /**
  * The persister: applies each result chunk in one transaction (ledger row, COPY of outcomes and associations,
  * counts) and, when the last chunk of a batch commits, sets the final status and enqueues `batch.finalized`.
  * It acks only after the commit (the bus runner acks when the handler resolves).
  */
-export const persisterService: ServiceDefinition = {
+export const persisterService = defineService({
   name: 'persister',
+  settings: persisterSettings,
   defaultHealthPort: 9403,
   async start({ config, log, pool, bus, metrics }) {
     const chunkDuration = new Histogram({
@@ -74,4 +76,4 @@ export const persisterService: ServiceDefinition = {
       },
     };
   },
-};
+});

@@ -1,12 +1,13 @@
-import { type Config, PROVIDER_API_KEYS } from '@batchline/config';
+import { PROVIDER_API_KEYS } from '@batchline/config';
 import type { Pool } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import { startOutboxRelay } from '@batchline/outbox';
 import { configuredProviders, openAIWebhookVerifier, type ProviderSet } from '@batchline/providers';
-import type { ServiceDefinition } from '@batchline/runtime';
+import { defineService } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
+import { type PollerSettings, pollerSettings } from './settings.ts';
 import { startPeriodicSummary } from './summary.ts';
 import { startSweeps } from './sweeps.ts';
 import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
@@ -16,7 +17,7 @@ const CYCLE_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** What a status check needs, from the configuration (the poller's loop and `batchline poll` share it). */
 export function checkDepsFromConfig(
-  config: Config,
+  config: PollerSettings,
   pool: Pool,
   log: Logger,
   providers: ProviderSet,
@@ -36,8 +37,9 @@ export function checkDepsFromConfig(
 }
 
 /** The poller: checks pending batches at their provider on the POLL_SCHEDULE and announces what changed. */
-export const pollerService: ServiceDefinition = {
+export const pollerService = defineService({
   name: 'poller',
+  settings: pollerSettings,
   defaultHealthPort: 9401,
   requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, instanceId, metrics }) {
@@ -96,4 +98,4 @@ export const pollerService: ServiceDefinition = {
       },
     };
   },
-};
+});

@@ -1,9 +1,16 @@
+import {
+  ConfigError,
+  DEFAULT_MODEL_PRICES,
+  loadSettings,
+  parseModelPrices,
+  secretValues,
+} from '@batchline/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_MODEL_PRICES, loadConfig, parseModelPrices, secretValues } from '../index.ts';
+import { monitorSettings } from '../src/settings.ts';
 
 describe('monitor settings', () => {
   it('defaults to the built-in price table, a 50 % batch discount and a one-minute alert interval', () => {
-    const config = loadConfig({});
+    const config = loadSettings(monitorSettings, {});
     expect(config.MODEL_PRICES).toEqual(DEFAULT_MODEL_PRICES);
     expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual({ input: 0.15, output: 0.6 });
     expect(config.BATCH_DISCOUNT_PERCENT).toBe(50);
@@ -12,7 +19,7 @@ describe('monitor settings', () => {
   });
 
   it('lays MODEL_PRICES over the defaults', () => {
-    const config = loadConfig({
+    const config = loadSettings(monitorSettings, {
       MODEL_PRICES: '{"my-model": {"input": 1, "output": 2}, "gpt-4o": {"input": 3, "output": 4}}',
       BATCH_DISCOUNT_PERCENT: '40',
     });
@@ -30,7 +37,7 @@ describe('monitor settings', () => {
     ['{"m": {"input": 1, "output": 1, "cached": 0.5}}', /is not a price table/],
   ])('rejects MODEL_PRICES %j', (text, message) => {
     expect(parseModelPrices(text)).toEqual({ error: expect.stringMatching(message) });
-    expect(() => loadConfig({ MODEL_PRICES: text })).toThrow(ConfigError);
+    expect(() => loadSettings(monitorSettings, { MODEL_PRICES: text })).toThrow(ConfigError);
   });
 
   it.each([
@@ -38,15 +45,17 @@ describe('monitor settings', () => {
     ['BATCH_DISCOUNT_PERCENT', 'half'],
     ['MONITOR_ALERT_INTERVAL', 'often'],
   ])('names %s when it is %j', (variable, value) => {
-    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+    expect(() => loadSettings(monitorSettings, { [variable]: value })).toThrow(new RegExp(`^${variable}: `));
   });
 
   it('treats read-only admin tokens as secrets', () => {
-    const config = loadConfig({
+    const config = loadSettings(monitorSettings, {
       ADMIN_TOKENS: 'operator-token',
       ADMIN_READONLY_TOKENS: 'reader-a, reader-b',
     });
     expect(config.ADMIN_READONLY_TOKENS).toEqual(['reader-a', 'reader-b']);
-    expect(secretValues(config)).toEqual(expect.arrayContaining(['operator-token', 'reader-a', 'reader-b']));
+    expect(secretValues(monitorSettings, config)).toEqual(
+      expect.arrayContaining(['operator-token', 'reader-a', 'reader-b']),
+    );
   });
 });

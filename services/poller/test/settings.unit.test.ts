@@ -1,9 +1,10 @@
+import { ConfigError, loadSettings, secretValues } from '@batchline/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, secretValues } from '../index.ts';
+import { pollerSettings } from '../src/settings.ts';
 
 describe('poller settings', () => {
   it('have defaults', () => {
-    const config = loadConfig({});
+    const config = loadSettings(pollerSettings, {});
     expect(config).toMatchObject({
       POLL_ERROR_BACKOFF: [10_000, 30_000, 60_000, 300_000],
       POLL_RATE_LIMIT_PAUSE: 60_000,
@@ -14,14 +15,13 @@ describe('poller settings', () => {
       RESULTS_REDRIVE_AFTER: 900_000,
       POLL_STUCK_AFTER: 7_200_000,
       DELETE_PROVIDER_FILES: false,
-      BATCHLINE_ANTHROPIC_MODEL: 'claude-3-5-haiku-latest',
     });
     expect(config.POLLER_WEBHOOK_PORT).toBeUndefined();
     expect(config.POLLER_SUMMARY_INTERVAL).toBeUndefined();
   });
 
   it('parse what operators write', () => {
-    const config = loadConfig({
+    const config = loadSettings(pollerSettings, {
       POLL_ERROR_BACKOFF: '1s, 5s',
       POLL_STUCK_AFTER: '3h',
       DELETE_PROVIDER_FILES: 'true',
@@ -36,13 +36,19 @@ describe('poller settings', () => {
       POLLER_WEBHOOK_PORT: 9411,
       POLLER_SUMMARY_INTERVAL: 3_600_000,
     });
-    expect(secretValues(config)).toContain('whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=');
+    expect(secretValues(pollerSettings, config)).toContain('whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=');
   });
 
   it('refuse nonsense, naming the variable', () => {
-    expect(() => loadConfig({ DELETE_PROVIDER_FILES: 'yes please' })).toThrow(ConfigError);
-    expect(() => loadConfig({ DELETE_PROVIDER_FILES: 'yes please' })).toThrow(/DELETE_PROVIDER_FILES/);
-    expect(() => loadConfig({ POLL_ERROR_BACKOFF: '1s,soon' })).toThrow(/POLL_ERROR_BACKOFF/);
-    expect(() => loadConfig({ POLLER_WEBHOOK_PORT: '70000' })).toThrow(/POLLER_WEBHOOK_PORT/);
+    expect(() => loadSettings(pollerSettings, { DELETE_PROVIDER_FILES: 'yes please' })).toThrow(ConfigError);
+    expect(() => loadSettings(pollerSettings, { DELETE_PROVIDER_FILES: 'yes please' })).toThrow(
+      /DELETE_PROVIDER_FILES/,
+    );
+    expect(() => loadSettings(pollerSettings, { POLL_ERROR_BACKOFF: '1s,soon' })).toThrow(
+      /POLL_ERROR_BACKOFF/,
+    );
+    expect(() => loadSettings(pollerSettings, { POLLER_WEBHOOK_PORT: '70000' })).toThrow(
+      /POLLER_WEBHOOK_PORT/,
+    );
   });
 });

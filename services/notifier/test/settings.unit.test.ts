@@ -1,9 +1,10 @@
+import { ConfigError, loadSettings, secretValues } from '@batchline/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, secretValues } from '../index.ts';
+import { notifierSettings } from '../src/settings.ts';
 
 describe('notifier settings', () => {
   it('defaults: no critical webhook, 10 s timeout, backoff up to 30 s, digest of more than 10 in a minute', () => {
-    const config = loadConfig({});
+    const config = loadSettings(notifierSettings, {});
     expect(config.SLACK_CRITICAL_WEBHOOK_URL).toBeUndefined();
     expect(config.SLACK_TIMEOUT).toBe(10_000);
     expect(config.SLACK_RETRY_SCHEDULE).toEqual([1_000, 2_000, 5_000, 15_000, 30_000]);
@@ -13,7 +14,7 @@ describe('notifier settings', () => {
   });
 
   it('reads every notifier variable', () => {
-    const config = loadConfig({
+    const config = loadSettings(notifierSettings, {
       SLACK_CRITICAL_WEBHOOK_URL: 'https://hooks.slack.com/services/T1/B2/critical',
       SLACK_TIMEOUT: '3s',
       SLACK_RETRY_SCHEDULE: '500ms,2s',
@@ -32,10 +33,12 @@ describe('notifier settings', () => {
   });
 
   it('treats the critical webhook as a secret', () => {
-    const config = loadConfig({
+    const config = loadSettings(notifierSettings, {
       SLACK_CRITICAL_WEBHOOK_URL: 'https://hooks.slack.com/services/T1/B2/critical',
     });
-    expect(secretValues(config)).toContain('https://hooks.slack.com/services/T1/B2/critical');
+    expect(secretValues(notifierSettings, config)).toContain(
+      'https://hooks.slack.com/services/T1/B2/critical',
+    );
   });
 
   it.each([
@@ -49,7 +52,7 @@ describe('notifier settings', () => {
   ])('names %s when it is %j', (variable, value) => {
     let error: unknown;
     try {
-      loadConfig({ [variable]: value });
+      loadSettings(notifierSettings, { [variable]: value });
     } catch (caught) {
       error = caught;
     }
@@ -58,8 +61,8 @@ describe('notifier settings', () => {
   });
 
   it('does not echo a malformed critical webhook (it is a credential)', () => {
-    expect(() => loadConfig({ SLACK_CRITICAL_WEBHOOK_URL: 'hooks.slack.com/services/T1/B2/secret' })).toThrow(
-      expect.not.objectContaining({ message: expect.stringContaining('secret') }),
-    );
+    expect(() =>
+      loadSettings(notifierSettings, { SLACK_CRITICAL_WEBHOOK_URL: 'hooks.slack.com/services/T1/B2/secret' }),
+    ).toThrow(expect.not.objectContaining({ message: expect.stringContaining('secret') }));
   });
 });

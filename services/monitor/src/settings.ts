@@ -1,0 +1,41 @@
+import {
+  commaList,
+  duration,
+  OpenAISettings,
+  PollScheduleSettings,
+  PricingSettings,
+  port,
+  ServiceSettings,
+  type Settings,
+  setting,
+} from '@batchline/config';
+
+/** Every variable the monitor reads (`batchline run monitor --help` lists them). */
+export const monitorSettings = {
+  ...ServiceSettings,
+  // Retry and cancel act on OpenAI batches; a retry's first check follows the poll schedule.
+  ...OpenAISettings,
+  ...PollScheduleSettings,
+  ...PricingSettings,
+  MONITOR_PORT: setting(port, {
+    description: "the monitor's port: admin API, dashboard, /healthz, /readyz, /metrics",
+    default: '8080',
+    fix: 'Use a TCP port number between 0 and 65535.',
+  }),
+  ADMIN_TOKENS: setting(commaList, {
+    description:
+      'bearer tokens that may read the admin API and act (retry, cancel, pause, priority, alert rules)',
+    default: '',
+    secret: true,
+  }),
+  ADMIN_READONLY_TOKENS: setting(commaList, {
+    description: 'bearer tokens that may only read the admin API',
+    default: '',
+    secret: true,
+  }),
+  MONITOR_ALERT_INTERVAL: setting(duration, {
+    description: 'how often the monitor evaluates its alert rules',
+    default: '1m',
+  }),
+};
+export type MonitorSettings = Settings<typeof monitorSettings>;
