@@ -1,8 +1,8 @@
-import { applyResultsChunk } from '@batchline/db';
 import { Counter, Histogram } from '@batchline/metrics';
 import { startOutboxRelay } from '@batchline/outbox';
 import type { ServiceDefinition } from '@batchline/runtime';
 import { traceHeaders } from '@batchline/telemetry';
+import { applyResultsChunk } from './store/apply-chunk.ts';
 
 /**
  * The persister: applies each result chunk in one transaction (ledger row, COPY of outcomes and associations,
