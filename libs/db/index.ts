@@ -30,10 +30,9 @@ export {
   type RetrySource,
   releaseRetry,
 } from './src/batch-retries.ts';
-export { type CopyValue, copyRows, copyTextField } from './src/copy.ts';
+export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
-export type { FinalLogDetails } from './src/finalize.ts';
 export {
   type FailedCheck,
   type LeasedBatch,
@@ -127,6 +126,5 @@ export {
   pauseProvider,
   resumeProvider,
 } from './src/provider-pauses.ts';
-export { type ApplyChunkOptions, applyResultsChunk, type ChunkOutcome } from './src/results.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
 export type { WebhookAnswer, WebhookHealth } from './src/webhook-pacing.ts';

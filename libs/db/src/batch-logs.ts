@@ -1,5 +1,4 @@
 import type { BatchStatusCode, ProviderName } from '@batchline/domain';
-import type { ResultsSummary } from '@batchline/events';
 import type { Queryable } from './pool.ts';
 
 export interface RequestCounts {
@@ -36,7 +35,8 @@ export interface BatchLog {
   resultsLandedAt: Date | null;
   finalNotifiedAt: Date | null;
   expectedChunks: number | null;
-  resultsSummary: ResultsSummary | null;
+  /** The fetcher's summary of the batch as the persister stored it with the last chunk (its shape is theirs). */
+  resultsSummary: Record<string, unknown> | null;
   lastPollError: string | null;
   lastPollErrorAt: Date | null;
 }
@@ -68,7 +68,7 @@ interface BatchLogRow {
   results_landed_at: Date | null;
   final_notified_at: Date | null;
   expected_chunks: number | null;
-  results_summary: ResultsSummary | null;
+  results_summary: Record<string, unknown> | null;
   last_poll_error: string | null;
   last_poll_error_at: Date | null;
 }

@@ -1,5 +1,11 @@
-import type { FinalLogDetails } from './finalize.ts';
 import type { Queryable } from './pool.ts';
+
+/** A batch-level error of the provider, as the persister records it in `log_details.providerErrors`. */
+interface LoggedProviderError {
+  code: string | null;
+  message: string | null;
+  line: number | null;
+}
 
 /** What the final message of a batch says beyond its `batch.finalized` event: model, token usage, provider errors. */
 export interface FinalBatchDetails {
@@ -7,7 +13,7 @@ export interface FinalBatchDetails {
   promptTokens: number;
   completionTokens: number;
   /** The provider's batch-level errors (e.g. why it failed a batch's input). */
-  providerErrors: FinalLogDetails['providerErrors'];
+  providerErrors: LoggedProviderError[];
   /** Requests with no line in either result file. */
   missingResults: number;
   /** Why the result files could not be downloaded, when they could not. */
@@ -26,7 +32,7 @@ export async function getFinalBatchDetails(
 ): Promise<FinalBatchDetails | null> {
   const { rows } = await db.query<{
     model: string | null;
-    log_details: Partial<FinalLogDetails> | null;
+    log_details: Record<string, unknown> | null;
     prompt_tokens: number;
     completion_tokens: number;
   }>(

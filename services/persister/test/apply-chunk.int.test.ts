@@ -1,8 +1,9 @@
+import { DbError, getBatchLog, type Pool } from '@batchline/db';
 import { customIdFor, type ResultRecord } from '@batchline/domain';
 import { BatchFinalizedEvent } from '@batchline/events';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyResultsChunk, DbError, getBatchLog, type Pool } from '../index.ts';
+import { applyResultsChunk } from '../src/store/apply-chunk.ts';
 import { chunksOf, failed, newBatch, succeeded, summaryOf } from './support.ts';
 
 describe('applyResultsChunk', () => {

@@ -1,15 +1,13 @@
-import type { ProviderName } from '@batchline/domain';
-import type { BatchFinalizedEvent, ResultsSummary, Subjects } from '@batchline/events';
+import { enqueueOutbox } from '@batchline/db';
+import { BatchStatus, type ProviderName } from '@batchline/domain';
+import { type BatchFinalizedEvent, type ResultsSummary, Subjects, validateEvent } from '@batchline/events';
 import type pg from 'pg';
-import { enqueueOutbox } from './outbox.ts';
-
-const BATCH_FINALIZED_SUBJECT: (typeof Subjects)['batchFinalized'] = 'batch.finalized';
 
 /** How many of the most frequent error codes the `batch.finalized` event carries. */
 const TOP_ERROR_COUNT = 5;
 
 /** What `log_details` says about a batch once its results landed: why it ended as it did. */
-export interface FinalLogDetails {
+interface FinalLogDetails {
   reason: ResultsSummary['reason'];
   providerStatus: string;
   providerErrors: ResultsSummary['providerErrors'];
@@ -55,31 +53,19 @@ export async function finalizeBatch(
     'SELECT COALESCE(sum(associations), 0)::int AS associations FROM batch_result_chunks WHERE batch_log_id = $1',
     [batchLogId],
   );
-  const logDetails: FinalLogDetails = {
-    reason: summary.reason,
-    providerStatus: summary.providerStatus,
-    providerErrors: summary.providerErrors,
-    linesRead: summary.linesRead,
-    invalidLines: summary.invalidLines,
-    duplicateLines: summary.duplicateLines,
-    unexpectedLines: summary.unexpectedLines,
-    missingResults: summary.missingResults,
-    inputUnavailable: summary.inputUnavailable,
-    downloadError: summary.downloadError,
-    errorCodes: Object.fromEntries(errorCodeRows.map((row) => [row.code, row.count])),
-  };
   const { rows } = await client.query<FinalizedRow>(
     `UPDATE batch_jobs_vp_logs
      SET status = $2, results_landed_at = now(), log_details = COALESCE(log_details, '{}'::jsonb) || $3::jsonb
-     WHERE id = $1 AND status = 1
+     WHERE id = $1 AND status = ${BatchStatus.pending}
      RETURNING batch_id, provider, total_sentences, processed_sentences, failed_sentences, created_at,
                provider_terminal_at, results_landed_at`,
-    [batchLogId, summary.finalStatus, JSON.stringify(logDetails)],
+    [batchLogId, summary.finalStatus, JSON.stringify(finalLogDetails(summary, errorCodeRows))],
   );
   const row = rows[0];
   if (!row) return null;
 
-  const event: BatchFinalizedEvent = {
+  // Checked before it is enqueued: a bad outbox row would stall the relay.
+  const event = validateEvent(Subjects.batchFinalized, {
     batchLogId,
     provider: row.provider,
     providerBatchId: row.batch_id,
@@ -95,12 +81,31 @@ export async function finalizeBatch(
     submittedAt: row.created_at.toISOString(),
     providerTerminalAt: row.provider_terminal_at?.toISOString() ?? null,
     landedAt: row.results_landed_at.toISOString(),
-  };
+  });
   await enqueueOutbox(client, {
-    subject: BATCH_FINALIZED_SUBJECT,
+    subject: Subjects.batchFinalized,
     msgId: `finalized:${batchLogId}`,
     payload: event,
     headers: eventHeaders,
   });
   return event;
+}
+
+function finalLogDetails(
+  summary: ResultsSummary,
+  errorCodeRows: readonly { code: string; count: number }[],
+): FinalLogDetails {
+  return {
+    reason: summary.reason,
+    providerStatus: summary.providerStatus,
+    providerErrors: summary.providerErrors,
+    linesRead: summary.linesRead,
+    invalidLines: summary.invalidLines,
+    duplicateLines: summary.duplicateLines,
+    unexpectedLines: summary.unexpectedLines,
+    missingResults: summary.missingResults,
+    inputUnavailable: summary.inputUnavailable,
+    downloadError: summary.downloadError,
+    errorCodes: Object.fromEntries(errorCodeRows.map((row) => [row.code, row.count])),
+  };
 }

@@ -1,24 +1,13 @@
+import {
+  type CopyValue,
+  copyRows,
+  copyTextField,
+  copyTextInto,
+  PgErrorCode,
+  pgErrorCode,
+} from '@batchline/db';
 import { ResultErrorCode, type ResultRecord } from '@batchline/domain';
-import type { BatchFinalizedEvent, ResultsParsedEvent, ResultsSummary } from '@batchline/events';
 import type pg from 'pg';
-import { type CopyValue, copyRows, copyTextField, copyTextInto } from './copy.ts';
-import { DbError, PgErrorCode, pgErrorCode } from './errors.ts';
-import { finalizeBatch } from './finalize.ts';
-import { type TransactionSource, withTransaction } from './pool.ts';
-
-export interface ChunkOutcome {
-  /** False when this chunk had landed before (a redelivery or replay): nothing was written. */
-  applied: boolean;
-  /** Set when this chunk completed the batch: the event enqueued in the outbox with the final status. */
-  finalized: BatchFinalizedEvent | null;
-  /** Rows this chunk wrote (none when it had landed before). */
-  written: { outcomes: number; associations: number };
-}
-
-export interface ApplyChunkOptions {
-  /** Headers of the `batch.finalized` event, should this chunk complete the batch (e.g. `traceparent`). */
-  finalizedEventHeaders?: Record<string, string>;
-}
 
 interface Association {
   customId: string;
@@ -33,7 +22,7 @@ interface ChunkRows {
 }
 
 /** What landing a chunk added: outcomes (they feed the batch counts) and associations. */
-interface LandedCounts {
+export interface LandedCounts {
   succeeded: number;
   failed: number;
   associations: number;
@@ -197,11 +186,17 @@ async function landChunkRowsSkippingConflicts(
   return counts[0]!;
 }
 
-async function landChunkRows(
+/**
+ * Lands a chunk's records (deduplicated, in one order): COPY first, and when any row cannot land (it exists
+ * already, or names a viewpoint gone from the catalogue) the conflict-skipping path instead, from a savepoint so
+ * the ledger row stays.
+ */
+export async function landChunkRows(
   client: pg.ClientBase,
   batchLogId: number,
-  rows: ChunkRows,
+  records: readonly ResultRecord[],
 ): Promise<LandedCounts> {
+  const rows = prepareChunkRows(records);
   await client.query('SAVEPOINT chunk_rows');
   try {
     const counts = await copyChunkRows(client, batchLogId, rows);
@@ -212,80 +207,4 @@ async function landChunkRows(
     await client.query('ROLLBACK TO SAVEPOINT chunk_rows');
     return landChunkRowsSkippingConflicts(client, batchLogId, rows);
   }
-}
-
-interface BatchProgressRow {
-  status: number;
-  expected_chunks: number | null;
-  results_summary: ResultsSummary | null;
-}
-
-/**
- * Lands one `batch.results.parsed` chunk exactly once, in one transaction:
- * the ledger row `(batch, chunk_seq)` makes a repeated chunk a no-op; the records are COPYed in (falling back to
- * skipping rows that exist already); the batch counts grow under the batch row lock; and whichever chunk commits
- * last, in any order, sees every ledger row and sets the final status with its `batch.finalized` outbox event.
- */
-export async function applyResultsChunk(
-  db: TransactionSource,
-  event: ResultsParsedEvent,
-  { finalizedEventHeaders = {} }: ApplyChunkOptions = {},
-): Promise<ChunkOutcome> {
-  const { batchLogId, chunkSeq } = event;
-  return withTransaction(db, async (client) => {
-    // A concurrent delivery of the same chunk waits here for the first one and then finds its row.
-    const ledger = await client.query(
-      `INSERT INTO batch_result_chunks (batch_log_id, chunk_seq, records, succeeded, failed, associations)
-       VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (batch_log_id, chunk_seq) DO NOTHING`,
-      [batchLogId, chunkSeq, event.records.length],
-    );
-    if (ledger.rowCount !== 1)
-      return { applied: false, finalized: null, written: { outcomes: 0, associations: 0 } };
-
-    const landed = await landChunkRows(client, batchLogId, prepareChunkRows(event.records));
-    const written = { outcomes: landed.succeeded + landed.failed, associations: landed.associations };
-    await client.query(
-      `UPDATE batch_result_chunks SET succeeded = $3, failed = $4, associations = $5
-       WHERE batch_log_id = $1 AND chunk_seq = $2`,
-      [batchLogId, chunkSeq, landed.succeeded, landed.failed, landed.associations],
-    );
-
-    // Takes the batch row lock: chunks of one batch serialise from here to their commit, so the last one to
-    // get here sees every other chunk's ledger row.
-    const { rows } = await client.query<BatchProgressRow>(
-      `UPDATE batch_jobs_vp_logs
-       SET processed_sentences = processed_sentences + $2,
-           failed_sentences = failed_sentences + $3,
-           expected_chunks = COALESCE($4, expected_chunks),
-           results_summary = COALESCE($5::jsonb, results_summary)
-       WHERE id = $1
-       RETURNING status, expected_chunks, results_summary`,
-      [
-        batchLogId,
-        landed.succeeded,
-        landed.failed,
-        event.chunkCount,
-        event.summary === null ? null : JSON.stringify(event.summary),
-      ],
-    );
-    const progress = rows[0];
-    if (!progress) throw new DbError('batch_not_found', `batch log ${batchLogId} does not exist`);
-    if (progress.status !== 1 || progress.expected_chunks === null || progress.results_summary === null) {
-      return { applied: true, finalized: null, written };
-    }
-
-    const { rows: ledgerRows } = await client.query<{ landed: number }>(
-      'SELECT count(*)::int AS landed FROM batch_result_chunks WHERE batch_log_id = $1 AND chunk_seq < $2',
-      [batchLogId, progress.expected_chunks],
-    );
-    if (ledgerRows[0]!.landed < progress.expected_chunks) return { applied: true, finalized: null, written };
-
-    const finalized = await finalizeBatch(
-      client,
-      batchLogId,
-      progress.results_summary,
-      finalizedEventHeaders,
-    );
-    return { applied: true, finalized, written };
-  });
 }
