@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createPool, getBatchLog, getProviderPause, type Pool, pauseProvider } from '@batchline/db';
+import { createPool, getBatchLog, type Pool } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
@@ -134,19 +134,21 @@ describe('batchline CLI', () => {
   });
 
   it('poll --resume-provider ends a provider pause for every poller, then checks', async () => {
-    await pauseProvider(pool, {
-      provider: 'openai',
-      kind: 'auth',
-      pauseMs: 3_600_000,
-      reason: 'getBatch failed: 401 Incorrect API key provided',
-    });
+    // The pause a poller records when the provider refuses its key (it ends only with a probe, or this).
+    await pool.query(
+      `INSERT INTO provider_pauses (provider, kind, needs_probe, paused_until, reason)
+       VALUES ('openai', 'auth', true, now() + interval '1 hour', 'getBatch failed: 401 Incorrect API key provided')`,
+    );
     const resumed = await cli(['poll', '--resume-provider', 'openai']);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(
       /^openai: pause ended \(auth since .+, 0 probe\(s\)\): getBatch failed: 401/m,
     );
     expect(resumed.stdout).toMatch(/^checked \d+ batch\(es\)/m);
-    expect(await getProviderPause(pool, 'openai')).toBeNull();
+    const livePause = await pool.query(
+      `SELECT * FROM provider_pauses WHERE provider = 'openai' AND (needs_probe OR paused_until > now())`,
+    );
+    expect(livePause.rows[0] ?? null).toBeNull();
     expect((await cli(['poll', '--resume-provider', 'openai'])).stdout).toMatch(/^openai: was not paused$/m);
     const bad = await cli(['poll', '--resume-provider', 'azure']);
     expect(bad.code).toBe(2);

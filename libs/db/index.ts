@@ -33,17 +33,6 @@ export {
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
-export {
-  type FailedCheck,
-  type LeasedBatch,
-  type LeaseOptions,
-  leaseBatch,
-  leaseDueBatches,
-  nextDueDelayMs,
-  type ProviderCheck,
-  recordProviderCheck,
-  rescheduleBatch,
-} from './src/leases.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   BUCKET_ORIGIN,
@@ -80,26 +69,6 @@ export {
 } from './src/notifications.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
 export {
-  countBatchesAwaitingProvider,
-  type PollerCycle,
-  type PollerCycleTotals,
-  purgePollerCycles,
-  recordPollerCycle,
-  sumPollerCycles,
-} from './src/poller-cycles.ts';
-export {
-  claimProviderCopies,
-  claimStuckBatches,
-  makeBatchDueNow,
-  type ProviderCopies,
-  type RedrivenBatch,
-  redriveBatch,
-  redriveUnlandedBatches,
-  releaseExpiredLeases,
-  releaseProviderCopies,
-  type StuckBatch,
-} from './src/poller-sweeps.ts';
-export {
   type BatchControlResult,
   setBatchPollingPaused,
   setBatchPollPriority,
@@ -113,18 +82,5 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
-export {
-  claimProviderProbes,
-  countKnownListedBatches,
-  getProviderPause,
-  listProviderPauses,
-  measureNotFound,
-  oldestNotFoundBatch,
-  type PauseRequest,
-  type ProviderPause,
-  type ProviderPauseKind,
-  pauseProvider,
-  resumeProvider,
-} from './src/provider-pauses.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
 export type { WebhookAnswer, WebhookHealth } from './src/webhook-pacing.ts';

@@ -1,5 +1,10 @@
-export { type CheckDeps, type CheckOutcome, type CheckResult, checkBatch } from './src/check-batch.ts';
-export { type PollLoop, type PollLoopOptions, startPollLoop } from './src/poll-loop.ts';
+export type { CheckDeps, CheckResult } from './src/check-batch.ts';
+export {
+  type BatchCheckNow,
+  checkBatchNow,
+  checkPendingBatchesNow,
+  type ManualCheckOptions,
+  type PendingChecksReport,
+} from './src/manual-checks.ts';
 export { checkDepsFromConfig, pollerService } from './src/service.ts';
-export { type SweepOptions, type SweepReport, startSweeps, sweepOnce } from './src/sweeps.ts';
-export { startWebhookServer, WEBHOOK_PATH, type WebhookServer } from './src/webhook-server.ts';
+export { type ProviderPause, resumeProvider } from './src/store/provider-pauses.ts';

@@ -1,47 +1,42 @@
 import { hostname } from 'node:os';
-import {
-  getBatchLog,
-  leaseBatch,
-  leaseDueBatches,
-  type Pool,
-  redriveBatch,
-  resumeProvider,
-} from '@batchline/db';
+import type { Pool } from '@batchline/db';
 import { PROVIDERS, type ProviderName } from '@batchline/domain';
-import { type CheckDeps, type CheckResult, checkBatch, checkDepsFromConfig } from '@batchline/poller';
+import {
+  type CheckDeps,
+  type CheckResult,
+  checkBatchNow,
+  checkDepsFromConfig,
+  checkPendingBatchesNow,
+  resumeProvider,
+} from '@batchline/poller';
 import { configuredProviders } from '@batchline/providers';
 import { type CommandContext, commandContext, withDatabase } from '../context.ts';
 import { CommandError, UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
 
-const STATUS_NAMES: Record<number, string> = { 1: 'pending', 2: 'completed', 9: 'failed' };
-/** The most batches one `poll` without an id checks, so that a huge backlog cannot keep it running for ever. */
-const MAX_BATCHES = 100_000;
-
 /** Checks one batch now, as a poller would (under a lease, so it never races a running poller). */
-async function pollOne(context: CommandContext, pool: Pool, deps: CheckDeps, id: number): Promise<void> {
-  const batch = await getBatchLog(pool, id);
-  if (!batch) throw new CommandError(`batch log ${id} does not exist`);
-  if (batch.status !== 1) {
-    console.log(`batch log ${id} is final (${STATUS_NAMES[batch.status]}): nothing to check`);
-    return;
+async function pollOne(context: CommandContext, deps: CheckDeps, id: number): Promise<void> {
+  const checked = await checkBatchNow(deps, id, { owner: owner(), leaseMs: context.config.POLL_LEASE });
+  switch (checked.outcome) {
+    case 'unknown':
+      throw new CommandError(`batch log ${id} does not exist`);
+    case 'final':
+      console.log(`batch log ${id} is final (${checked.statusName}): nothing to check`);
+      return;
+    // Final at the provider already: what it waits for is its results, so those were driven again.
+    case 'redriven':
+      console.log(
+        `batch log ${id} is ${checked.providerStatus} at the provider; its results are being fetched again (event ${checked.msgId})`,
+      );
+      return;
+    case 'awaiting_results':
+      console.log(`batch log ${id} is ${checked.providerStatus} at the provider and waits for its results`);
+      return;
+    case 'leased_elsewhere':
+      throw new CommandError(`batch log ${id} is being checked by a poller right now; try again shortly`);
+    case 'checked':
+      console.log(describe(id, checked.result, checked.providerStatus, checked.lastPollError));
   }
-  if (batch.providerTerminalAt !== null) {
-    // Its provider status is final already: what it waits for is its results, so drive those again.
-    const redriven = await redriveBatch(pool, id);
-    console.log(
-      redriven
-        ? `batch log ${id} is ${batch.providerStatus} at the provider; its results are being fetched again (event ${redriven.msgId})`
-        : `batch log ${id} is ${batch.providerStatus} at the provider and waits for its results`,
-    );
-    return;
-  }
-  const leased = await leaseBatch(pool, id, { owner: owner(), leaseMs: context.config.POLL_LEASE });
-  if (!leased)
-    throw new CommandError(`batch log ${id} is being checked by a poller right now; try again shortly`);
-  const result = await checkBatch(deps, leased);
-  const after = await getBatchLog(pool, id);
-  console.log(describe(id, result, after?.providerStatus ?? null, after?.lastPollError ?? null));
 }
 
 const owner = () => `cli-${hostname()}-${process.pid}`;
@@ -68,30 +63,17 @@ function describe(
 }
 
 /** Checks every pending batch now, POLL_CHUNK at a time, under leases like the pollers'. */
-async function pollAll(context: CommandContext, pool: Pool, deps: CheckDeps): Promise<void> {
-  await pool.query(
-    'UPDATE batch_jobs_vp_logs SET next_poll_at = now() WHERE status = 1 AND provider_terminal_at IS NULL AND next_poll_at > now()',
-  );
-  const counts = new Map<string, number>();
-  let checked = 0;
-  while (checked < MAX_BATCHES) {
-    const leased = await leaseDueBatches(pool, {
-      owner: owner(),
-      limit: context.config.POLL_CHUNK,
-      leaseMs: context.config.POLL_LEASE,
-    });
-    if (leased.length === 0) break;
-    for (const result of await Promise.all(leased.map((batch) => checkBatch(deps, batch)))) {
-      const key = result.errorKind ? `${result.outcome} (${result.errorKind})` : result.outcome;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    checked += leased.length;
-  }
+async function pollAll(context: CommandContext, deps: CheckDeps): Promise<void> {
+  const { checked, tally } = await checkPendingBatchesNow(deps, {
+    owner: owner(),
+    chunk: context.config.POLL_CHUNK,
+    leaseMs: context.config.POLL_LEASE,
+  });
   if (checked === 0) {
     console.log('no pending batch to check (or every provider with pending batches is paused)');
     return;
   }
-  const summary = [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+  const summary = [...tally].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
   console.log(`checked ${checked} batch(es): ${summary}`);
 }
 
@@ -134,8 +116,8 @@ export const pollCommand: Command = {
         context.log,
         configuredProviders(context.config),
       );
-      if (id === null) await pollAll(context, pool, deps);
-      else await pollOne(context, pool, deps, id);
+      if (id === null) await pollAll(context, deps);
+      else await pollOne(context, deps, id);
     });
   },
 };

@@ -1,3 +1,4 @@
+import { BatchStatus } from '@batchline/domain';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -6,9 +7,7 @@ import {
   claimAlertWindow,
   claimRetry,
   completeRetry,
-  leaseDueBatches,
   type Pool,
-  recordProviderCheck,
   releaseRetry,
   setBatchPollingPaused,
   setBatchPollPriority,
@@ -16,6 +15,39 @@ import {
   withTransaction,
 } from '../index.ts';
 import { chunksOf, failed, newBatch, succeeded, summaryOf } from './support.ts';
+
+/**
+ * Leases what a poller would lease now, in its order (the poller's lease query, which this test cannot import):
+ * due pending batches not held back by their own pause, a pause of all polling or of their provider, the
+ * highest poll priority first, then the oldest due.
+ */
+async function leaseDueBatches(
+  pool: Pool,
+  { owner, limit, leaseMs }: { owner: string; limit: number; leaseMs: number },
+): Promise<{ id: number; leaseVersion: number }[]> {
+  const { rows } = await pool.query<{ id: string; lease_version: string }>(
+    `WITH due AS (
+       SELECT id FROM batch_jobs_vp_logs
+       WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NULL AND next_poll_at <= now()
+         AND (lease_until IS NULL OR lease_until <= now())
+         AND NOT polling_paused
+         AND NOT EXISTS (SELECT 1 FROM polling_control WHERE paused)
+         AND NOT EXISTS (SELECT 1 FROM provider_pauses p
+                         WHERE p.provider = batch_jobs_vp_logs.provider AND (p.needs_probe OR p.paused_until > now()))
+       ORDER BY poll_priority DESC, next_poll_at
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE batch_jobs_vp_logs b
+       SET lease_owner = $1, lease_until = now() + $3::float8 * interval '1 millisecond', lease_version = lease_version + 1
+       FROM due WHERE b.id = due.id
+       RETURNING b.id, b.lease_version, b.poll_priority, b.next_poll_at
+     )
+     SELECT id, lease_version FROM leased ORDER BY poll_priority DESC, next_poll_at, id`,
+    [owner, limit, leaseMs],
+  );
+  return rows.map((row) => ({ id: Number(row.id), leaseVersion: Number(row.lease_version) }));
+}
 
 describe('monitor schema (migration 0002)', () => {
   let db: MigratedTestDatabase;
@@ -89,17 +121,12 @@ describe('monitor schema (migration 0002)', () => {
         .provider_started_at as Date | null;
     const check = async (providerStatus: string) => {
       const [lease] = await leaseDueBatches(pool, { owner: 'p', limit: 1, leaseMs: 60_000 });
-      await recordProviderCheck(pool, {
-        id,
-        leaseVersion: lease!.leaseVersion,
-        providerStatus,
-        requestCounts: null,
-        inputFileId: null,
-        outputFileId: null,
-        errorFileId: null,
-        terminal: false,
-        nextPollDelayMs: 0,
-      });
+      // What the poller's write-back of a check changes here: the provider status, its lease, the next check.
+      await pool.query(
+        `UPDATE batch_jobs_vp_logs SET provider_status = $3, lease_owner = NULL, lease_until = NULL,
+           next_poll_at = now() WHERE id = $1 AND lease_version = $2`,
+        [id, lease!.leaseVersion, providerStatus],
+      );
     };
     await check('validating');
     expect(await started()).toBeNull();

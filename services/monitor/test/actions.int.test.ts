@@ -1,8 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leaseDueBatches } from '@batchline/db';
-import { CHAT_COMPLETIONS_URL, openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
+import type { Pool } from '@batchline/db';
+import {
+  BatchStatus,
+  CHAT_COMPLETIONS_URL,
+  openAIRequestLine,
+  viewpointSystemPrompt,
+} from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +37,39 @@ const requestLine = (id: number) =>
       systemPrompt: SYSTEM_PROMPT,
     }),
   );
+
+/**
+ * Leases what a poller would lease now, in its order (the poller's lease query, which this test cannot import):
+ * due pending batches not held back by their own pause, a pause of all polling or of their provider, the
+ * highest poll priority first, then the oldest due.
+ */
+async function leaseDueBatches(
+  pool: Pool,
+  { owner, limit, leaseMs }: { owner: string; limit: number; leaseMs: number },
+): Promise<{ id: number; leaseVersion: number }[]> {
+  const { rows } = await pool.query<{ id: string; lease_version: string }>(
+    `WITH due AS (
+       SELECT id FROM batch_jobs_vp_logs
+       WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NULL AND next_poll_at <= now()
+         AND (lease_until IS NULL OR lease_until <= now())
+         AND NOT polling_paused
+         AND NOT EXISTS (SELECT 1 FROM polling_control WHERE paused)
+         AND NOT EXISTS (SELECT 1 FROM provider_pauses p
+                         WHERE p.provider = batch_jobs_vp_logs.provider AND (p.needs_probe OR p.paused_until > now()))
+       ORDER BY poll_priority DESC, next_poll_at
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE batch_jobs_vp_logs b
+       SET lease_owner = $1, lease_until = now() + $3::float8 * interval '1 millisecond', lease_version = lease_version + 1
+       FROM due WHERE b.id = due.id
+       RETURNING b.id, b.lease_version, b.poll_priority, b.next_poll_at
+     )
+     SELECT id, lease_version FROM leased ORDER BY poll_priority DESC, next_poll_at, id`,
+    [owner, limit, leaseMs],
+  );
+  return rows.map((row) => ({ id: Number(row.id), leaseVersion: Number(row.lease_version) }));
+}
 
 async function readLines(provider: BatchProvider, fileId: string): Promise<string[]> {
   let text = '';

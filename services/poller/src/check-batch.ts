@@ -1,10 +1,4 @@
-import {
-  enqueueOutbox,
-  type LeasedBatch,
-  type Pool,
-  recordProviderCheck,
-  rescheduleBatch,
-} from '@batchline/db';
+import { enqueueOutbox, type Pool } from '@batchline/db';
 import {
   classifyProviderStatus,
   type EndReason,
@@ -18,6 +12,8 @@ import { type ProviderBatch, ProviderError, type ProviderSet } from '@batchline/
 import { traceHeaders } from '@batchline/telemetry';
 import type { PollerMetrics } from './metrics.ts';
 import { isSystemicNotFound, pauseForError, pauseKindOf } from './provider-health.ts';
+import { recordProviderCheck, rescheduleBatch } from './store/check-records.ts';
+import type { LeasedBatch } from './store/leases.ts';
 
 export interface CheckDeps {
   pool: Pool;

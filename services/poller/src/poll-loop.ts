@@ -1,16 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type LeasedBatch,
-  leaseDueBatches,
-  nextDueDelayMs,
-  oldestNotFoundBatch,
-  type PollerCycle,
-  recordPollerCycle,
-} from '@batchline/db';
 import { batchAttributes, withSpan } from '@batchline/telemetry';
 import { type CheckDeps, type CheckResult, checkBatch } from './check-batch.ts';
 import { runDueProbes } from './provider-health.ts';
+import { type LeasedBatch, leaseDueBatches, nextDueDelayMs } from './store/leases.ts';
+import { type PollerCycle, recordPollerCycle } from './store/poll-cycles.ts';
+import { oldestNotFoundBatch } from './store/provider-pauses.ts';
 
 export interface PollLoopOptions extends CheckDeps {
   owner: string;

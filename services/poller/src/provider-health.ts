@@ -1,17 +1,17 @@
-import {
-  claimProviderProbes,
-  countKnownListedBatches,
-  measureNotFound,
-  type Pool,
-  type ProviderPause,
-  type ProviderPauseKind,
-  pauseProvider,
-  resumeProvider,
-} from '@batchline/db';
+import type { Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
 import { type OpsErrorDetails, opsErrorEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { API_KEY_VARIABLE, ProviderError, type ProviderSet } from '@batchline/providers';
+import {
+  claimProviderProbes,
+  countKnownListedBatches,
+  measureNotFound,
+  type ProviderPause,
+  type ProviderPauseKind,
+  pauseProvider,
+  resumeProvider,
+} from './store/provider-pauses.ts';
 
 export interface ProviderHealthOptions {
   pool: Pool;

@@ -1,6 +1,7 @@
-import { countBatchesAwaitingProvider, enqueueOutbox, type Pool, sumPollerCycles } from '@batchline/db';
+import { enqueueOutbox, type Pool } from '@batchline/db';
 import { Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
+import { countBatchesAwaitingProvider, sumPollerCycles } from './store/poll-cycles.ts';
 
 /**
  * Publishes, every `intervalMs`, what this poller did over the period (`ops.poller.summary`, through the outbox

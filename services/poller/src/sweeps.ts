@@ -1,16 +1,15 @@
-import {
-  claimProviderCopies,
-  claimStuckBatches,
-  enqueueOutbox,
-  type Pool,
-  purgePollerCycles,
-  redriveUnlandedBatches,
-  releaseExpiredLeases,
-  releaseProviderCopies,
-} from '@batchline/db';
+import { enqueueOutbox, type Pool } from '@batchline/db';
 import { opsErrorEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { ProviderError, type ProviderSet } from '@batchline/providers';
+import { purgePollerCycles } from './store/poll-cycles.ts';
+import {
+  claimProviderCopies,
+  claimStuckBatches,
+  redriveUnlandedBatches,
+  releaseExpiredLeases,
+  releaseProviderCopies,
+} from './store/sweeps.ts';
 
 export interface SweepOptions {
   pool: Pool;

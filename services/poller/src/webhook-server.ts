@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { makeBatchDueNow, type Pool } from '@batchline/db';
+import type { Pool } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import { type BatchWebhook, WebhookSignatureError } from '@batchline/providers';
+import { makeBatchDueNow } from './store/leases.ts';
 
 /** The path OpenAI is configured to call. */
 export const WEBHOOK_PATH = '/webhooks/openai';

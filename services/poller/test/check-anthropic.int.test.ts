@@ -1,5 +1,5 @@
-import { leaseDueBatches } from '@batchline/db';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { leaseDueBatches } from '../src/store/leases.ts';
 import { type PollerWorld, pollerWorld } from './support.ts';
 
 const CLOCK = { validatingMs: 1000, inProgressMs: 5000, finalizingMs: 1000 };

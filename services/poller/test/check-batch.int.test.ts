@@ -1,7 +1,7 @@
-import { leaseBatch, leaseDueBatches } from '@batchline/db';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkBatch } from '../src/check-batch.ts';
 import { runDueProbes } from '../src/provider-health.ts';
+import { leaseBatch, leaseDueBatches } from '../src/store/leases.ts';
 import { type PollerWorld, pollerWorld } from './support.ts';
 
 const CLOCK = { validatingMs: 1000, inProgressMs: 5000, finalizingMs: 1000 };

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { openAIWebhookVerifier } from '@batchline/providers';
-import { waitFor } from '@batchline/testing';
+import { silentLogger, waitFor } from '@batchline/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPollLoop } from '../src/poll-loop.ts';
 import { sweepOnce } from '../src/sweeps.ts';
 import { startWebhookServer, WEBHOOK_PATH } from '../src/webhook-server.ts';
-import { type PollerWorld, pollerWorld, silentLog } from './support.ts';
+import { type PollerWorld, pollerWorld } from './support.ts';
 
 const CLOCK = { validatingMs: 1000, inProgressMs: 5000, finalizingMs: 1000 };
 const WHOLE_RUN = CLOCK.validatingMs + CLOCK.inProgressMs + CLOCK.finalizingMs;
@@ -26,7 +26,7 @@ describe('the poll loop, the sweeps and the webhook endpoint', () => {
     sweepOnce({
       pool: world.pool,
       providers: world.deps.providers,
-      log: silentLog,
+      log: silentLogger,
       redriveAfterMs: 60_000,
       stuckAfterMs: 7_200_000,
       deleteProviderFiles: false,
@@ -165,7 +165,7 @@ describe('the poll loop, the sweeps and the webhook endpoint', () => {
       port: 0,
       host: '127.0.0.1',
       pool: world.pool,
-      log: silentLog,
+      log: silentLogger,
       verify: openAIWebhookVerifier(secret),
       onBatchDue: (id) => due.push(id),
     });

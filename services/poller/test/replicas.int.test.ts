@@ -2,25 +2,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Bus, connectBus } from '@batchline/bus';
-import { createPool, insertBatchLog, migrate, type Pool } from '@batchline/db';
+import { insertBatchLog, type Pool } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createOpenAIProvider } from '@batchline/providers';
 import { type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import {
-  createTestDatabase,
+  type MigratedTestDatabase,
+  migratedTestDatabase,
   pipelineEnv,
-  type TestDatabase,
+  silentLogger,
   testNamespace,
   testNatsUrl,
   waitFor,
 } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLog } from './support.ts';
 
 const BATCHES = 120;
 
 describe('three poller replicas, one killed midway', () => {
-  let db: TestDatabase;
+  let db: MigratedTestDatabase;
   let pool: Pool;
   let emulator: Emulator;
   let bus: Bus;
@@ -30,12 +30,11 @@ describe('three poller replicas, one killed midway', () => {
   const providerBatchIds = new Map<number, string>();
 
   beforeAll(async () => {
-    db = await createTestDatabase('poller_replicas');
-    pool = createPool({ connectionString: db.url, log: silentLog, applicationName: 'replicas-test' });
-    await migrate(pool, silentLog);
+    db = await migratedTestDatabase('poller_replicas');
+    pool = db.pool;
     // Batches stay in progress for the whole test: each is due exactly once (the schedule's step is an hour).
     emulator = await startEmulator({ clock: { validatingMs: 0, inProgressMs: 3_600_000, finalizingMs: 0 } });
-    bus = await connectBus({ servers: [testNatsUrl()], name: 'replicas-test', namespace, log: silentLog });
+    bus = await connectBus({ servers: [testNatsUrl()], name: 'replicas-test', namespace, log: silentLogger });
     await bus.ensureTopology();
     dir = await mkdtemp(join(tmpdir(), 'batchline-replicas-'));
     const input = join(dir, 'input.jsonl');
@@ -66,8 +65,7 @@ describe('three poller replicas, one killed midway', () => {
     await bus?.deleteTopology();
     await bus?.drain();
     await emulator?.close();
-    await pool?.end();
-    await db?.drop();
+    await db?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPool, insertBatchLog, leaseBatch, migrate, type Pool } from '@batchline/db';
+import { insertBatchLog, type Pool } from '@batchline/db';
 import { anthropicRequestLine, type ProviderName, viewpointSystemPrompt } from '@batchline/domain';
 import {
   type BatchOutcome,
@@ -11,12 +11,11 @@ import {
   startEmulator,
 } from '@batchline/emulator';
 import type { OpsErrorEvent, StatusChangedEvent } from '@batchline/events';
-import { createLogger } from '@batchline/logging';
 import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
-import { createTestDatabase, type TestDatabase } from '@batchline/testing';
+import { migratedTestDatabase, silentLogger } from '@batchline/testing';
 import { type CheckDeps, type CheckResult, checkBatch } from '../src/check-batch.ts';
+import { leaseBatch } from '../src/store/leases.ts';
 
-export const silentLog = createLogger({ service: 'poller-test', level: 'silent' });
 export const OPENAI_KEY = 'sk-poller-test-0000000000';
 export const ANTHROPIC_KEY = 'sk-ant-poller-test-0000000';
 export const CATALOGUE = [
@@ -50,14 +49,8 @@ export async function pollerWorld(
   label: string,
   options: { clock?: EmulatorOptions['clock']; deps?: Partial<CheckDeps> } = {},
 ): Promise<PollerWorld> {
-  const db: TestDatabase = await createTestDatabase(label);
-  const pool = createPool({
-    connectionString: db.url,
-    log: silentLog,
-    applicationName: 'poller-test',
-    max: 16,
-  });
-  await migrate(pool, silentLog);
+  const db = await migratedTestDatabase(label);
+  const { pool } = db;
   let current = Date.parse('2026-11-23T00:00:00Z');
   let next: BatchOutcome | undefined;
   const emulator = await startEmulator({
@@ -84,7 +77,7 @@ export async function pollerWorld(
     notFoundConfirmMs: 30_000,
     rateLimitPauseMs: 60_000,
     probeIntervalMs: 60_000,
-    log: silentLog,
+    log: silentLogger,
     random: () => 0.5,
     ...options.deps,
   };
@@ -186,10 +179,25 @@ export async function pollerWorld(
     },
     async close() {
       await emulator.close();
-      await pool.end();
-      await db.drop();
+      await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
   return world;
+}
+
+let batchCounter = 0;
+
+/** A pending OpenAI batch log with a unique provider batch id, due for its first check now. */
+export async function newBatch(pool: Pool): Promise<number> {
+  batchCounter += 1;
+  const { id } = await insertBatchLog(pool, {
+    provider: 'openai',
+    batchId: `batch_test_${process.pid}_${batchCounter}_${Date.now()}`,
+    model: 'gpt-test',
+    totalSentences: 0,
+    inputFileId: 'file-in',
+    firstPollDelayMs: 0,
+  });
+  return id;
 }

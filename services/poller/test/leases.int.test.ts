@@ -1,14 +1,8 @@
+import { getBatchLog, type Pool } from '@batchline/db';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  getBatchLog,
-  leaseBatch,
-  leaseDueBatches,
-  type Pool,
-  type ProviderCheck,
-  recordProviderCheck,
-  rescheduleBatch,
-} from '../index.ts';
+import { type ProviderCheck, recordProviderCheck, rescheduleBatch } from '../src/store/check-records.ts';
+import { leaseBatch, leaseDueBatches } from '../src/store/leases.ts';
 import { newBatch } from './support.ts';
 
 describe('poller leases', () => {
@@ -92,6 +86,28 @@ describe('poller leases', () => {
     const row = await getBatchLog(pool, sooner);
     expect(row).toMatchObject({ leaseOwner: 'p1', leaseVersion: 1 });
     expect(row!.leaseUntil!.getTime()).toBeGreaterThan(row!.nextPollAt.getTime());
+  });
+
+  it('leases higher-priority batches first, and none held back by the monitor’s pauses', async () => {
+    const oldest = await newBatch(pool);
+    const urgent = await newBatch(pool);
+    const paused = await newBatch(pool);
+    // The columns and the row the monitor's actions set.
+    await pool.query(
+      `UPDATE batch_jobs_vp_logs SET next_poll_at = now() - CASE WHEN id = $1 THEN interval '3 minutes'
+         ELSE interval '1 minute' END, poll_priority = CASE WHEN id = $2 THEN 50 ELSE 0 END,
+         polling_paused = (id = $3)`,
+      [oldest, urgent, paused],
+    );
+    await pool.query('UPDATE polling_control SET paused = true');
+    expect(await leaseDueBatches(pool, { owner: 'p', limit: 10, leaseMs: 60_000 })).toEqual([]);
+    await pool.query('UPDATE polling_control SET paused = false');
+
+    const [first] = await leaseDueBatches(pool, { owner: 'p', limit: 1, leaseMs: 60_000 });
+    expect(first!.id).toBe(urgent);
+    expect(
+      (await leaseDueBatches(pool, { owner: 'p', limit: 10, leaseMs: 60_000 })).map((b) => b.id),
+    ).toEqual([oldest]);
   });
 
   it('lets an expired lease be taken over and fences out the old holder', async () => {

@@ -1,4 +1,5 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 
 /** What one poll cycle of one poller did: the figures the monitor and the periodic summary read. */
 export interface PollerCycle {
@@ -111,7 +112,8 @@ export async function purgePollerCycles(db: Queryable, olderThanMs: number): Pro
 /** Pending batches still waiting for their provider (not final there), for the periodic summary. */
 export async function countBatchesAwaitingProvider(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
-    'SELECT count(*)::int AS count FROM batch_jobs_vp_logs WHERE status = 1 AND provider_terminal_at IS NULL',
+    `SELECT count(*)::int AS count FROM batch_jobs_vp_logs
+     WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NULL`,
   );
   return rows[0]!.count;
 }

@@ -1,7 +1,12 @@
-import type { ProviderName } from '@batchline/domain';
+import {
+  enqueueOutbox,
+  type OutboxEvent,
+  type Queryable,
+  type TransactionSource,
+  withTransaction,
+} from '@batchline/db';
+import { BatchStatus, type ProviderName } from '@batchline/domain';
 import { redactSecretsIn } from '@batchline/logging';
-import { enqueueOutbox, type OutboxEvent } from './outbox.ts';
-import { type Queryable, type TransactionSource, withTransaction } from './pool.ts';
 
 /**
  * Why every check against a provider is held back: a rate limit (ends by itself), an exhausted quota, refused
@@ -173,7 +178,7 @@ export async function measureNotFound(
   const { rows } = await db.query<{ not_found: number; checked: number; answered_since: number }>(
     `WITH recent AS (
        SELECT not_found_at FROM batch_jobs_vp_logs
-       WHERE provider = $1 AND status = 1 AND last_checked_at > now() - $2::float8 * interval '1 millisecond'
+       WHERE provider = $1 AND status = ${BatchStatus.pending} AND last_checked_at > now() - $2::float8 * interval '1 millisecond'
      )
      SELECT (SELECT count(*) FILTER (WHERE not_found_at IS NOT NULL) FROM recent)::int AS not_found,
             (SELECT count(*) FROM recent)::int AS checked,
@@ -209,7 +214,7 @@ export async function countKnownListedBatches(
 export async function oldestNotFoundBatch(db: Queryable, provider: ProviderName): Promise<string | null> {
   const { rows } = await db.query<{ batch_id: string }>(
     `SELECT batch_id FROM batch_jobs_vp_logs
-     WHERE provider = $1 AND status = 1 AND not_found_at IS NOT NULL
+     WHERE provider = $1 AND status = ${BatchStatus.pending} AND not_found_at IS NOT NULL
      ORDER BY not_found_at LIMIT 1`,
     [provider],
   );

@@ -1,15 +1,14 @@
+import type { Pool } from '@batchline/db';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordProviderCheck } from '../src/store/check-records.ts';
+import { leaseDueBatches, nextDueDelayMs } from '../src/store/leases.ts';
 import {
   claimProviderProbes,
   getProviderPause,
-  leaseDueBatches,
-  nextDueDelayMs,
-  type Pool,
   pauseProvider,
-  recordProviderCheck,
   resumeProvider,
-} from '../index.ts';
+} from '../src/store/provider-pauses.ts';
 import { newBatch } from './support.ts';
 
 describe('poller state: provider pauses, due times and the end stamps', () => {

@@ -1,5 +1,5 @@
-import type { ProviderName } from '@batchline/domain';
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
+import { BatchStatus, type ProviderName } from '@batchline/domain';
 
 /** A batch whose terminal event was published again. */
 export interface RedrivenBatch {
@@ -60,7 +60,7 @@ export async function redriveUnlandedBatches(
   const { rows } = await db.query<RedrivenRow>(
     REDRIVE_BATCH_SQL(`
       SELECT id FROM batch_jobs_vp_logs
-      WHERE status = 1 AND provider_terminal_at IS NOT NULL AND terminal_event IS NOT NULL
+      WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NOT NULL AND terminal_event IS NOT NULL
         AND provider_terminal_at < now() - $1::float8 * interval '1 millisecond'
         AND (redriven_at IS NULL
              OR redriven_at < now() - $1::float8 * least(power(2, redrive_count - 1), 16) * interval '1 millisecond')
@@ -79,7 +79,7 @@ export async function redriveBatch(db: Queryable, id: number): Promise<RedrivenB
   const { rows } = await db.query<RedrivenRow>(
     REDRIVE_BATCH_SQL(`
       SELECT id FROM batch_jobs_vp_logs
-      WHERE id = $1 AND status = 1 AND provider_terminal_at IS NOT NULL AND terminal_event IS NOT NULL
+      WHERE id = $1 AND status = ${BatchStatus.pending} AND provider_terminal_at IS NOT NULL AND terminal_event IS NOT NULL
       FOR UPDATE`),
     [id],
   );
@@ -113,7 +113,7 @@ export async function claimStuckBatches(
   }>(
     `WITH stuck AS (
        SELECT id FROM batch_jobs_vp_logs
-       WHERE status = 1 AND provider_terminal_at IS NULL
+       WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NULL
          AND COALESCE(progress_at, created_at) < now() - $1::float8 * interval '1 millisecond'
          AND (stuck_alerted_at IS NULL OR stuck_alerted_at < COALESCE(progress_at, created_at))
        ORDER BY COALESCE(progress_at, created_at) LIMIT $2
@@ -194,22 +194,4 @@ export async function claimProviderCopies(db: Queryable, limit: number): Promise
 
 export async function releaseProviderCopies(db: Queryable, id: number): Promise<void> {
   await db.query('UPDATE batch_jobs_vp_logs SET provider_files_deleted_at = NULL WHERE id = $1', [id]);
-}
-
-/**
- * Makes a pending batch due now (a webhook said it changed, or an operator asked). Returns its batch log id, or
- * null when no pending batch has that provider batch id.
- */
-export async function makeBatchDueNow(
-  db: Queryable,
-  provider: ProviderName,
-  providerBatchId: string,
-): Promise<number | null> {
-  const { rows } = await db.query<{ id: string }>(
-    `UPDATE batch_jobs_vp_logs SET next_poll_at = now()
-     WHERE provider = $1 AND batch_id = $2 AND status = 1 AND provider_terminal_at IS NULL
-     RETURNING id`,
-    [provider, providerBatchId],
-  );
-  return rows[0] ? Number(rows[0].id) : null;
 }
