@@ -32,7 +32,6 @@ export {
 } from './src/batch-retries.ts';
 export { type CopyValue, copyRows, copyTextField } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
-export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
 export type { FinalLogDetails } from './src/finalize.ts';
 export {
   type FailedCheck,
@@ -60,25 +59,6 @@ export {
   type PollingState,
   readMonitoringSnapshot,
 } from './src/monitoring.ts';
-export {
-  type BundledEntry,
-  type ClaimedNotification,
-  type ClaimOptions,
-  type CompleteOptions,
-  type Completion,
-  claimNextNotification,
-  completeNotification,
-  type DigestEntry,
-  type DigestPolicy,
-  type DispatchClaim,
-  type DispatchOutcome,
-  enqueueNotification,
-  enqueueNotificationOncePer,
-  type NewNotification,
-  type NotificationRoute,
-  type NotificationSeverity,
-  type NotificationState,
-} from './src/notifications.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
 export {
   countBatchesAwaitingProvider,
@@ -129,4 +109,3 @@ export {
 } from './src/provider-pauses.ts';
 export { type ApplyChunkOptions, applyResultsChunk, type ChunkOutcome } from './src/results.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
-export type { WebhookAnswer, WebhookHealth } from './src/webhook-pacing.ts';

@@ -1,5 +1,4 @@
-import type { FinalLogDetails } from './finalize.ts';
-import type { Queryable } from './pool.ts';
+import type { FinalLogDetails, Queryable } from '@batchline/db';
 
 /** What the final message of a batch says beyond its `batch.finalized` event: model, token usage, provider errors. */
 export interface FinalBatchDetails {
