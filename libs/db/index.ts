@@ -32,7 +32,6 @@ export {
 } from './src/batch-retries.ts';
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
-export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   BUCKET_ORIGIN,
@@ -48,25 +47,6 @@ export {
   type PollingState,
   readMonitoringSnapshot,
 } from './src/monitoring.ts';
-export {
-  type BundledEntry,
-  type ClaimedNotification,
-  type ClaimOptions,
-  type CompleteOptions,
-  type Completion,
-  claimNextNotification,
-  completeNotification,
-  type DigestEntry,
-  type DigestPolicy,
-  type DispatchClaim,
-  type DispatchOutcome,
-  enqueueNotification,
-  enqueueNotificationOncePer,
-  type NewNotification,
-  type NotificationRoute,
-  type NotificationSeverity,
-  type NotificationState,
-} from './src/notifications.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
 export {
   type BatchControlResult,
@@ -83,4 +63,3 @@ export {
   withTransaction,
 } from './src/pool.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
-export type { WebhookAnswer, WebhookHealth } from './src/webhook-pacing.ts';

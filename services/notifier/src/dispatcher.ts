@@ -1,14 +1,4 @@
-import {
-  type ClaimedNotification,
-  type Completion,
-  claimNextNotification,
-  completeNotification,
-  type DigestPolicy,
-  type DispatchClaim,
-  type DispatchOutcome,
-  type NotificationRoute,
-  type Pool,
-} from '@batchline/db';
+import type { Pool } from '@batchline/db';
 import { type Logger, redactSecretsIn } from '@batchline/logging';
 import type { Counter } from '@batchline/metrics';
 import {
@@ -23,6 +13,10 @@ import type { CrashPoints } from './crash-point.ts';
 import { markPossibleRepeat, type SlackMessage } from './messages/slack-message.ts';
 import { slackSendOutcome } from './metrics.ts';
 import type { Delivery } from './routing.ts';
+import { type ClaimedNotification, claimNextNotification, type DispatchClaim } from './store/claim.ts';
+import { type Completion, completeNotification, type DispatchOutcome } from './store/complete.ts';
+import type { DigestPolicy } from './store/digest.ts';
+import type { NotificationRoute } from './store/notification.ts';
 
 /** How often an idle dispatcher looks for messages recorded by other replicas (its own wake it at once). */
 const IDLE_POLL_MS = 500;

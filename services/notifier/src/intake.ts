@@ -1,11 +1,6 @@
 import type { EventContext } from '@batchline/bus';
-import {
-  enqueueNotification,
-  getFinalBatchDetails,
-  type NewNotification,
-  type NotificationRoute,
-  type Pool,
-} from '@batchline/db';
+import type { Pool } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 import type {
   AlertRaisedEvent,
   BatchFinalizedEvent,
@@ -21,6 +16,9 @@ import { FINAL_SEVERITY, finalMessage } from './messages/final-message.ts';
 import { opsErrorMessage } from './messages/ops-message.ts';
 import { pollerSummaryMessage } from './messages/poller-summary-message.ts';
 import { routeForSeverity } from './routing.ts';
+import { enqueueNotification, type NewNotification } from './store/enqueue.ts';
+import { getFinalBatchDetails } from './store/final-batch-details.ts';
+import type { NotificationRoute } from './store/notification.ts';
 
 export interface IntakeOptions {
   pool: Pool;
@@ -50,7 +48,8 @@ export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOpti
   return {
     async batchFinalized(event: BatchFinalizedEvent, ctx: EventContext): Promise<void> {
       const details = await getFinalBatchDetails(pool, event.batchLogId);
-      const severity = event.status === 2 ? FINAL_SEVERITY.completed : FINAL_SEVERITY.failed;
+      const severity =
+        event.status === BatchStatus.completed ? FINAL_SEVERITY.completed : FINAL_SEVERITY.failed;
       await record(
         {
           eventKey: `final:${event.batchLogId}`,

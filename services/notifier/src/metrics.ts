@@ -1,5 +1,5 @@
-import type { DispatchOutcome } from '@batchline/db';
 import { Counter, type Registry } from '@batchline/metrics';
+import type { DispatchOutcome } from './store/complete.ts';
 
 /** How one post ended, as operators count it: sent to Slack, written to the log, refused for good, or retried. */
 export type SlackSendOutcome = 'sent' | 'logged' | 'failed' | 'retried';

@@ -1,9 +1,10 @@
-import type { NotificationRoute, NotificationSeverity } from '@batchline/db';
+import type { Severity } from '@batchline/domain';
 import type { Logger } from '@batchline/logging';
 import { logSink, type SlackSink, webhookSink } from './slack-sink.ts';
+import type { NotificationRoute } from './store/notification.ts';
 
 /** Severity decides the webhook: critical messages go to the critical route, everything else to the default. */
-export const routeForSeverity = (severity: NotificationSeverity): NotificationRoute =>
+export const routeForSeverity = (severity: Severity): NotificationRoute =>
   severity === 'critical' ? 'critical' : 'default';
 
 /** One destination and the routes whose messages it carries. */

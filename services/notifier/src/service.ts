@@ -1,4 +1,3 @@
-import { enqueueNotificationOncePer, type NotificationRoute } from '@batchline/db';
 import { defineService } from '@batchline/runtime';
 import { crashPoints } from './crash-point.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -8,6 +7,8 @@ import { slackRefusalMessage } from './messages/ops-message.ts';
 import { createSlackSendsCounter } from './metrics.ts';
 import { planDeliveries } from './routing.ts';
 import { notifierSettings } from './settings.ts';
+import { enqueueNotificationOncePer } from './store/enqueue.ts';
+import type { NotificationRoute } from './store/notification.ts';
 
 /** A dead webhook refuses every message; operators need one report per webhook and Slack error an hour. */
 const REFUSAL_REPORT_EVERY_MS = 60 * 60_000;

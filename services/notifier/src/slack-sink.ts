@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { DispatchOutcome } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import {
   IncomingWebhook,
@@ -8,6 +7,7 @@ import {
   type IncomingWebhookSendArguments,
 } from '@slack/webhook';
 import type { SlackMessage } from './messages/slack-message.ts';
+import type { DispatchOutcome } from './store/complete.ts';
 
 /** Slack's limit is about one message per second per webhook (reliability.md E-Slack); never faster. */
 export const SLACK_MIN_INTERVAL_MS = 1_000;

@@ -1,15 +1,14 @@
-import { createLogger } from '@batchline/logging';
+import { silentLogger } from '@batchline/testing';
 import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
 import { describe, expect, it } from 'vitest';
 import { planDeliveries, routeForSeverity } from '../src/routing.ts';
 import { classifyWebhookFailure, parseRetryAfterMs, webhookKeyOf } from '../src/slack-sink.ts';
 
-const log = createLogger({ service: 'notifier-test', level: 'silent' });
 const DEFAULT = 'https://hooks.slack.com/services/T1/B1/default';
 const CRITICAL = 'https://hooks.slack.com/services/T1/B2/critical';
 
 const plan = (defaultUrl?: string, criticalUrl?: string) =>
-  planDeliveries({ defaultUrl, criticalUrl, timeoutMs: 1_000, log }).map((d) => ({
+  planDeliveries({ defaultUrl, criticalUrl, timeoutMs: 1_000, log: silentLogger }).map((d) => ({
     destination: d.sink.label,
     routes: d.routes,
     refusalRoute: d.refusalRoute,

@@ -1,9 +1,9 @@
 import { DEFAULT_MODEL_PRICES } from '@batchline/config';
-import type { FinalBatchDetails } from '@batchline/db';
 import type { BatchFinalizedEvent } from '@batchline/events';
 import { describe, expect, it } from 'vitest';
 import { estimateCost } from '../src/messages/cost.ts';
 import { finalMessage } from '../src/messages/final-message.ts';
+import type { FinalBatchDetails } from '../src/store/final-batch-details.ts';
 import { expectWithinSlackLimits } from './slack-limits.ts';
 
 const pricing = { prices: DEFAULT_MODEL_PRICES, batchDiscountPercent: 50 };

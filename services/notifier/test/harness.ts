@@ -1,22 +1,19 @@
 import { type Bus, connectBus } from '@batchline/bus';
-import { createPool, insertBatchLog, migrate, type Pool } from '@batchline/db';
+import { insertBatchLog, type Pool } from '@batchline/db';
 import type { BatchFinalizedEvent } from '@batchline/events';
-import { createLogger } from '@batchline/logging';
 import { type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import {
-  createTestDatabase,
+  migratedTestDatabase,
   pipelineEnv,
   type ReceivedSlackMessage,
   type SlackReceiver,
+  silentLogger,
   startSlackReceiver,
-  type TestDatabase,
   testNamespace,
   testNatsUrl,
 } from '@batchline/testing';
 import { expect } from 'vitest';
 import { POSSIBLE_REPEAT_NOTE } from '../src/messages/slack-message.ts';
-
-const log = createLogger({ service: 'notifier-test', level: 'silent' });
 
 /** Slack's pace, which every test checks: no two POSTs to one webhook less than this apart. */
 export const SLACK_INTERVAL_MS = 1_000;
@@ -55,11 +52,15 @@ export interface NotifierScenario {
 let batchCounter = 0;
 
 export async function startScenario(label: string): Promise<NotifierScenario> {
-  const database: TestDatabase = await createTestDatabase(`notifier_${label}`);
-  const pool = createPool({ connectionString: database.url, log, applicationName: 'notifier-test' });
-  await migrate(pool, log);
+  const database = await migratedTestDatabase(`notifier_${label}`);
+  const { pool } = database;
   const namespace = testNamespace(label);
-  const bus = await connectBus({ servers: [testNatsUrl()], name: `notifier-test-${label}`, namespace, log });
+  const bus = await connectBus({
+    servers: [testNatsUrl()],
+    name: `notifier-test-${label}`,
+    namespace,
+    log: silentLogger,
+  });
   await bus.ensureTopology();
   const slack = await startSlackReceiver();
   const criticalUrl = slack.url.replace('/B000TEST/', '/B000CRIT/');
@@ -152,8 +153,7 @@ export async function startScenario(label: string): Promise<NotifierScenario> {
       await slack.close();
       await bus.deleteTopology();
       await bus.drain();
-      await pool.end();
-      await database.drop();
+      await database.close();
     },
   };
 }

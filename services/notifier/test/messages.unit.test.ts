@@ -1,4 +1,3 @@
-import type { DigestEntry } from '@batchline/db';
 import type { AlertRaisedEvent, OpsErrorEvent, PollerSummaryEvent } from '@batchline/events';
 import { describe, expect, it } from 'vitest';
 import { alertMessage } from '../src/messages/alert-message.ts';
@@ -6,6 +5,7 @@ import { DIGEST_MAX_ENTRIES, digestMessage } from '../src/messages/digest-messag
 import { opsErrorMessage, slackRefusalMessage } from '../src/messages/ops-message.ts';
 import { pollerSummaryMessage } from '../src/messages/poller-summary-message.ts';
 import { humanDuration, markPossibleRepeat, POSSIBLE_REPEAT_NOTE } from '../src/messages/slack-message.ts';
+import type { DigestEntry } from '../src/store/digest.ts';
 import { expectWithinSlackLimits } from './slack-limits.ts';
 
 const alert = (overrides: Partial<AlertRaisedEvent> = {}): AlertRaisedEvent => ({

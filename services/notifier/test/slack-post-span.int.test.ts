@@ -1,11 +1,11 @@
-import { createPool, enqueueNotification, insertBatchLog, migrate, type Pool } from '@batchline/db';
-import { createLogger } from '@batchline/logging';
+import type { Pool } from '@batchline/db';
 import { traceHeaders } from '@batchline/telemetry';
 import {
-  createTestDatabase,
+  type MigratedTestDatabase,
+  migratedTestDatabase,
   type SlackReceiver,
+  silentLogger,
   startSlackReceiver,
-  type TestDatabase,
   waitFor,
 } from '@batchline/testing';
 import { SpanKind, trace } from '@opentelemetry/api';
@@ -15,13 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashPoints } from '../src/crash-point.ts';
 import { Dispatcher } from '../src/dispatcher.ts';
 import { webhookSink } from '../src/slack-sink.ts';
+import { enqueueNotification } from '../src/store/enqueue.ts';
+import { newBatch } from './batch-logs.ts';
 
 // Tracing on, in this test file's process only: spans stay in memory.
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 provider.register();
 
-const log = createLogger({ service: 'notifier-test', level: 'silent' });
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 
 /** Runs `fn` in a span standing for an event's consumer span; returns the span and the headers recorded in it. */
@@ -34,41 +35,27 @@ function inConsumerSpan(name: string): { spanId: string; traceId: string; header
 }
 
 describe('the Slack post span', () => {
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
   let pool: Pool;
   let slack: SlackReceiver;
 
   beforeAll(async () => {
-    database = await createTestDatabase('notifier_post_span');
-    pool = createPool({ connectionString: database.url, log, applicationName: 'notifier-test' });
-    await migrate(pool, log);
+    database = await migratedTestDatabase('notifier_post_span');
+    pool = database.pool;
     slack = await startSlackReceiver();
   });
   afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
+    await database?.close();
     await slack?.close();
     await provider.shutdown();
   });
-
-  const newBatch = async (n: number) =>
-    (
-      await insertBatchLog(pool, {
-        provider: 'openai',
-        batchId: `batch_span_${n}`,
-        model: 'gpt-4o-mini',
-        totalSentences: 1,
-        inputFileId: 'file-input',
-        firstPollDelayMs: 60_000,
-      })
-    ).id;
 
   it("continues the recorded trace of a message, and links a digest to every entry's trace", async () => {
     // Three final messages close together (bundled into one digest), then an alert alone.
     const finals = [];
     for (let i = 0; i < 3; i++) {
       const consumer = inConsumerSpan(`process batch.finalized ${i}`);
-      const batchLogId = await newBatch(i);
+      const batchLogId = await newBatch(pool);
       finals.push({ consumer, batchLogId });
       await enqueueNotification(pool, {
         eventKey: `final:${batchLogId}`,
@@ -84,7 +71,7 @@ describe('the Slack post span', () => {
       });
     }
     const alertConsumer = inConsumerSpan('process alert.raised');
-    const alertBatch = await newBatch(3);
+    const alertBatch = await newBatch(pool);
     await enqueueNotification(pool, {
       eventKey: 'alert:1',
       kind: 'alert',
@@ -107,7 +94,7 @@ describe('the Slack post span', () => {
         refusalRoute: null,
       },
       instanceId: 'replica-a',
-      log,
+      log: silentLogger,
       retryScheduleMs: [1_000],
       digest: {
         threshold: 2,
@@ -115,7 +102,7 @@ describe('the Slack post span', () => {
         maxEntries: 40,
         compose: () => ({ text: 'digest', blocks: [] }),
       },
-      crash: crashPoints(undefined, log),
+      crash: crashPoints(undefined, silentLogger),
       reportRefusal: async () => undefined,
     }).start();
     const posts = await waitFor('both posts to be traced', () => {

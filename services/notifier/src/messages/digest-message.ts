@@ -1,4 +1,4 @@
-import type { DigestEntry } from '@batchline/db';
+import type { DigestEntry } from '../store/digest.ts';
 import { FINAL_SEVERITY } from './final-message.ts';
 import {
   context,

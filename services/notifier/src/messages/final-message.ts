@@ -1,5 +1,6 @@
-import type { FinalBatchDetails } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 import type { BatchFinalizedEvent } from '@batchline/events';
+import type { FinalBatchDetails } from '../store/final-batch-details.ts';
 import { estimateCost, type Pricing, usd } from './cost.ts';
 import {
   context,
@@ -44,10 +45,10 @@ const between = (from: string | null, to: string): string =>
 
 /** The one-line summary of a final status; also its line in a digest. */
 export function finalText(event: BatchFinalizedEvent): string {
-  const word = event.status === 2 ? 'completed' : 'failed';
+  const word = event.status === BatchStatus.completed ? 'completed' : 'failed';
   // "with errors", not "failed": a completed batch's text must not contain the word scripts look for on failure.
   const counts = `${event.processedSentences}/${event.totalSentences} requests succeeded, ${event.failedSentences} with errors, ${event.associations} associations written`;
-  const why = event.status === 9 ? `; ${REASON_TEXT[event.reason]}` : '';
+  const why = event.status === BatchStatus.failed ? `; ${REASON_TEXT[event.reason]}` : '';
   return `Batch ${event.providerBatchId} ${word}: ${counts} (batch log ${event.batchLogId}, ${event.provider}${why}).`;
 }
 
@@ -97,7 +98,7 @@ export function finalMessage(
   details: FinalBatchDetails | null,
   pricing: Pricing,
 ): SlackMessage {
-  const completed = event.status === 2;
+  const completed = event.status === BatchStatus.completed;
   const errors =
     event.topErrors.length === 0
       ? 'none'

@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
 
 /** A batch-level error of the provider, as the persister records it in `log_details.providerErrors`. */
 interface LoggedProviderError {

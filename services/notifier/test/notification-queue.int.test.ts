@@ -1,20 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getBatchLog, type Pool } from '@batchline/db';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type ClaimedNotification,
-  type ClaimOptions,
-  claimNextNotification,
-  completeNotification,
-  type DigestPolicy,
-  type DispatchOutcome,
-  enqueueNotification,
-  getBatchLog,
-  getFinalBatchDetails,
-  type NewNotification,
-  type Pool,
-} from '../index.ts';
-import { newBatch } from './support.ts';
+import { type ClaimedNotification, type ClaimOptions, claimNextNotification } from '../src/store/claim.ts';
+import { completeNotification, type DispatchOutcome } from '../src/store/complete.ts';
+import type { DigestPolicy } from '../src/store/digest.ts';
+import { enqueueNotification, type NewNotification } from '../src/store/enqueue.ts';
+import { getFinalBatchDetails } from '../src/store/final-batch-details.ts';
+import { newBatch } from './batch-logs.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
