@@ -1,18 +1,4 @@
 export {
-  type AlertConfig,
-  type AlertConfigChange,
-  type AlertMeasurements,
-  claimAlertWindow,
-  getAlertConfig,
-  insertAlert,
-  listRecentAlerts,
-  measureAlertConditions,
-  type NewAlert,
-  type RaisedAlert,
-  updateAlertConfig,
-} from './src/alerts.ts';
-export { type AuditOutcome, type AuditRecord, appendAuditRecord } from './src/audit.ts';
-export {
   type BatchLog,
   getBatchLog,
   insertBatchLog,
@@ -21,15 +7,7 @@ export {
   type NewBatchLog,
   type RequestCounts,
 } from './src/batch-logs.ts';
-export {
-  claimRetry,
-  completeRetry,
-  getRetrySource,
-  listFailedCustomIds,
-  type RetryClaim,
-  type RetrySource,
-  releaseRetry,
-} from './src/batch-retries.ts';
+export { countBatchesByState, JOB_STATE_SQL, type JobState } from './src/batch-states.ts';
 export { type CopyValue, copyRows, copyTextField } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type FinalBatchDetails, getFinalBatchDetails } from './src/final-batch-details.ts';
@@ -46,20 +24,6 @@ export {
   rescheduleBatch,
 } from './src/leases.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
-export {
-  BUCKET_ORIGIN,
-  countBatchesByState,
-  getMonitoredJob,
-  getPollingState,
-  JOB_STATES,
-  type JobState,
-  type MonitoredJob,
-  type MonitoringGroup,
-  type MonitoringScope,
-  type MonitoringSnapshot,
-  type PollingState,
-  readMonitoringSnapshot,
-} from './src/monitoring.ts';
 export {
   type BundledEntry,
   type ClaimedNotification,
@@ -100,12 +64,6 @@ export {
   releaseProviderCopies,
   type StuckBatch,
 } from './src/poller-sweeps.ts';
-export {
-  type BatchControlResult,
-  setBatchPollingPaused,
-  setBatchPollPriority,
-  setPollingPaused,
-} from './src/polling-control.ts';
 export {
   createPool,
   type Pool,
