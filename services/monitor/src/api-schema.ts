@@ -26,7 +26,6 @@ export const CostSavingsSchema = z.strictObject({
   /** Tokens of jobs whose model has no price: left out of every cost figure. */
   unpricedTokens: z.number(),
 });
-export type CostSavings = z.infer<typeof CostSavingsSchema>;
 
 export const SummarySchema = z.strictObject({
   totalJobs: z.number(),
@@ -84,7 +83,6 @@ export const ErrorSummaryEntrySchema = z.strictObject({
   count: z.number(),
   percentage: z.number(),
 });
-export type ErrorSummaryEntry = z.infer<typeof ErrorSummaryEntrySchema>;
 
 /** One job of the list; the optional fields come with `includeDetails` (and with every action's answer). */
 export const JobSchema = z.strictObject({

@@ -34,7 +34,7 @@ export interface MonitorAppDeps {
   now?: () => number;
 }
 
-export const ADMIN_PREFIX = '/api/admin/batch-monitoring';
+const ADMIN_PREFIX = '/api/admin/batch-monitoring';
 const DEFAULT_RATE_LIMIT = { limit: 60, windowMs: 60_000 };
 const BODY_LIMIT_BYTES = 16 * 1024;
 
