@@ -1,20 +1,18 @@
 import { formatDuration } from '@batchline/config';
-import {
-  type AlertConfig,
-  type AlertMeasurements,
-  claimAlertWindow,
-  enqueueOutbox,
-  getAlertConfig,
-  insertAlert,
-  measureAlertConditions,
-  type Pool,
-  type RaisedAlert,
-  withTransaction,
-} from '@batchline/db';
+import { enqueueOutbox, type Pool, withTransaction } from '@batchline/db';
 import { type AlertCondition, type AlertRaisedEvent, Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { percent, rate } from './figures.ts';
 import type { MonitorMetrics } from './metrics.ts';
+import {
+  type AlertConfig,
+  type AlertMeasurements,
+  claimAlertWindow,
+  getAlertConfig,
+  insertAlert,
+  measureAlertConditions,
+  type RaisedAlert,
+} from './store/alerts.ts';
 
 export const ALERT_SEVERITY: Record<AlertCondition, AlertRaisedEvent['severity']> = {
   batch_failures: 'critical',

@@ -1,7 +1,10 @@
 import type { ModelPriceTable } from '@batchline/config';
-import { BUCKET_ORIGIN, type JobState, type MonitoredJob, type MonitoringGroup } from '@batchline/db';
+import type { JobState } from '@batchline/db';
 import { PROVIDER_BATCH_LIMITS, type ProviderName } from '@batchline/domain';
+import type { HistoricalPoint, Job, Performance, Queues, Summary, TimeRange } from './api-schema.ts';
 import { priceForModel, tokenCost } from './pricing.ts';
+import type { MonitoredJob } from './store/jobs.ts';
+import { BUCKET_ORIGIN, type MonitoringGroup } from './store/monitoring-snapshot.ts';
 
 // Every formula here is written out, with its source columns, in services/monitor/README.md.
 
@@ -10,8 +13,7 @@ export const TIME_RANGES = {
   '24h': { rangeMs: 24 * 3_600_000, bucketMs: 3_600_000 },
   '7d': { rangeMs: 7 * 24 * 3_600_000, bucketMs: 6 * 3_600_000 },
   '30d': { rangeMs: 30 * 24 * 3_600_000, bucketMs: 24 * 3_600_000 },
-} as const;
-export type TimeRange = keyof typeof TIME_RANGES;
+} as const satisfies Record<TimeRange, { rangeMs: number; bucketMs: number }>;
 
 const HOUR_MS = 3_600_000;
 const MONTH_MS = 30 * 24 * HOUR_MS;
@@ -19,88 +21,6 @@ const MONTH_MS = 30 * 24 * HOUR_MS;
 export interface Pricing {
   prices: ModelPriceTable;
   batchDiscountPercent: number;
-}
-
-export interface CostSavings {
-  currentPeriod: number;
-  projectedMonthly: number;
-  savingsPercentage: number;
-  /** What the window's tokens cost through the batch API, and would have cost synchronously. */
-  batchCost: number;
-  syncCost: number;
-  /** Tokens of jobs whose model has no price: left out of every cost figure. */
-  unpricedTokens: number;
-}
-
-export interface Summary {
-  totalJobs: number;
-  completedJobs: number;
-  failedJobs: number;
-  pendingJobs: number;
-  totalRequests: number;
-  processedRequests: number;
-  failedRequests: number;
-  costSavings: CostSavings;
-  averageProcessingTime: number;
-  successRate: number;
-}
-
-export interface Queues {
-  pending: number;
-  processing: number;
-  completed: number;
-  failed: number;
-}
-
-export interface Performance {
-  throughput: { requestsPerHour: number; jobsPerHour: number; averageBatchSize: number };
-  efficiency: { batchUtilization: number; processingEfficiency: number; errorRate: number };
-}
-
-export interface HistoricalPoint {
-  timestamp: string;
-  totalJobs: number;
-  completedJobs: number;
-  failedJobs: number;
-  pendingJobs: number;
-  totalRequests: number;
-  processedRequests: number;
-  failedRequests: number;
-  batchCost: number;
-  syncCost: number;
-  costSavings: number;
-}
-
-export interface ErrorSummaryEntry {
-  error: string;
-  count: number;
-  percentage: number;
-}
-
-export interface JobView {
-  id: number;
-  batchId: string;
-  status: JobState;
-  jobType: string;
-  requestCount: number;
-  completedCount: number;
-  failedCount: number;
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  processingTimeMs: number | null;
-  provider: string;
-  model: string | null;
-  providerStatus: string | null;
-  pollingPaused: boolean;
-  priority: number;
-  retryOf: number | null;
-  retriedAs: number | null;
-  /** With `includeDetails`: */
-  costEstimate?: number | null;
-  costSavings?: number | null;
-  tokens?: { prompt: number; completion: number };
-  errorSummary?: ErrorSummaryEntry[];
 }
 
 const round = (value: number, decimals: number): number => {
@@ -197,12 +117,8 @@ export interface Figures {
 const bucketStart = (time: number, bucketMs: number): number =>
   BUCKET_ORIGIN.getTime() + Math.floor((time - BUCKET_ORIGIN.getTime()) / bucketMs) * bucketMs;
 
-export function computeFigures(input: FigureInput): Figures {
-  const { pricing } = input;
-  const inScope = input.groups.filter((group) => input.state === null || group.state === input.state);
-  const totals = emptyTotals();
-  for (const group of inScope) addGroup(totals, group, pricing);
-
+/** The groups in scope summed per bucket, every bucket of the window included (empty ones too). */
+function historicalPoints(input: FigureInput, inScope: readonly MonitoringGroup[]): HistoricalPoint[] {
   const buckets = new Map<number, Totals>();
   for (
     let t = bucketStart(input.from.getTime(), input.bucketMs);
@@ -213,8 +129,28 @@ export function computeFigures(input: FigureInput): Figures {
   }
   for (const group of inScope) {
     const bucket = buckets.get(group.bucketStart.getTime());
-    if (bucket) addGroup(bucket, group, pricing);
+    if (bucket) addGroup(bucket, group, input.pricing);
   }
+  return [...buckets].map(([time, bucket]) => ({
+    timestamp: new Date(time).toISOString(),
+    totalJobs: bucket.jobs,
+    completedJobs: bucket.completedJobs,
+    failedJobs: bucket.failedJobs,
+    pendingJobs: bucket.pendingJobs,
+    totalRequests: bucket.totalRequests,
+    processedRequests: bucket.succeeded,
+    failedRequests: bucket.failed,
+    batchCost: money(bucket.batchUsd),
+    syncCost: money(bucket.syncUsd),
+    costSavings: money(bucket.syncUsd - bucket.batchUsd),
+  }));
+}
+
+export function computeFigures(input: FigureInput): Figures {
+  const { pricing } = input;
+  const inScope = input.groups.filter((group) => input.state === null || group.state === input.state);
+  const totals = emptyTotals();
+  for (const group of inScope) addGroup(totals, group, pricing);
 
   const finishedByState = (state: 'completed' | 'failed') =>
     input.groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.jobs, 0);
@@ -261,26 +197,14 @@ export function computeFigures(input: FigureInput): Figures {
         errorRate: percent(share(totals.failed, landed)),
       },
     },
-    historical: [...buckets].map(([time, bucket]) => ({
-      timestamp: new Date(time).toISOString(),
-      totalJobs: bucket.jobs,
-      completedJobs: bucket.completedJobs,
-      failedJobs: bucket.failedJobs,
-      pendingJobs: bucket.pendingJobs,
-      totalRequests: bucket.totalRequests,
-      processedRequests: bucket.succeeded,
-      failedRequests: bucket.failed,
-      batchCost: money(bucket.batchUsd),
-      syncCost: money(bucket.syncUsd),
-      costSavings: money(bucket.syncUsd - bucket.batchUsd),
-    })),
+    historical: historicalPoints(input, inScope),
     jobsInScope: totals.jobs,
   };
 }
 
 /** One job of the list; `details` adds its cost, token usage and error summary. */
-export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): JobView {
-  const view: JobView = {
+export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): Job {
+  const view: Job = {
     id: job.id,
     batchId: job.batchId,
     status: job.state,

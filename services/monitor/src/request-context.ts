@@ -1,6 +1,19 @@
-import { type AuditOutcome, type AuditRecord, appendAuditRecord, type Queryable } from '@batchline/db';
+import type { Queryable } from '@batchline/db';
+import type { FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.ts';
 import type { Principal } from './auth.ts';
+import { type AuditOutcome, type AuditRecord, appendAuditRecord } from './store/audit.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for admin API requests: who asked, and whether the outcome has been audited. */
+    monitorContext: RequestContext | null;
+  }
+  interface FastifyContextConfig {
+    /** The audit log's name for what the route does, e.g. `batch.retry`. */
+    action?: string;
+  }
+}
 
 /**
  * What the audit log needs of one admin request. `audited` is set once a record of the request's outcome has
@@ -16,6 +29,16 @@ export interface RequestContext {
   audited: boolean;
 }
 
+/** A request's context before authentication: nobody yet, nothing audited. */
+export const requestContextOf = (request: FastifyRequest): RequestContext => ({
+  principal: null,
+  requestId: request.id,
+  clientIp: request.ip,
+  method: request.method,
+  route: request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200),
+  audited: false,
+});
+
 export interface AuditEntry {
   action: string;
   target?: string | null;
@@ -24,7 +47,7 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
-export const auditRecordOf = (context: RequestContext, entry: AuditEntry): AuditRecord => ({
+const auditRecordOf = (context: RequestContext, entry: AuditEntry): AuditRecord => ({
   actor: context.principal?.actor ?? 'anonymous',
   action: entry.action,
   target: entry.target ?? null,
@@ -55,4 +78,15 @@ export async function audit(db: Queryable, context: RequestContext, entry: Audit
       error,
     );
   }
+}
+
+/** Records a successful read; a read whose audit record cannot be written is refused. */
+export async function auditRead(
+  db: Queryable,
+  context: RequestContext,
+  action: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await audit(db, context, { action, outcome: 'success', statusCode: 200, details });
+  context.audited = true;
 }

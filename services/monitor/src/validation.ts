@@ -1,7 +1,12 @@
-import { JOB_STATES, type JobState } from '@batchline/db';
 import { z } from 'zod';
 import { type ApiError, invalid } from './api-error.ts';
-import { TIME_RANGES, type TimeRange } from './figures.ts';
+import {
+  AlertChannelSchema,
+  type JobState,
+  JobStateSchema,
+  type TimeRange,
+  TimeRangeSchema,
+} from './api-schema.ts';
 
 /** Where the values come from, which decides the error codes: unknown query parameters or unknown body fields. */
 type Source = 'query' | 'body';
@@ -90,16 +95,15 @@ export interface MonitoringQuery {
 export const MAX_PAGE = 100_000;
 export const MAX_LIMIT = 100;
 
-const TIME_RANGE_NAMES = Object.keys(TIME_RANGES) as [TimeRange, ...TimeRange[]];
+const TIME_RANGE_NAMES = TimeRangeSchema.options;
+const JOB_STATES = JobStateSchema.options;
 
 export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
   .strictObject({
     timeRange: z
       .enum(TIME_RANGE_NAMES, { error: `must be one of ${TIME_RANGE_NAMES.join(', ')}` })
       .default('24h'),
-    status: z
-      .enum(JOB_STATES as [JobState, ...JobState[]], { error: `must be one of ${JOB_STATES.join(', ')}` })
-      .optional(),
+    status: z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(', ')}` }).optional(),
     jobType: z
       .string()
       .regex(/^[a-z][a-z0-9_]{0,63}$/, { error: 'must be a job type such as specific_viewpoint' })
@@ -138,7 +142,7 @@ export const AlertSettingsSchema = z
       .optional(),
     batchFailureThreshold: wholeJsonNumber(1, 1_000_000).nullable().optional(),
     notificationChannels: z
-      .array(z.enum(['slack', 'log'], { error: 'must hold slack and/or log' }), {
+      .array(z.enum(AlertChannelSchema.options, { error: 'must hold slack and/or log' }), {
         error: 'must be a list of channels: slack, log',
       })
       .min(1, { error: 'must name at least one channel' })

@@ -10,19 +10,10 @@ import {
 } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  asOperator,
-  auditRecords,
-  type BatchSpec,
-  buildTestApp,
-  failed,
-  type MonitorDatabase,
-  monitorDatabase,
-  ok,
-  seedBatch,
-} from './support.ts';
+import { asOperator, auditRecords, type BatchSpec, buildTestApp, failed, ok, seedBatch } from './support.ts';
 
 const MONITORING = '/api/admin/batch-monitoring';
 const SYSTEM_PROMPT = viewpointSystemPrompt([1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })));
@@ -78,7 +69,7 @@ async function readLines(provider: BatchProvider, fileId: string): Promise<strin
 }
 
 describe('admin actions against the emulated provider', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let emulator: Emulator;
   let provider: BatchProvider;
   let app: FastifyInstance;
@@ -86,7 +77,7 @@ describe('admin actions against the emulated provider', () => {
   let files = 0;
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_actions');
+    db = await migratedTestDatabase('monitor_actions');
     // Batches stay in progress for ten minutes: long enough to cancel one.
     emulator = await startEmulator({ clock: { validatingMs: 50, inProgressMs: 600_000 } });
     provider = createOpenAIProvider({ apiKey: 'sk-emulated-test-key', baseURL: emulator.baseUrl });

@@ -1,6 +1,6 @@
-import type { AlertConfig, AlertMeasurements } from '@batchline/db';
 import { describe, expect, it } from 'vitest';
-import { triggeredConditions } from '../index.ts';
+import { triggeredConditions } from '../src/alerts.ts';
+import type { AlertConfig, AlertMeasurements } from '../src/store/alerts.ts';
 
 const config: AlertConfig = {
   errorRatePercent: 10,

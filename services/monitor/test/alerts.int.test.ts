@@ -1,34 +1,32 @@
 import { busNaming, connectBus } from '@batchline/bus';
 import { AlertRaisedEvent, decodeEvent, Subjects } from '@batchline/events';
 import { startOutboxRelay } from '@batchline/outbox';
-import { testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import {
+  type MigratedTestDatabase,
+  migratedTestDatabase,
+  silentLogger,
+  testNamespace,
+  testNatsUrl,
+  waitFor,
+} from '@batchline/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMonitorMetrics, evaluateAlerts, startAlertEvaluator } from '../index.ts';
-import {
-  asOperator,
-  auditRecords,
-  buildTestApp,
-  failed,
-  type MonitorDatabase,
-  monitorDatabase,
-  ok,
-  seedBatch,
-  silentLog,
-} from './support.ts';
+import { evaluateAlerts, startAlertEvaluator } from '../src/alerts.ts';
+import { createMonitorMetrics } from '../src/metrics.ts';
+import { asOperator, auditRecords, buildTestApp, failed, ok, seedBatch } from './support.ts';
 
 const ALERTS = '/api/admin/batch-monitoring/alerts';
 
 describe('alert rules and alerts', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let app: FastifyInstance;
   const metrics = createMonitorMetrics(async () => ({}));
-  const deps = () => ({ pool: db.pool, log: silentLog, metrics });
+  const deps = () => ({ pool: db.pool, log: silentLogger, metrics });
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_alerts');
+    db = await migratedTestDatabase('monitor_alerts');
     app = await buildTestApp(db.pool);
   });
   afterAll(async () => {
@@ -171,7 +169,7 @@ describe('alert rules and alerts', () => {
       servers: [testNatsUrl()],
       name: 'monitor-alerts-test',
       namespace,
-      log: silentLog,
+      log: silentLogger,
     });
     const nc = await connect({ servers: testNatsUrl() });
     try {
@@ -183,7 +181,7 @@ describe('alert rules and alerts', () => {
         state: 'failed',
         results: [failed('x')],
       });
-      const relay = startOutboxRelay({ pool: db.pool, publisher: bus, log: silentLog, intervalMs: 100 });
+      const relay = startOutboxRelay({ pool: db.pool, publisher: bus, log: silentLogger, intervalMs: 100 });
       const evaluator = startAlertEvaluator({ ...deps(), intervalMs: 50, onRaised: () => relay.kick() });
       const jsm = await jetstreamManager(nc);
       const stream = naming.stream('ALERTS');

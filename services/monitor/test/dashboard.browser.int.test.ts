@@ -5,20 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { CHAT_COMPLETIONS_URL, openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DASHBOARD_DIR } from '../index.ts';
-import {
-  buildTestApp,
-  failed,
-  type MonitorDatabase,
-  monitorDatabase,
-  OPERATOR_TOKEN,
-  ok,
-  seedBatch,
-  TEST_PRICES,
-} from './support.ts';
+import { DEFAULT_DASHBOARD_DIR } from '../src/dashboard-assets.ts';
+import { buildTestApp, failed, OPERATOR_TOKEN, ok, seedBatch, TEST_PRICES } from './support.ts';
 
 /** Debian's chromium (`apt-get install chromium`; .ci/run installs it). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -61,7 +53,7 @@ const figure = async (page: Page, id: string) =>
   Number(await page.getByTestId(`metric-${id}`).getAttribute('data-value'));
 
 describe('the dashboard in Debian chromium', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let emulator: Emulator;
   let provider: BatchProvider;
   let app: FastifyInstance;
@@ -70,7 +62,7 @@ describe('the dashboard in Debian chromium', () => {
   let scratch: string;
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_dashboard');
+    db = await migratedTestDatabase('monitor_dashboard');
     emulator = await startEmulator({ clock: { validatingMs: 50, inProgressMs: 600_000 } });
     provider = createOpenAIProvider({ apiKey: 'sk-emulated-dashboard-key', baseURL: emulator.baseUrl });
     app = await buildTestApp(db.pool, {

@@ -1,6 +1,7 @@
-import type { MonitoringGroup } from '@batchline/db';
 import { describe, expect, it } from 'vitest';
-import { computeFigures, jobView, priceForModel, TIME_RANGES, tokenCost } from '../index.ts';
+import { computeFigures, jobView, TIME_RANGES } from '../src/figures.ts';
+import { priceForModel, tokenCost } from '../src/pricing.ts';
+import type { MonitoringGroup } from '../src/store/monitoring-snapshot.ts';
 
 const prices = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, MonitoringQuerySchema, RateLimiter, TokenVerifier } from '../index.ts';
-import { PrioritySchema, parseBatchLogId, parseBody, parseQuery } from '../src/validation.ts';
+import { ApiError } from '../src/api-error.ts';
+import { TokenVerifier } from '../src/auth.ts';
+import { RateLimiter } from '../src/rate-limit.ts';
+import {
+  MonitoringQuerySchema,
+  PrioritySchema,
+  parseBatchLogId,
+  parseBody,
+  parseQuery,
+} from '../src/validation.ts';
 
 describe('TokenVerifier', () => {
   const verifier = new TokenVerifier(['op-token-one', 'op-token-two'], ['reader-token']);

@@ -1,13 +1,13 @@
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertsDataSchema, FailureSchema, MonitoringDataSchema, success } from '../src/api-schema.ts';
 import {
   asOperator,
   auditRecords,
   type BatchSpec,
   buildTestApp,
   failed,
-  type MonitorDatabase,
-  monitorDatabase,
   ok,
   seedBatch,
   TEST_PRICES,
@@ -212,12 +212,12 @@ function expectedFigures(
 }
 
 describe('GET /api/admin/batch-monitoring over seeded batches', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let app: FastifyInstance;
   const batches: Seeded[] = [];
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_api');
+    db = await migratedTestDatabase('monitor_api');
     let firstSentence = 1;
     for (const spec of SPECS) {
       const id = await seedBatch(db.pool, spec, firstSentence);
@@ -394,7 +394,7 @@ describe('GET /api/admin/batch-monitoring over seeded batches', () => {
   });
 
   it('answers an empty window with zeros and a zero-filled series', async () => {
-    const fresh = await monitorDatabase('monitor_api_empty');
+    const fresh = await migratedTestDatabase('monitor_api_empty');
     const emptyApp = await buildTestApp(fresh.pool);
     try {
       const response = await emptyApp.inject({ url: '/api/admin/batch-monitoring', headers: asOperator });
@@ -409,6 +409,21 @@ describe('GET /api/admin/batch-monitoring over seeded batches', () => {
       await emptyApp.close();
       await fresh.close();
     }
+  });
+
+  it('answers in the shapes src/api-schema.ts declares (the dashboard reads these types)', async () => {
+    for (const query of [
+      '?timeRange=30d&includeDetails=true',
+      '?timeRange=1h',
+      '?timeRange=7d&status=failed',
+    ]) {
+      const response = await app.inject({ url: `/api/admin/batch-monitoring${query}`, headers: asOperator });
+      expect(success(MonitoringDataSchema).safeParse(response.json()).error).toBeUndefined();
+    }
+    const alerts = await app.inject({ url: '/api/admin/batch-monitoring/alerts', headers: asOperator });
+    expect(success(AlertsDataSchema).safeParse(alerts.json()).error).toBeUndefined();
+    const refused = await app.inject({ url: '/api/admin/batch-monitoring?page=0', headers: asOperator });
+    expect(FailureSchema.safeParse(refused.json()).error).toBeUndefined();
   });
 
   it('audits every read with who asked and what', async () => {

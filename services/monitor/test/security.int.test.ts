@@ -1,4 +1,5 @@
 import { createLogger } from '@batchline/logging';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -7,8 +8,6 @@ import {
   auditRecords,
   buildTestApp,
   failed,
-  type MonitorDatabase,
-  monitorDatabase,
   OPERATOR_TOKEN,
   ok,
   READER_TOKEN,
@@ -21,14 +20,14 @@ const MONITORING = '/api/admin/batch-monitoring';
 const LEAKS = /\bat .+:\d+|\.ts\b|SELECT |INSERT |pg_|node_modules|Error:/;
 
 describe('admin API security (contract §7, reliability SC1–SC12)', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let app: FastifyInstance;
   let clock = Date.now();
   const logLines: string[] = [];
   let finalBatch: number;
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_security');
+    db = await migratedTestDatabase('monitor_security');
     finalBatch = await seedBatch(db.pool, {
       name: 'final',
       ageMinutes: 60,

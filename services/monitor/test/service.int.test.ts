@@ -4,18 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subjects } from '@batchline/events';
 import { type StartedService, startService } from '@batchline/runtime';
-import { testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DashboardMissingError, monitorService } from '../index.ts';
 import {
-  asOperator,
-  buildTestApp,
-  failed,
-  type MonitorDatabase,
-  monitorDatabase,
-  OPERATOR_TOKEN,
-  seedBatch,
-} from './support.ts';
+  type MigratedTestDatabase,
+  migratedTestDatabase,
+  testNamespace,
+  testNatsUrl,
+  waitFor,
+} from '@batchline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DashboardMissingError } from '../src/dashboard-assets.ts';
+import { monitorService } from '../src/service.ts';
+import { asOperator, buildTestApp, failed, OPERATOR_TOKEN, seedBatch } from './support.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -26,12 +25,12 @@ async function freePort(): Promise<number> {
 }
 
 describe('the monitor service (`batchline run monitor`)', () => {
-  let db: MonitorDatabase;
+  let db: MigratedTestDatabase;
   let service: StartedService;
   let base: string;
 
   beforeAll(async () => {
-    db = await monitorDatabase('monitor_service');
+    db = await migratedTestDatabase('monitor_service');
     await seedBatch(db.pool, {
       name: 'failed',
       ageMinutes: 5,

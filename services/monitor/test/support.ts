@@ -1,19 +1,8 @@
-import {
-  applyResultsChunk,
-  createPool,
-  insertBatchLog,
-  migrate,
-  type Pool,
-  upsertViewpoints,
-} from '@batchline/db';
-import { customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
-import type { ResultsParsedEvent } from '@batchline/events';
-import { createLogger } from '@batchline/logging';
-import { createTestDatabase } from '@batchline/testing';
+import { insertBatchLog, type Pool, type Queryable, withTransaction } from '@batchline/db';
+import { BatchStatus, customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
+import { silentLogger } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type MonitorAppDeps } from '../index.ts';
-
-export const silentLog = createLogger({ service: 'monitor-test', level: 'silent' });
+import { buildApp, type MonitorAppDeps } from '../src/app.ts';
 
 export const OPERATOR_TOKEN = 'operator-canary-token-7f3a9c';
 export const READER_TOKEN = 'reader-canary-token-2b8e41';
@@ -26,40 +15,11 @@ export const TEST_PRICES = {
 };
 export const TEST_PRICING = { prices: TEST_PRICES, batchDiscountPercent: 50 };
 
-export interface MonitorDatabase {
-  pool: Pool;
-  url: string;
-  close(): Promise<void>;
-}
-
-/** A fresh database of its own with the schema applied and viewpoints 1..5 in the catalogue. */
-export async function monitorDatabase(label: string): Promise<MonitorDatabase> {
-  const database = await createTestDatabase(label);
-  const pool = createPool({
-    connectionString: database.url,
-    log: silentLog,
-    applicationName: 'monitor-test',
-  });
-  await migrate(pool, silentLog);
-  await upsertViewpoints(
-    pool,
-    [1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })),
-  );
-  return {
-    pool,
-    url: database.url,
-    async close() {
-      await pool.end();
-      await database.drop();
-    },
-  };
-}
-
 /** The monitor app over `pool`, with test tokens and prices, no dashboard and no provider unless given. */
 export function buildTestApp(pool: Pool, overrides: Partial<MonitorAppDeps> = {}): Promise<FastifyInstance> {
   return buildApp({
     pool,
-    log: silentLog,
+    log: silentLogger,
     providers: {},
     operatorTokens: [OPERATOR_TOKEN],
     readerTokens: [READER_TOKEN],
@@ -129,9 +89,54 @@ const toRecord = (result: SeedResult, index: number, firstSentence: number): Res
 };
 
 /**
- * Seeds a batch the way the pipeline writes it: a batch log (backdated), then its results through the
- * persister's chunk write, which sets the final status (and so records the monitor's facts) on the last chunk.
- * Sentence ids are `firstSentence + index`, so custom ids are `rs-<firstSentence + index>`.
+ * Lands `records` of a batch as the persister lands a chunk: their results rows, the viewpoint associations of
+ * the succeeded ones (an association an earlier batch made is skipped, as the persister skips it), and the
+ * batch's counts.
+ */
+async function landResults(
+  db: Queryable,
+  batchLogId: number,
+  records: readonly ResultRecord[],
+): Promise<void> {
+  await db.query(
+    `INSERT INTO batch_request_results (batch_log_id, custom_id, outcome, error_code, error_message,
+       review_sentence_id, prompt_tokens, completion_tokens)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::int[])`,
+    [
+      batchLogId,
+      records.map((record) => record.customId),
+      records.map((record) => record.outcome),
+      records.map((record) => record.errorCode),
+      records.map((record) => record.errorMessage),
+      records.map((record) => record.sentenceId),
+      records.map((record) => record.promptTokens),
+      records.map((record) => record.completionTokens),
+    ],
+  );
+  const associations = records.flatMap((record) =>
+    record.outcome === 'succeeded'
+      ? record.viewpointIds.map((viewpointId) => [record.sentenceId, viewpointId])
+      : [],
+  );
+  await db.query(
+    `INSERT INTO review_sentences_wl_spec_vp (review_sentence_id, wl_spec_vp_id, batch_log_id)
+     SELECT sentence, viewpoint, $1 FROM unnest($2::bigint[], $3::bigint[]) AS a (sentence, viewpoint)
+     ON CONFLICT (review_sentence_id, wl_spec_vp_id) DO NOTHING`,
+    [batchLogId, associations.map(([sentence]) => sentence), associations.map(([, viewpoint]) => viewpoint)],
+  );
+  const succeeded = records.filter((record) => record.outcome === 'succeeded').length;
+  await db.query(
+    `UPDATE batch_jobs_vp_logs
+     SET processed_sentences = processed_sentences + $2, failed_sentences = failed_sentences + $3
+     WHERE id = $1`,
+    [batchLogId, succeeded, records.length - succeeded],
+  );
+}
+
+/**
+ * Seeds a batch as the pipeline leaves it: a batch log (backdated) and, unless pending, its results as
+ * `landSeedResults` lands them (all of them, and the final status, for a final batch). Sentence ids are
+ * `firstSentence + index`, so custom ids are `rs-<firstSentence + index>`.
  */
 export async function seedBatch(pool: Pool, spec: BatchSpec, firstSentence = 1): Promise<number> {
   seeded += 1;
@@ -153,47 +158,40 @@ export async function seedBatch(pool: Pool, spec: BatchSpec, firstSentence = 1):
      WHERE id = $1`,
     [id, spec.ageMinutes, providerStatus],
   );
-  const records = spec.results.map((result, index) => toRecord(result, index, firstSentence));
-  if (spec.state === 'processing' && records.length > 0) {
-    await applyResultsChunk(pool, chunk(id, 0, records, false));
-  }
-  if (spec.state === 'completed' || spec.state === 'failed') {
-    await applyResultsChunk(pool, chunk(id, 0, records, true, spec.state === 'completed' ? 2 : 9));
-  }
+  if (spec.state === 'pending' || (spec.state === 'processing' && spec.results.length === 0)) return id;
+  await landSeedResults(pool, id, spec.results, {
+    firstSentence,
+    finalState: spec.state === 'processing' ? null : spec.state,
+  });
   return id;
 }
 
-function chunk(
+/**
+ * Lands `results` of batch `batchLogId` (sentence ids from `firstSentence`) as the persister lands a chunk and,
+ * with `finalState`, in the same transaction, sets the final status and landing time as the persister's
+ * finalization does: the trigger of migration 0002 then records the monitor's facts (`monitor_batch_facts`,
+ * `monitor_batch_errors`, `monitor_hourly_facts`) from exactly what the persister would have written. What
+ * only other services read (the chunk ledger, `log_details`, the `batch.finalized` outbox row) is left out.
+ */
+export async function landSeedResults(
+  pool: Pool,
   batchLogId: number,
-  chunkSeq: number,
-  records: ResultRecord[],
-  last: boolean,
-  finalStatus: 2 | 9 = 2,
-): ResultsParsedEvent {
-  return {
-    batchLogId,
-    provider: 'openai',
-    providerBatchId: 'batch_seed',
-    chunkSeq,
-    last,
-    chunkCount: last ? chunkSeq + 1 : null,
-    records,
-    summary: last
-      ? {
-          finalStatus,
-          reason: finalStatus === 2 ? 'completed' : 'expired',
-          providerStatus: finalStatus === 2 ? 'completed' : 'expired',
-          providerErrors: [],
-          linesRead: { output: records.length, error: 0 },
-          invalidLines: { count: 0, samples: [] },
-          duplicateLines: 0,
-          unexpectedLines: 0,
-          missingResults: 0,
-          inputUnavailable: null,
-          downloadError: null,
-        }
-      : null,
-  };
+  results: readonly SeedResult[],
+  {
+    firstSentence = 1,
+    finalState = null,
+  }: { firstSentence?: number; finalState?: 'completed' | 'failed' | null },
+): Promise<void> {
+  const records = results.map((result, index) => toRecord(result, index, firstSentence));
+  await withTransaction(pool, async (client) => {
+    await landResults(client, batchLogId, records);
+    if (finalState === null) return;
+    await client.query(
+      `UPDATE batch_jobs_vp_logs SET status = $2, results_landed_at = now()
+       WHERE id = $1 AND status = ${BatchStatus.pending}`,
+      [batchLogId, finalState === 'completed' ? BatchStatus.completed : BatchStatus.failed],
+    );
+  });
 }
 
 /** The audit records of a request, oldest first. */

@@ -88,28 +88,6 @@ describe('poller leases', () => {
     expect(row!.leaseUntil!.getTime()).toBeGreaterThan(row!.nextPollAt.getTime());
   });
 
-  it('leases higher-priority batches first, and none held back by the monitor’s pauses', async () => {
-    const oldest = await newBatch(pool);
-    const urgent = await newBatch(pool);
-    const paused = await newBatch(pool);
-    // The columns and the row the monitor's actions set.
-    await pool.query(
-      `UPDATE batch_jobs_vp_logs SET next_poll_at = now() - CASE WHEN id = $1 THEN interval '3 minutes'
-         ELSE interval '1 minute' END, poll_priority = CASE WHEN id = $2 THEN 50 ELSE 0 END,
-         polling_paused = (id = $3)`,
-      [oldest, urgent, paused],
-    );
-    await pool.query('UPDATE polling_control SET paused = true');
-    expect(await leaseDueBatches(pool, { owner: 'p', limit: 10, leaseMs: 60_000 })).toEqual([]);
-    await pool.query('UPDATE polling_control SET paused = false');
-
-    const [first] = await leaseDueBatches(pool, { owner: 'p', limit: 1, leaseMs: 60_000 });
-    expect(first!.id).toBe(urgent);
-    expect(
-      (await leaseDueBatches(pool, { owner: 'p', limit: 10, leaseMs: 60_000 })).map((b) => b.id),
-    ).toEqual([oldest]);
-  });
-
   it('lets an expired lease be taken over and fences out the old holder', async () => {
     const id = await newBatch(pool);
     const [first] = await leaseDueBatches(pool, { owner: 'stalled', limit: 10, leaseMs: 60_000 });

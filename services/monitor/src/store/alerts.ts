@@ -1,4 +1,6 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
+import type { AlertChannel } from '@batchline/events';
 
 /**
  * The alert rules: a threshold per condition (null turns that rule off), where alerts go, how long an alert of
@@ -13,9 +15,9 @@ export interface AlertConfig {
   minJobsPerHour: number | null;
   /** A pending batch whose check is overdue, or whose results have not landed, by this many ms. */
   stuckBatchMs: number | null;
-  /** Failed batches (status 9) in the window that raise an alert. */
+  /** Failed batches in the window that raise an alert. */
   failedBatches: number | null;
-  channels: string[];
+  channels: AlertChannel[];
   suppressionMs: number;
   evaluationWindowMs: number;
   updatedAt: Date;
@@ -41,7 +43,7 @@ interface AlertConfigRow {
   min_jobs_per_hour: number | null;
   stuck_batch_ms: string | null;
   failed_batches: number | null;
-  channels: string[];
+  channels: AlertChannel[];
   suppression_ms: string;
   evaluation_window_ms: string;
   updated_at: Date;
@@ -92,7 +94,7 @@ export interface AlertMeasurements {
   finishedJobs: number;
   succeededRequests: number;
   failedRequests: number;
-  /** Batches that ended failed (status 9) in the window: how many, and the latest few. */
+  /** Batches that ended failed in the window: how many, and the latest few. */
   failedJobs: number;
   failedJobIds: number[];
   /** Batches over the processing-time threshold (pending ones by their age): how many, the slowest few. */
@@ -134,14 +136,14 @@ export async function measureAlertConditions(
      landed AS (SELECT f.* FROM monitor_batch_facts f, w WHERE f.landed_at > w.from_at),
      slow AS (
        SELECT b.id, extract(epoch FROM now() - b.created_at) * 1000 AS ms FROM batch_jobs_vp_logs b
-       WHERE $2::float8 IS NOT NULL AND b.status = 1 AND b.created_at < now() - $2::float8 * interval '1 millisecond'
+       WHERE $2::float8 IS NOT NULL AND b.status = ${BatchStatus.pending} AND b.created_at < now() - $2::float8 * interval '1 millisecond'
        UNION ALL
        SELECT l.batch_log_id, extract(epoch FROM l.landed_at - l.created_at) * 1000 FROM landed l
        WHERE $2::float8 IS NOT NULL AND l.landed_at - l.created_at > $2::float8 * interval '1 millisecond'
      ),
      stuck AS (
        SELECT b.id FROM batch_jobs_vp_logs b
-       WHERE $3::float8 IS NOT NULL AND b.status = 1 AND NOT b.polling_paused
+       WHERE $3::float8 IS NOT NULL AND b.status = ${BatchStatus.pending} AND NOT b.polling_paused
          AND NOT (SELECT paused FROM polling_control)
          AND (b.provider_terminal_at < now() - $3::float8 * interval '1 millisecond'
               OR b.next_poll_at < now() - $3::float8 * interval '1 millisecond')
@@ -150,12 +152,12 @@ export async function measureAlertConditions(
        (SELECT count(*)::int FROM landed) AS finished_jobs,
        (SELECT COALESCE(sum(succeeded), 0)::float8 FROM landed) AS succeeded,
        (SELECT COALESCE(sum(failed), 0)::float8 FROM landed) AS failed,
-       (SELECT count(*)::int FROM landed WHERE status = 9) AS failed_jobs,
-       ARRAY(SELECT batch_log_id FROM landed WHERE status = 9 ORDER BY landed_at DESC LIMIT $4) AS failed_ids,
+       (SELECT count(*)::int FROM landed WHERE status = ${BatchStatus.failed}) AS failed_jobs,
+       ARRAY(SELECT batch_log_id FROM landed WHERE status = ${BatchStatus.failed} ORDER BY landed_at DESC LIMIT $4) AS failed_ids,
        (SELECT count(*)::int FROM slow) AS slow_jobs,
        ARRAY(SELECT id FROM slow ORDER BY ms DESC, id LIMIT $4) AS slow_ids,
        (SELECT COALESCE(max(ms), 0)::float8 FROM slow) AS longest_ms,
-       (SELECT count(*)::int FROM batch_jobs_vp_logs b, w WHERE b.status = 1 AND b.created_at < w.from_at)
+       (SELECT count(*)::int FROM batch_jobs_vp_logs b, w WHERE b.status = ${BatchStatus.pending} AND b.created_at < w.from_at)
          AS waiting_jobs,
        (SELECT count(*)::int FROM stuck) AS stuck_jobs,
        ARRAY(SELECT id FROM stuck ORDER BY id LIMIT $4) AS stuck_ids`,
@@ -202,7 +204,7 @@ export interface NewAlert {
   value: number;
   threshold: number;
   batchLogIds: number[];
-  channels: string[];
+  channels: AlertChannel[];
   windowMs: number;
 }
 
@@ -219,7 +221,7 @@ interface AlertRow {
   value: number;
   threshold: number;
   batch_log_ids: string[];
-  channels: string[];
+  channels: AlertChannel[];
   window_ms: string;
   raised_at: Date;
 }

@@ -1,25 +1,14 @@
-import type { Queryable, TransactionSource } from './pool.ts';
-
-/**
- * Where a batch is, as the monitor shows it: `pending` (submitted, the provider has not started it), `processing`
- * (the provider works on it, or its results are landing), `completed` (status 2), `failed` (status 9).
- */
-export type JobState = 'pending' | 'processing' | 'completed' | 'failed';
-export const JOB_STATES: readonly JobState[] = ['pending', 'processing', 'completed', 'failed'];
-
-/** The state of a `batch_jobs_vp_logs` row aliased `b`. */
-const JOB_STATE_SQL = `CASE
-    WHEN b.status = 2 THEN 'completed'
-    WHEN b.status = 9 THEN 'failed'
-    WHEN b.provider_status IS NULL OR b.provider_status = 'validating' THEN 'pending'
-    ELSE 'processing' END`;
+import { JOB_STATE_SQL, type JobState, type TransactionSource } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
+import { JOB_COLUMNS, JOBS_OF_PICKED, type JobJson, type MonitoredJob, toMonitoredJob } from './jobs.ts';
+import type { PollingState } from './polling-control.ts';
 
 /** Constant SQL conditions per state (never built from input). */
 const JOB_STATE_CONDITION: Record<JobState, string> = {
-  completed: 'b.status = 2',
-  failed: 'b.status = 9',
-  pending: `b.status = 1 AND (b.provider_status IS NULL OR b.provider_status = 'validating')`,
-  processing: `b.status = 1 AND b.provider_status IS NOT NULL AND b.provider_status <> 'validating'`,
+  completed: `b.status = ${BatchStatus.completed}`,
+  failed: `b.status = ${BatchStatus.failed}`,
+  pending: `b.status = ${BatchStatus.pending} AND (b.provider_status IS NULL OR b.provider_status = 'validating')`,
+  processing: `b.status = ${BatchStatus.pending} AND b.provider_status IS NOT NULL AND b.provider_status <> 'validating'`,
 };
 
 export interface MonitoringScope {
@@ -44,39 +33,6 @@ export interface MonitoringGroup {
   /** Jobs whose results have landed (completed or failed), and the sum of their submission-to-landed times. */
   finishedJobs: number;
   processingMsSum: number;
-}
-
-export interface PollingState {
-  paused: boolean;
-  changedAt: Date;
-  changedBy: string | null;
-  /** Pending batches whose own polling is paused. */
-  pausedBatches: number;
-}
-
-/** One job of the monitor's job list. */
-export interface MonitoredJob {
-  id: number;
-  batchId: string;
-  provider: string;
-  jobType: string;
-  model: string | null;
-  state: JobState;
-  providerStatus: string | null;
-  totalRequests: number;
-  succeeded: number;
-  failed: number;
-  createdAt: Date;
-  startedAt: Date | null;
-  landedAt: Date | null;
-  pollingPaused: boolean;
-  pollPriority: number;
-  /** The batch this one retries, and the batch that retries this one (once submitted). */
-  retryOf: number | null;
-  retriedAs: number | null;
-  promptTokens: number;
-  completionTokens: number;
-  errors: { errorCode: string; requests: number }[];
 }
 
 export interface MonitoringSnapshot {
@@ -108,7 +64,7 @@ const HOUR_MS = 3_600_000;
  */
 const GROUPS = `
   SELECT date_bin($2::float8 * interval '1 millisecond', h.hour, $4::timestamptz) AS "bucketStart", h.provider,
-         NULLIF(h.model, '') AS model, CASE h.status WHEN 2 THEN 'completed' ELSE 'failed' END AS state,
+         NULLIF(h.model, '') AS model, CASE h.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END AS state,
          sum(h.jobs)::int AS jobs, sum(h.total_requests)::float8 AS "totalRequests",
          sum(h.succeeded)::float8 AS succeeded, sum(h.failed)::float8 AS failed,
          sum(h.prompt_tokens)::float8 AS "promptTokens", sum(h.completion_tokens)::float8 AS "completionTokens",
@@ -118,7 +74,7 @@ const GROUPS = `
   GROUP BY 1, 2, 3, 4
   UNION ALL
   SELECT date_bin($2::float8 * interval '1 millisecond', f.created_at, $4::timestamptz), f.provider, f.model,
-         CASE f.status WHEN 2 THEN 'completed' ELSE 'failed' END,
+         CASE f.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END,
          count(*)::int, sum(f.total_requests)::float8, sum(f.succeeded)::float8, sum(f.failed)::float8,
          sum(f.prompt_tokens)::float8, sum(f.completion_tokens)::float8, count(*)::int,
          sum(extract(epoch FROM f.landed_at - f.created_at) * 1000)::float8
@@ -137,7 +93,7 @@ const GROUPS = `
     FROM batch_request_results r
     WHERE r.batch_log_id = b.id AND b.processed_sentences + b.failed_sentences > 0
   ) u ON true
-  WHERE b.status = 1 AND b.created_at >= w.from_at AND ($3::text IS NULL OR b.job_type = $3)
+  WHERE b.status = ${BatchStatus.pending} AND b.created_at >= w.from_at AND ($3::text IS NULL OR b.job_type = $3)
   GROUP BY 1, 2, 3, 4`;
 
 /** Batches not final now (of the job type asked for, whenever created), and those whose polling is paused. */
@@ -146,41 +102,7 @@ const LIVE = `
          count(*) FILTER (WHERE s.of_type AND s.state = 'processing')::int AS processing,
          count(*) FILTER (WHERE s.polling_paused)::int AS "pausedBatches"
   FROM (SELECT ${JOB_STATE_SQL} AS state, b.polling_paused, ($3::text IS NULL OR b.job_type = $3) AS of_type
-        FROM batch_jobs_vp_logs b WHERE b.status = 1) s`;
-
-const JOB_COLUMNS = `b.id, b.batch_id AS "batchId", b.provider, b.job_type AS "jobType", b.model,
-  ${JOB_STATE_SQL} AS state, b.provider_status AS "providerStatus", b.total_sentences AS "totalRequests",
-  b.processed_sentences AS succeeded, b.failed_sentences AS failed, b.created_at AS "createdAt",
-  b.provider_started_at AS "startedAt", b.results_landed_at AS "landedAt", b.polling_paused AS "pollingPaused",
-  b.poll_priority AS "pollPriority",
-  (SELECT r.original_batch_log_id FROM batch_retries r WHERE r.retry_batch_log_id = b.id) AS "retryOf",
-  (SELECT r.retry_batch_log_id FROM batch_retries r WHERE r.original_batch_log_id = b.id) AS "retriedAs"`;
-
-/**
- * The jobs of CTE `picked` (JOB_COLUMNS rows) with their token usage and failed requests by error code: from
- * their facts when final, live from their results when not. Ordered newest first.
- */
-const JOBS_OF_PICKED = `
-  SELECT p.*,
-    CASE WHEN p.state IN ('completed', 'failed')
-      THEN (SELECT f.prompt_tokens FROM monitor_batch_facts f WHERE f.batch_log_id = p.id)
-      ELSE (SELECT sum(r.prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = p.id) END::float8
-      AS "promptTokens",
-    CASE WHEN p.state IN ('completed', 'failed')
-      THEN (SELECT f.completion_tokens FROM monitor_batch_facts f WHERE f.batch_log_id = p.id)
-      ELSE (SELECT sum(r.completion_tokens) FROM batch_request_results r WHERE r.batch_log_id = p.id) END::float8
-      AS "completionTokens",
-    CASE WHEN p.state IN ('completed', 'failed')
-      THEN (SELECT json_agg(json_build_object('errorCode', e.error_code, 'requests', e.requests)
-                            ORDER BY e.requests DESC, e.error_code)
-            FROM monitor_batch_errors e WHERE e.batch_log_id = p.id)
-      ELSE (SELECT json_agg(json_build_object('errorCode', x.error_code, 'requests', x.requests)
-                            ORDER BY x.requests DESC, x.error_code)
-            FROM (SELECT COALESCE(r.error_code, 'unknown') AS error_code, count(*)::int AS requests
-                  FROM batch_request_results r WHERE r.batch_log_id = p.id AND r.outcome = 'failed'
-                  GROUP BY 1) x) END AS errors
-  FROM picked p
-  ORDER BY p."createdAt" DESC, p.id DESC`;
+        FROM batch_jobs_vp_logs b WHERE b.status = ${BatchStatus.pending}) s`;
 
 /** The snapshot statement for one state filter (a constant condition, never built from input). */
 function snapshotStatement(state: JobState | null): string {
@@ -207,32 +129,6 @@ function snapshotStatement(state: JobState | null): string {
            COALESCE((SELECT json_agg(j) FROM (${JOBS_OF_PICKED}) j), '[]') AS jobs
     FROM w`;
 }
-
-/** A job as the statements return it (JSON: times as ISO text). */
-interface JobJson
-  extends Omit<
-    MonitoredJob,
-    'createdAt' | 'startedAt' | 'landedAt' | 'promptTokens' | 'completionTokens' | 'errors'
-  > {
-  createdAt: string;
-  startedAt: string | null;
-  landedAt: string | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  errors: { errorCode: string; requests: number }[] | null;
-}
-
-const dateOrNull = (text: string | null): Date | null => (text === null ? null : new Date(text));
-
-const toMonitoredJob = (job: JobJson): MonitoredJob => ({
-  ...job,
-  createdAt: new Date(job.createdAt),
-  startedAt: dateOrNull(job.startedAt),
-  landedAt: dateOrNull(job.landedAt),
-  promptTokens: job.promptTokens ?? 0,
-  completionTokens: job.completionTokens ?? 0,
-  errors: job.errors ?? [],
-});
 
 /**
  * Everything the monitoring view shows, in one statement (one round trip, one snapshot): the window, groups for
@@ -270,37 +166,4 @@ export async function readMonitoringSnapshot(
     },
     jobs: row.jobs.map(toMonitoredJob),
   };
-}
-
-export async function getPollingState(db: Queryable): Promise<PollingState> {
-  const { rows } = await db.query<PollingState>(
-    `SELECT c.paused, c.changed_at AS "changedAt", c.changed_by AS "changedBy",
-            (SELECT count(*)::int FROM batch_jobs_vp_logs WHERE status = 1 AND polling_paused) AS "pausedBatches"
-     FROM polling_control c`,
-  );
-  return rows[0]!;
-}
-
-/** One job by batch log id, as the job list shows it; null when unknown. */
-export async function getMonitoredJob(db: Queryable, id: number): Promise<MonitoredJob | null> {
-  const { rows } = await db.query<{ job: JobJson | null }>(
-    `WITH picked AS (SELECT ${JOB_COLUMNS} FROM batch_jobs_vp_logs b WHERE b.id = $1)
-     SELECT (SELECT row_to_json(j) FROM (${JOBS_OF_PICKED}) j) AS job`,
-    [id],
-  );
-  const job = rows[0]?.job;
-  return job ? toMonitoredJob(job) : null;
-}
-
-/** Every batch by state: final ones from their hourly sums, the others live. */
-export async function countBatchesByState(db: Queryable): Promise<Record<JobState, number>> {
-  const { rows } = await db.query<{ state: JobState; jobs: number }>(
-    `SELECT CASE status WHEN 2 THEN 'completed' ELSE 'failed' END AS state, sum(jobs)::int AS jobs
-     FROM monitor_hourly_facts GROUP BY 1
-     UNION ALL
-     SELECT ${JOB_STATE_SQL}, count(*)::int FROM batch_jobs_vp_logs b WHERE b.status = 1 GROUP BY 1`,
-  );
-  const counts: Record<JobState, number> = { pending: 0, processing: 0, completed: 0, failed: 0 };
-  for (const row of rows) counts[row.state] += row.jobs;
-  return counts;
 }

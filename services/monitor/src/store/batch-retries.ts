@@ -1,4 +1,5 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 
 /** What a retry claim found. */
 export type RetryClaim =
@@ -39,7 +40,7 @@ export async function claimRetry(
   );
   const batch = batchRows[0];
   if (!batch) return { claimed: false, reason: 'not_found' };
-  if (batch.status === 1) return { claimed: false, reason: 'not_final' };
+  if (batch.status === BatchStatus.pending) return { claimed: false, reason: 'not_final' };
   const claimed = await db.query(
     `INSERT INTO batch_retries (original_batch_log_id, state, requested_by) VALUES ($1, 'submitting', $2)
      ON CONFLICT (original_batch_log_id) DO UPDATE

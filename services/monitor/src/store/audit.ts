@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
 
 /** How an audited request ended. `started`: an action whose provider call follows (its outcome is a second row). */
 export type AuditOutcome = 'success' | 'started' | 'failed' | 'denied' | 'invalid' | 'rate_limited';

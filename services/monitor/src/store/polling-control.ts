@@ -1,7 +1,26 @@
-import type { Queryable } from './pool.ts';
+import type { Queryable } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 
 /** What a per-batch change found: the batch is unknown, already final (nothing to change), or changed. */
 export type BatchControlResult = 'not_found' | 'final' | 'changed';
+
+export interface PollingState {
+  paused: boolean;
+  changedAt: Date;
+  changedBy: string | null;
+  /** Pending batches whose own polling is paused. */
+  pausedBatches: number;
+}
+
+export async function getPollingState(db: Queryable): Promise<PollingState> {
+  const { rows } = await db.query<PollingState>(
+    `SELECT c.paused, c.changed_at AS "changedAt", c.changed_by AS "changedBy",
+            (SELECT count(*)::int FROM batch_jobs_vp_logs WHERE status = ${BatchStatus.pending} AND polling_paused)
+              AS "pausedBatches"
+     FROM polling_control c`,
+  );
+  return rows[0]!;
+}
 
 /** Pauses or resumes every status check at once. */
 export async function setPollingPaused(db: Queryable, paused: boolean, changedBy: string): Promise<void> {
@@ -20,7 +39,8 @@ async function updatePendingBatch(
   const { rows } = await db.query<{ status: number }>(
     `WITH target AS (SELECT id, status FROM batch_jobs_vp_logs WHERE id = $1 FOR UPDATE),
      changed AS (
-       UPDATE batch_jobs_vp_logs b SET ${assignment} FROM target WHERE b.id = target.id AND target.status = 1
+       UPDATE batch_jobs_vp_logs b SET ${assignment} FROM target
+       WHERE b.id = target.id AND target.status = ${BatchStatus.pending}
        RETURNING b.id
      )
      SELECT target.status FROM target`,
@@ -28,7 +48,7 @@ async function updatePendingBatch(
   );
   const row = rows[0];
   if (!row) return 'not_found';
-  return row.status === 1 ? 'changed' : 'final';
+  return row.status === BatchStatus.pending ? 'changed' : 'final';
 }
 
 /** Pauses or resumes the status checks of one pending batch. */

@@ -1,0 +1,199 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { insertBatchLog, withTransaction } from '@batchline/db';
+import type { BatchProvider } from '@batchline/providers';
+import { ApiError } from '../api-error.ts';
+import type { RetryResult } from '../api-schema.ts';
+import { audit, type RequestContext } from '../request-context.ts';
+import {
+  claimRetry,
+  completeRetry,
+  getRetrySource,
+  listFailedCustomIds,
+  type RetrySource,
+  releaseRetry,
+} from '../store/batch-retries.ts';
+import { type ActionDeps, batchNotFound, failureAnswer, providerOf } from './action-deps.ts';
+import { writeRequestLines } from './request-lines.ts';
+
+/** A retry claim left `submitting` this long belongs to a process that died mid-submission. */
+const STALE_RETRY_MS = 15 * 60_000;
+
+async function loadRetrySource(deps: ActionDeps, id: number): Promise<RetrySource> {
+  const source = await getRetrySource(deps.pool, id);
+  if (!source) throw batchNotFound(id);
+  if (source.failedRequests === 0) {
+    throw new ApiError(409, 'nothing_to_retry', `batch log ${id} has no failed requests`);
+  }
+  if (!source.inputFileId) {
+    throw new ApiError(409, 'input_unavailable', `batch log ${id} has no recorded input file`);
+  }
+  return source;
+}
+
+/** Claims the one retry of batch `id`, with its `started` audit record, or throws why it cannot be retried. */
+async function claimAudited(deps: ActionDeps, context: RequestContext, id: number): Promise<void> {
+  await withTransaction(deps.pool, async (client) => {
+    const claim = await claimRetry(client, id, context.principal!.actor, STALE_RETRY_MS);
+    if (!claim.claimed) {
+      if (claim.reason === 'not_found') throw batchNotFound(id);
+      if (claim.reason === 'not_final') {
+        throw new ApiError(
+          409,
+          'batch_not_final',
+          `batch log ${id} is still pending; retry it once it is final`,
+        );
+      }
+      throw new ApiError(
+        409,
+        'already_retried',
+        claim.retryBatchLogId === null
+          ? `a retry of batch log ${id} is being submitted`
+          : `batch log ${id} was retried as batch log ${claim.retryBatchLogId}`,
+        null,
+        {},
+        { retryBatchLogId: claim.retryBatchLogId },
+      );
+    }
+    await audit(client, context, { action: 'batch.retry', target: String(id), outcome: 'started' });
+  });
+}
+
+/** The batch a retry created at the provider, and what it resubmitted. */
+interface Resubmission {
+  batchId: string;
+  inputFileId: string | null;
+  requests: number;
+  notResubmitted: number;
+}
+
+/** Creates the retry batch from the lines of the failed requests in the provider's input file. */
+async function resubmitFailedRequests(
+  deps: ActionDeps,
+  provider: BatchProvider,
+  source: RetrySource,
+  directory: string,
+): Promise<Resubmission> {
+  const failedIds = new Set(await listFailedCustomIds(deps.pool, source.id));
+  const path = join(directory, 'requests.jsonl');
+  const { written, endpoint } = await writeRequestLines(provider, source.inputFileId!, failedIds, path);
+  if (written === 0) {
+    throw new ApiError(
+      409,
+      'nothing_to_retry',
+      `none of the ${failedIds.size} failed requests of batch log ${source.id} has a line in its input file`,
+    );
+  }
+  const batch = await provider.uploadAndCreateBatch({
+    inputPath: path,
+    endpoint,
+    metadata: { job_type: source.jobType, source: 'batchline', retry_of: source.batchId },
+  });
+  return {
+    batchId: batch.id,
+    inputFileId: batch.inputFileId,
+    requests: written,
+    notResubmitted: failedIds.size - written,
+  };
+}
+
+/** Records the retry batch, links it to the original and audits the success, in one transaction. */
+async function recordRetry(
+  deps: ActionDeps,
+  context: RequestContext,
+  source: RetrySource,
+  provider: BatchProvider,
+  retry: Resubmission,
+): Promise<RetryResult> {
+  const id = await withTransaction(deps.pool, async (client) => {
+    const logged = await insertBatchLog(client, {
+      provider: provider.name,
+      batchId: retry.batchId,
+      model: source.model,
+      jobType: source.jobType,
+      totalSentences: retry.requests,
+      inputFileId: retry.inputFileId,
+      firstPollDelayMs: deps.firstPollDelayMs,
+    });
+    await completeRetry(client, source.id, logged.id, retry.requests);
+    await audit(client, context, {
+      action: 'batch.retry',
+      target: String(source.id),
+      outcome: 'success',
+      statusCode: 201,
+      details: { retryBatchLogId: logged.id, providerBatchId: retry.batchId, requests: retry.requests },
+    });
+    return logged.id;
+  });
+  context.audited = true;
+  deps.metrics.actions.inc({ action: 'retry', outcome: 'success' });
+  deps.log.info(
+    { batchLogId: source.id, retryBatchLogId: id, requests: retry.requests },
+    'failed requests resubmitted',
+  );
+  return {
+    id,
+    batchId: retry.batchId,
+    retryOf: source.id,
+    requests: retry.requests,
+    notResubmitted: retry.notResubmitted,
+  };
+}
+
+/** Gives the claim up after a failed retry, with the failure's audit record; returns the answer to throw. */
+async function releaseAudited(
+  deps: ActionDeps,
+  context: RequestContext,
+  id: number,
+  error: unknown,
+): Promise<ApiError> {
+  const answer = failureAnswer(deps, error);
+  await withTransaction(deps.pool, async (client) => {
+    await releaseRetry(client, id);
+    await audit(client, context, {
+      action: 'batch.retry',
+      target: String(id),
+      outcome: 'failed',
+      statusCode: answer.status,
+      details: { code: answer.code },
+    });
+  });
+  context.audited = true;
+  deps.metrics.actions.inc({ action: 'retry', outcome: 'failed' });
+  return answer;
+}
+
+/**
+ * Resubmits the failed requests of a final batch as a new batch linked to it. The original request lines come
+ * from the provider's input file. The claim and its audit record commit before the provider is called (no
+ * action without its audit record; concurrent requests cannot submit twice); the outcome is a second record,
+ * committed with the new batch log or with the claim's release.
+ */
+export async function retryFailedRequests(
+  deps: ActionDeps,
+  context: RequestContext,
+  id: number,
+): Promise<RetryResult> {
+  const source = await loadRetrySource(deps, id);
+  const provider = providerOf(deps, source.provider);
+  await claimAudited(deps, context, id);
+
+  const directory = await mkdtemp(join(tmpdir(), 'batchline-retry-'));
+  let created: Resubmission | null = null;
+  try {
+    created = await resubmitFailedRequests(deps, provider, source, directory);
+    return await recordRetry(deps, context, source, provider, created);
+  } catch (error) {
+    if (created !== null) {
+      // The provider has the batch but it was not recorded: `batchline track` adopts it.
+      deps.log.error(
+        { err: error, batchLogId: id, providerBatchId: created.batchId },
+        'retry batch created but not recorded',
+      );
+    }
+    throw await releaseAudited(deps, context, id, error);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}

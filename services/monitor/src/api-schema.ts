@@ -1,0 +1,213 @@
+import { z } from 'zod';
+
+// The admin API's answers, declared once: the server's handlers return these types and the dashboard reads them
+// (type-only imports, so the dashboard bundle carries no zod). services/monitor/README.md documents every field.
+// This file imports nothing but zod, so that the dashboard's type check (browser types only) can follow it.
+
+export const JobStateSchema = z.enum(['pending', 'processing', 'completed', 'failed']);
+export type JobState = z.infer<typeof JobStateSchema>;
+
+export const TimeRangeSchema = z.enum(['1h', '24h', '7d', '30d']);
+export type TimeRange = z.infer<typeof TimeRangeSchema>;
+
+export const AlertChannelSchema = z.enum(['slack', 'log']);
+export type AlertChannel = z.infer<typeof AlertChannelSchema>;
+
+const Timestamp = z.iso.datetime();
+const BatchLogId = z.number().int().positive();
+
+export const CostSavingsSchema = z.strictObject({
+  currentPeriod: z.number(),
+  projectedMonthly: z.number(),
+  savingsPercentage: z.number(),
+  /** What the window's tokens cost through the batch API, and would have cost synchronously. */
+  batchCost: z.number(),
+  syncCost: z.number(),
+  /** Tokens of jobs whose model has no price: left out of every cost figure. */
+  unpricedTokens: z.number(),
+});
+
+export const SummarySchema = z.strictObject({
+  totalJobs: z.number(),
+  completedJobs: z.number(),
+  failedJobs: z.number(),
+  pendingJobs: z.number(),
+  totalRequests: z.number(),
+  processedRequests: z.number(),
+  failedRequests: z.number(),
+  costSavings: CostSavingsSchema,
+  averageProcessingTime: z.number(),
+  successRate: z.number(),
+});
+export type Summary = z.infer<typeof SummarySchema>;
+
+export const QueuesSchema = z.strictObject({
+  pending: z.number(),
+  processing: z.number(),
+  completed: z.number(),
+  failed: z.number(),
+});
+export type Queues = z.infer<typeof QueuesSchema>;
+
+export const PerformanceSchema = z.strictObject({
+  throughput: z.strictObject({
+    requestsPerHour: z.number(),
+    jobsPerHour: z.number(),
+    averageBatchSize: z.number(),
+  }),
+  efficiency: z.strictObject({
+    batchUtilization: z.number(),
+    processingEfficiency: z.number(),
+    errorRate: z.number(),
+  }),
+});
+export type Performance = z.infer<typeof PerformanceSchema>;
+
+export const HistoricalPointSchema = z.strictObject({
+  timestamp: Timestamp,
+  totalJobs: z.number(),
+  completedJobs: z.number(),
+  failedJobs: z.number(),
+  pendingJobs: z.number(),
+  totalRequests: z.number(),
+  processedRequests: z.number(),
+  failedRequests: z.number(),
+  batchCost: z.number(),
+  syncCost: z.number(),
+  costSavings: z.number(),
+});
+export type HistoricalPoint = z.infer<typeof HistoricalPointSchema>;
+
+export const ErrorSummaryEntrySchema = z.strictObject({
+  error: z.string(),
+  count: z.number(),
+  percentage: z.number(),
+});
+
+/** One job of the list; the optional fields come with `includeDetails` (and with every action's answer). */
+export const JobSchema = z.strictObject({
+  id: BatchLogId,
+  batchId: z.string(),
+  status: JobStateSchema,
+  jobType: z.string(),
+  requestCount: z.number(),
+  completedCount: z.number(),
+  failedCount: z.number(),
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  completedAt: Timestamp.nullable(),
+  processingTimeMs: z.number().nullable(),
+  provider: z.string(),
+  model: z.string().nullable(),
+  providerStatus: z.string().nullable(),
+  pollingPaused: z.boolean(),
+  priority: z.number().int(),
+  retryOf: BatchLogId.nullable(),
+  retriedAs: BatchLogId.nullable(),
+  costEstimate: z.number().nullable().optional(),
+  costSavings: z.number().nullable().optional(),
+  tokens: z.strictObject({ prompt: z.number(), completion: z.number() }).optional(),
+  errorSummary: z.array(ErrorSummaryEntrySchema).optional(),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+export const PollingSchema = z.strictObject({
+  paused: z.boolean(),
+  changedAt: Timestamp,
+  changedBy: z.string().nullable(),
+  pausedBatches: z.number().int(),
+});
+export type Polling = z.infer<typeof PollingSchema>;
+
+export const MonitoringDataSchema = z.strictObject({
+  summary: SummarySchema,
+  queues: QueuesSchema,
+  performance: PerformanceSchema,
+  jobs: z.array(JobSchema),
+  historical: z.array(HistoricalPointSchema),
+  pagination: z.strictObject({
+    page: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int(),
+    totalPages: z.number().int(),
+  }),
+  polling: PollingSchema,
+  window: z.strictObject({
+    timeRange: TimeRangeSchema,
+    from: Timestamp,
+    to: Timestamp,
+    bucketMs: z.number(),
+  }),
+});
+export type MonitoringData = z.infer<typeof MonitoringDataSchema>;
+
+export const AlertRulesSchema = z.strictObject({
+  errorRateThreshold: z.number().nullable(),
+  processingTimeThreshold: z.number().nullable(),
+  throughputThreshold: z.number().nullable(),
+  stuckBatchThreshold: z.number().nullable(),
+  batchFailureThreshold: z.number().nullable(),
+  notificationChannels: z.array(AlertChannelSchema),
+  alertSuppression: z.number(),
+  evaluationWindow: z.number(),
+  updatedAt: Timestamp,
+  updatedBy: z.string().nullable(),
+});
+export type AlertRules = z.infer<typeof AlertRulesSchema>;
+
+export const RecentAlertSchema = z.strictObject({
+  id: z.number().int().positive(),
+  condition: z.string(),
+  severity: z.string(),
+  message: z.string(),
+  value: z.number(),
+  threshold: z.number(),
+  batchLogIds: z.array(BatchLogId),
+  channels: z.array(AlertChannelSchema),
+  raisedAt: Timestamp,
+});
+export type RecentAlert = z.infer<typeof RecentAlertSchema>;
+
+export const AlertsDataSchema = z.strictObject({
+  rules: AlertRulesSchema,
+  recent: z.array(RecentAlertSchema),
+});
+export type AlertsData = z.infer<typeof AlertsDataSchema>;
+
+export const AlertRulesDataSchema = z.strictObject({ rules: AlertRulesSchema });
+export type AlertRulesData = z.infer<typeof AlertRulesDataSchema>;
+
+export const JobDataSchema = z.strictObject({ job: JobSchema });
+export type JobData = z.infer<typeof JobDataSchema>;
+
+export const PollingDataSchema = z.strictObject({ polling: PollingSchema });
+export type PollingData = z.infer<typeof PollingDataSchema>;
+
+export const RetryResultSchema = z.strictObject({
+  id: BatchLogId,
+  batchId: z.string(),
+  retryOf: BatchLogId,
+  requests: z.number().int(),
+  /** Failed requests with no line in the input file (e.g. `invalid_custom_id`): they cannot be resubmitted. */
+  notResubmitted: z.number().int(),
+});
+export type RetryResult = z.infer<typeof RetryResultSchema>;
+
+export const CancelResultSchema = z.strictObject({
+  id: BatchLogId,
+  batchId: z.string(),
+  providerStatus: z.string(),
+});
+export type CancelResult = z.infer<typeof CancelResultSchema>;
+
+/** A successful answer: `{"success": true, "data": ...}`. */
+export const success = <Data extends z.ZodType>(data: Data) =>
+  z.strictObject({ success: z.literal(true), data });
+export type Success<Data> = { success: true; data: Data };
+
+/** Any other answer: `{"success": false, "error": {"code", "message", "field", ...}}` (contract §7). */
+export const FailureSchema = z.strictObject({
+  success: z.literal(false),
+  error: z.looseObject({ code: z.string(), message: z.string(), field: z.string().nullable() }),
+});
+export type Failure = z.infer<typeof FailureSchema>;

@@ -1,0 +1,74 @@
+import type { Pool } from '@batchline/db';
+import type { FastifyInstance } from 'fastify';
+import type { MonitoringData, Success } from '../api-schema.ts';
+import { pollingView } from '../api-views.ts';
+import { computeFigures, jobView, type Pricing, TIME_RANGES } from '../figures.ts';
+import { auditRead } from '../request-context.ts';
+import { readMonitoringSnapshot } from '../store/monitoring-snapshot.ts';
+import { type MonitoringQuery, MonitoringQuerySchema, parseQuery } from '../validation.ts';
+
+export interface MonitoringRoutesOptions {
+  pool: Pool;
+  pricing: Pricing;
+}
+
+/** The monitoring view of one query: figures, charts, live queues, polling state and one page of jobs. */
+async function readMonitoring(
+  { pool, pricing }: MonitoringRoutesOptions,
+  query: MonitoringQuery,
+): Promise<MonitoringData> {
+  const { rangeMs, bucketMs } = TIME_RANGES[query.timeRange];
+  const snapshot = await readMonitoringSnapshot(
+    pool,
+    { rangeMs, jobType: query.jobType, state: query.status },
+    { bucketMs, limit: query.limit, offset: (query.page - 1) * query.limit },
+  );
+  const figures = computeFigures({
+    groups: snapshot.groups,
+    liveQueues: snapshot.liveQueues,
+    state: query.status,
+    rangeMs,
+    bucketMs,
+    from: snapshot.from,
+    to: snapshot.to,
+    pricing,
+  });
+  return {
+    summary: figures.summary,
+    queues: figures.queues,
+    performance: figures.performance,
+    jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails)),
+    historical: figures.historical,
+    pagination: {
+      page: query.page,
+      limit: query.limit,
+      total: figures.jobsInScope,
+      totalPages: Math.ceil(figures.jobsInScope / query.limit),
+    },
+    polling: pollingView(snapshot.polling),
+    window: {
+      timeRange: query.timeRange,
+      from: snapshot.from.toISOString(),
+      to: snapshot.to.toISOString(),
+      bucketMs,
+    },
+  };
+}
+
+/** `GET /`: the monitoring view (every figure is defined in services/monitor/README.md). Audited. */
+export async function monitoringRoutes(
+  app: FastifyInstance,
+  options: MonitoringRoutesOptions,
+): Promise<void> {
+  app.get(
+    '/',
+    { config: { action: 'monitoring.read' } },
+    async (request): Promise<Success<MonitoringData>> => {
+      const context = request.monitorContext!;
+      const query = parseQuery(MonitoringQuerySchema, request.query);
+      const data = await readMonitoring(options, query);
+      await auditRead(options.pool, context, 'monitoring.read', { ...query });
+      return { success: true, data };
+    },
+  );
+}
