@@ -1,3 +1,4 @@
+import { BatchStatus } from '@batchline/domain';
 import type { BatchExpectation, BatchState, RunObservations, SlackPost } from './observations.ts';
 import { CHAOS_CATALOGUE } from './workload.ts';
 
@@ -165,13 +166,13 @@ function statuses(run: RunObservations): InvariantResult {
     if (state.status !== expectation.status) {
       finding.add('wrong status', `${label}: status ${state.status}, expected ${expectation.status}`);
     }
-    if (state.status !== 1 && state.reason !== expectation.reason) {
+    if (state.status !== BatchStatus.pending && state.reason !== expectation.reason) {
       finding.add(
         'wrong reason',
         `${label}: log_details.reason ${state.reason}, expected ${expectation.reason}`,
       );
     }
-    if (state.status !== 1 && state.invalidLines !== expectation.unattributableLines) {
+    if (state.status !== BatchStatus.pending && state.invalidLines !== expectation.unattributableLines) {
       finding.add(
         'invalid lines',
         `${label}: log_details counts ${state.invalidLines} unreadable lines, the oracle served ${expectation.unattributableLines}`,
@@ -215,7 +216,7 @@ function slackMessages(run: RunObservations): InvariantResult {
       );
     }
     if (!state) continue;
-    const word = state.status === 2 ? 'completed' : 'failed';
+    const word = state.status === BatchStatus.completed ? 'completed' : 'failed';
     const counts = `${state.processedSentences}/${state.totalSentences}`;
     for (const post of posts) {
       // In a digest, the batch's own line must say it.

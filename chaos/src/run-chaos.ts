@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBus } from '@batchline/bus';
 import { createPool, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 import { type Emulator, type LineFault, startEmulator } from '@batchline/emulator';
 import { ensureNats, ensurePostgres, isRestartable, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
@@ -277,7 +278,7 @@ async function drain(pool: Pool, probe: BusProbe, batches: number, boundMs: numb
   while (Date.now() - started <= boundMs) {
     try {
       const { rows } = await pool.query<{ done: number; unpublished: number }>(
-        `SELECT (SELECT count(*)::int FROM batch_jobs_vp_logs WHERE status <> 1 AND final_notified_at IS NOT NULL) AS done,
+        `SELECT (SELECT count(*)::int FROM batch_jobs_vp_logs WHERE status <> ${BatchStatus.pending} AND final_notified_at IS NOT NULL) AS done,
                 (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS unpublished`,
       );
       const consumers = await probe.consumerStates();

@@ -1,6 +1,8 @@
 export {
   BatchStatus,
   type BatchStatusCode,
+  type BatchStatusName,
+  batchStatusName,
   classifyProviderStatus,
   END_REASONS,
   type EndedRequestCounts,

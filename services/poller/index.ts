@@ -7,4 +7,5 @@ export {
   type PendingChecksReport,
 } from './src/manual-checks.ts';
 export { checkDepsFromConfig, pollerService } from './src/service.ts';
+export { pollerSettings } from './src/settings.ts';
 export { type ProviderPause, resumeProvider } from './src/store/provider-pauses.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBus } from '@batchline/bus';
 import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import { BatchStatus, batchStatusName } from '@batchline/domain';
 import { type LineFault, startEmulator } from '@batchline/emulator';
 import { ensureNats, ensurePostgres, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
@@ -62,12 +63,12 @@ async function waitForFinal(pool: Pool, batchLogIds: number[], say: (line: strin
     let done = true;
     for (const id of batchLogIds) {
       const row = await getBatchLog(pool, id);
-      const state = `${row?.providerStatus ?? 'submitted'}${row && row.status !== 1 ? ` → status ${row.status}` : ''}`;
+      const state = `${row?.providerStatus ?? 'submitted'}${row && row.status !== BatchStatus.pending ? ` → status ${row.status}` : ''}`;
       if (lastSeen.get(id) !== state) {
         lastSeen.set(id, state);
         say(`batch log ${id}: ${state}`);
       }
-      if (!row || row.status === 1 || row.finalNotifiedAt === null) done = false;
+      if (!row || row.status === BatchStatus.pending || row.finalNotifiedAt === null) done = false;
     }
     if (done) return;
     if (Date.now() > deadline)
@@ -195,7 +196,7 @@ export const demoCommand: Command = {
         rows.push([
           batch.providerBatchId,
           row.id,
-          row.status === 2 ? '2 completed' : `${row.status} failed`,
+          `${row.status} ${batchStatusName(row.status)}`,
           row.totalSentences,
           counts[0]?.n ?? 0,
           row.failedSentences,

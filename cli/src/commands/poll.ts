@@ -7,6 +7,7 @@ import {
   checkBatchNow,
   checkDepsFromConfig,
   checkPendingBatchesNow,
+  pollerSettings,
   resumeProvider,
 } from '@batchline/poller';
 import { configuredProviders } from '@batchline/providers';
@@ -15,7 +16,7 @@ import { CommandError, UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
 
 /** Checks one batch now, as a poller would (under a lease, so it never races a running poller). */
-async function pollOne(context: CommandContext, deps: CheckDeps, id: number): Promise<void> {
+async function pollOne(context: PollContext, deps: CheckDeps, id: number): Promise<void> {
   const checked = await checkBatchNow(deps, id, { owner: owner(), leaseMs: context.config.POLL_LEASE });
   switch (checked.outcome) {
     case 'unknown':
@@ -38,6 +39,9 @@ async function pollOne(context: CommandContext, deps: CheckDeps, id: number): Pr
       console.log(describe(id, checked.result, checked.providerStatus, checked.lastPollError));
   }
 }
+
+/** `poll` checks as a poller does, so it reads the poller's settings. */
+type PollContext = CommandContext<typeof pollerSettings>;
 
 const owner = () => `cli-${hostname()}-${process.pid}`;
 
@@ -63,7 +67,7 @@ function describe(
 }
 
 /** Checks every pending batch now, POLL_CHUNK at a time, under leases like the pollers'. */
-async function pollAll(context: CommandContext, deps: CheckDeps): Promise<void> {
+async function pollAll(context: PollContext, deps: CheckDeps): Promise<void> {
   const { checked, tally } = await checkPendingBatchesNow(deps, {
     owner: owner(),
     chunk: context.config.POLL_CHUNK,
@@ -107,7 +111,7 @@ export const pollCommand: Command = {
     const resume = values['resume-provider'];
     if (resume !== undefined && !PROVIDERS.includes(resume as ProviderName))
       throw new UsageError(`--resume-provider takes ${PROVIDERS.join(' or ')}, not ${String(resume)}`);
-    const context = commandContext(true);
+    const context = commandContext(true, pollerSettings);
     await withDatabase(context, async (pool) => {
       if (resume !== undefined) await resumePausedProvider(pool, resume as ProviderName);
       const deps = checkDepsFromConfig(

@@ -1,10 +1,9 @@
 import { getBatchLog, listBatchLogs } from '@batchline/db';
+import { batchStatusName } from '@batchline/domain';
 import { commandContext, withDatabase } from '../context.ts';
 import { CommandError, UsageError } from '../errors.ts';
 import { formatTable } from '../table.ts';
 import type { Command } from './command.ts';
-
-const STATUS_NAMES: Record<number, string> = { 1: 'pending', 2: 'completed', 9: 'failed' };
 
 export const statusCommand: Command = {
   name: 'status',
@@ -40,7 +39,7 @@ export const statusCommand: Command = {
               row.id,
               row.provider,
               row.batchId,
-              STATUS_NAMES[row.status] ?? row.status,
+              batchStatusName(row.status),
               row.providerStatus ?? '',
               row.totalSentences,
               row.processedSentences,
@@ -53,7 +52,7 @@ export const statusCommand: Command = {
       }
       const row = await getBatchLog(pool, id);
       if (!row) throw new CommandError(`batch log ${id} does not exist`);
-      console.log(JSON.stringify({ ...row, statusName: STATUS_NAMES[row.status] }, null, 2));
+      console.log(JSON.stringify({ ...row, statusName: batchStatusName(row.status) }, null, 2));
     });
   },
 };

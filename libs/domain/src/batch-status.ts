@@ -7,6 +7,13 @@ export const BatchStatus = {
 export type BatchStatusCode = (typeof BatchStatus)[keyof typeof BatchStatus];
 export type FinalStatusCode = typeof BatchStatus.completed | typeof BatchStatus.failed;
 
+export type BatchStatusName = keyof typeof BatchStatus;
+
+/** The name of a status code (`pending`, `completed`, `failed`); the code itself for one we do not know. */
+export const batchStatusName = (status: number): BatchStatusName | string =>
+  (Object.keys(BatchStatus) as BatchStatusName[]).find((name) => BatchStatus[name] === status) ??
+  String(status);
+
 export const isFinalStatus = (status: number): status is FinalStatusCode =>
   status === BatchStatus.completed || status === BatchStatus.failed;
 

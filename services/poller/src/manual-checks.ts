@@ -1,5 +1,5 @@
 import { getBatchLog } from '@batchline/db';
-import { BatchStatus } from '@batchline/domain';
+import { BatchStatus, type BatchStatusName, batchStatusName } from '@batchline/domain';
 import { type CheckDeps, type CheckResult, checkBatch } from './check-batch.ts';
 import { leaseBatch, leaseDueBatches, makePendingBatchesDueNow } from './store/leases.ts';
 import { redriveBatch } from './store/sweeps.ts';
@@ -15,7 +15,7 @@ export interface ManualCheckOptions {
 export type BatchCheckNow =
   | { outcome: 'unknown' }
   /** The batch is final already: nothing to check. */
-  | { outcome: 'final'; statusName: 'completed' | 'failed' }
+  | { outcome: 'final'; statusName: BatchStatusName | string }
   /** Final at the provider but its results have not landed: its final event was published again. */
   | { outcome: 'redriven'; providerStatus: string | null; msgId: string }
   /** Final at the provider and waiting for its results, which are not to be driven again. */
@@ -36,7 +36,7 @@ export async function checkBatchNow(
   const batch = await getBatchLog(deps.pool, id);
   if (!batch) return { outcome: 'unknown' };
   if (batch.status !== BatchStatus.pending) {
-    return { outcome: 'final', statusName: batch.status === BatchStatus.completed ? 'completed' : 'failed' };
+    return { outcome: 'final', statusName: batchStatusName(batch.status) };
   }
   if (batch.providerTerminalAt !== null) {
     const redriven = await redriveBatch(deps.pool, id);

@@ -1,6 +1,6 @@
+import type { Pool } from '@batchline/db';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Pool } from '@batchline/db';
 import { recordProviderCheck } from '../src/store/check-records.ts';
 import { leaseDueBatches } from '../src/store/leases.ts';
 import { newBatch } from './support.ts';
