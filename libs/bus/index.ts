@@ -67,4 +67,3 @@ export {
   type TopologyOptions,
   type TopologyReport,
 } from './src/topology.ts';
-export { childTraceparent, isValidTraceparent, newTraceparent } from './src/trace.ts';

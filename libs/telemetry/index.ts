@@ -1,3 +1,4 @@
+export { ensureTracePropagation } from './src/propagation.ts';
 export { shutdownTelemetry, startTelemetry, telemetryServiceName, tracingConfigured } from './src/sdk.ts';
 export {
   batchAttributes,

@@ -9,9 +9,10 @@ import {
 } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { redactSecretsIn } from '@batchline/logging';
-import { spanContextFromHeaders } from '@batchline/telemetry';
+import { ensureTracePropagation, spanContextFromHeaders } from '@batchline/telemetry';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import type { Context } from '@opentelemetry/api';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
 import {
   type FailedMessage,
@@ -34,7 +35,6 @@ import {
   type TopologyOptions,
   type TopologyReport,
 } from './topology.ts';
-import { isValidTraceparent, newTraceparent } from './trace.ts';
 import { inProducerSpan } from './tracing.ts';
 
 export interface BusOptions {
@@ -51,11 +51,12 @@ export interface PublishOptions {
   /** JetStream de-duplication id (`Nats-Msg-Id`): deterministic per logical message. */
   msgId: string;
   /**
-   * Extra headers. With tracing on, the message carries the context of its producer span (a child of the active
-   * span, or else of the `traceparent` given here); with tracing off, a valid `traceparent` here is kept,
-   * otherwise a new trace is started.
+   * Extra headers. The message carries the trace context of its producer span, a child of `parent`, else of the
+   * active span, else of the trace context in these headers.
    */
   headers?: Record<string, string>;
+  /** The work that caused this message, e.g. the `traceContext` of the delivery being handled. */
+  parent?: Context;
 }
 
 export interface RawPublishOptions {
@@ -119,7 +120,7 @@ export interface Bus {
   drain(): Promise<void>;
 }
 
-/** W3C trace context headers: set from the producer span, not copied from the caller's headers. */
+/** W3C trace context headers: written by the propagator from the producer span, not copied from the caller's. */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /** Strips user info from a server URL so that it can be shown. */
@@ -156,11 +157,11 @@ class NatsBus implements Bus {
     event: EventOf<S>,
     opts: PublishOptions,
   ): Promise<PublishResult> {
-    return this.send(subject, encodeEvent(subject, event), opts.msgId, opts.headers);
+    return this.send(subject, encodeEvent(subject, event), opts.msgId, opts.headers, { parent: opts.parent });
   }
 
   async publishResultsChunk(chunk: EncodedResultsChunk, opts: PublishOptions): Promise<PublishResult> {
-    return this.send(Subjects.resultsParsed, chunk.data, opts.msgId, opts.headers);
+    return this.send(Subjects.resultsParsed, chunk.data, opts.msgId, opts.headers, { parent: opts.parent });
   }
 
   async publishRaw(
@@ -288,7 +289,7 @@ class NatsBus implements Bus {
     data: Uint8Array,
     msgId: string,
     extraHeaders: Record<string, string> = {},
-    { linkedTo = [] }: RawPublishOptions = {},
+    { linkedTo = [], parent }: RawPublishOptions & { parent?: Context | undefined } = {},
   ): Promise<PublishResult> {
     if (!msgId) throw new TypeError('publish needs a non-empty msgId (JetStream de-duplication)');
     const wireSubject = this.naming.subject(plainSubject);
@@ -303,19 +304,14 @@ class NatsBus implements Bus {
       bodySize: data.byteLength,
       headers: extraHeaders,
       links,
+      parent,
     };
     return inProducerSpan(message, async (traceContext) => {
       const h = natsHeaders();
       for (const [key, value] of Object.entries(extraHeaders)) {
         if (!TRACE_HEADERS.has(key.toLowerCase())) h.set(key, value);
       }
-      const given = extraHeaders.traceparent;
-      h.set(
-        'traceparent',
-        traceContext.traceparent ?? (isValidTraceparent(given) ? given : newTraceparent()),
-      );
-      const tracestate = traceContext.traceparent ? traceContext.tracestate : extraHeaders.tracestate;
-      if (tracestate) h.set('tracestate', tracestate);
+      for (const [key, value] of Object.entries(traceContext)) h.set(key, value);
       const ack = await this.js.publish(wireSubject, data, { msgID: msgId, headers: h });
       return { seq: ack.seq, duplicate: ack.duplicate };
     });
@@ -362,6 +358,7 @@ class NatsBus implements Bus {
 export async function connectBus(options: BusOptions): Promise<Bus> {
   const naming = busNaming(options.namespace ?? '');
   const log = options.log.child({ component: 'bus' });
+  await ensureTracePropagation();
   let nc: NatsConnection;
   try {
     nc = await connect({

@@ -4,13 +4,12 @@ import { redactSecretsIn } from '@batchline/logging';
 import { batchAttributes, recordFailure, traceparentOf } from '@batchline/telemetry';
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { millis } from '@nats-io/transport-node';
-import type { Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 import type { FailedMessage } from './dead-letters.ts';
 import { PoisonMessageError, TransientError } from './errors.ts';
 import type { BusNaming } from './naming.ts';
 import { headersRecord } from './recorded.ts';
 import type { ConsumerName, ConsumerSubject, StreamName } from './topology.ts';
-import { isValidTraceparent, newTraceparent } from './trace.ts';
 import { inConsumerSpan, MessagingAttribute } from './tracing.ts';
 
 /** What a handler knows about the delivery besides the event. */
@@ -22,8 +21,8 @@ export interface EventContext {
   /** 1 on the first delivery. */
   deliveryCount: number;
   headers: Record<string, string>;
-  /** The message's traceparent (a new one if it carried none); use `childTraceparent` for what it causes. */
-  traceparent: string;
+  /** The delivery's trace context (its consumer span's): publishes and records it causes continue it. */
+  traceContext: Context;
   /** Resets the ack timer; the runner already does this periodically while the handler runs. */
   working(): void;
 }
@@ -232,18 +231,17 @@ export class ConsumptionRunner<T> implements Consumption {
       deliveryCount: msg.info.deliveryCount,
       bodySize: msg.data.byteLength,
     };
-    return inConsumerSpan(delivery, (span) => this.handle(msg, headers, span));
+    return inConsumerSpan(delivery, (span, traceContext) => this.handle(msg, headers, span, traceContext));
   }
 
-  private async handle(msg: JsMsg, headers: Record<string, string>, span: Span): Promise<void> {
+  private async handle(
+    msg: JsMsg,
+    headers: Record<string, string>,
+    span: Span,
+    traceContext: Context,
+  ): Promise<void> {
     const deliveryCount = msg.info.deliveryCount;
-    // Work caused by this message continues its trace: the consumer span's when tracing, the header's otherwise.
-    const traceparent = span.isRecording()
-      ? traceparentOf(span)
-      : isValidTraceparent(headers.traceparent)
-        ? headers.traceparent
-        : newTraceparent();
-    const where = { subject: msg.subject, seq: msg.seq, deliveryCount, traceparent };
+    const where = { subject: msg.subject, seq: msg.seq, deliveryCount, traceparent: traceparentOf(span) };
 
     let message: T;
     try {
@@ -261,7 +259,7 @@ export class ConsumptionRunner<T> implements Consumption {
     let failure: unknown = null;
     let failed = false;
     try {
-      await this.handler(message, { ...where, headers, working });
+      await this.handler(message, { ...where, headers, traceContext, working });
     } catch (err) {
       failure = err;
       failed = true;

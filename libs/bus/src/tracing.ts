@@ -5,7 +5,15 @@ import {
   traceHeaders,
   withSpan,
 } from '@batchline/telemetry';
-import { type Attributes, context, type Link, type Span, SpanKind } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  type Span,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
 
 /**
  * Producer and consumer spans following OpenTelemetry's messaging conventions: the W3C context travels in the
@@ -39,22 +47,26 @@ export interface OutgoingMessage {
   bodySize: number;
   /** Headers given by the caller: their trace context is the parent when no span is active (an outbox row). */
   headers: Readonly<Record<string, string>>;
+  /** The work that caused this message (a consumer's delivery), when it is not the active context. */
+  parent?: Context;
   /** Contexts this message is about besides its parent (e.g. the message a replay re-sends). */
   links?: Link[];
   attributes?: Attributes;
 }
 
 /**
- * Runs a publish inside a PRODUCER span named `publish <subject>`. Its parent is the active span (the handler or
- * poll that caused the message) or, failing that, the trace context in the given headers (an outbox row written
- * by a span that has ended since). `send` gets the trace headers to put on the message: empty when tracing is
- * off, and the caller keeps its own `traceparent` then.
+ * Runs a publish inside a PRODUCER span named `publish <subject>`. Its parent is the given context, else the
+ * active span (the handler or poll that caused the message), else the trace context in the given headers (an
+ * outbox row written by a span that has ended since). `send` gets the producer span's context as headers, written
+ * by the OpenTelemetry propagator: a `traceparent` on every message, sampled or not (see ensureTracePropagation).
  */
 export function inProducerSpan<T extends { seq: number; duplicate: boolean }>(
   message: OutgoingMessage,
   send: (traceContext: Record<string, string>) => Promise<T>,
 ): Promise<T> {
-  const parent = hasActiveSpan() ? context.active() : contextFromHeaders(message.headers, context.active());
+  const parent =
+    message.parent ??
+    (hasActiveSpan() ? context.active() : contextFromHeaders(message.headers, context.active()));
   return withSpan(
     `publish ${message.plainSubject}`,
     {
@@ -71,7 +83,7 @@ export function inProducerSpan<T extends { seq: number; duplicate: boolean }>(
       },
     },
     async (span) => {
-      const result = await send(traceHeaders());
+      const result = await send(traceHeaders(trace.setSpan(parent, span)));
       span.setAttributes({
         [MessagingAttribute.streamSequence]: result.seq,
         [MessagingAttribute.duplicate]: result.duplicate,
@@ -93,9 +105,16 @@ export interface IncomingMessage {
   bodySize: number;
 }
 
-/** Runs the processing of one delivery inside a CONSUMER span `process <subject>`, child of the message's context. */
-export function inConsumerSpan<T>(message: IncomingMessage, process: (span: Span) => Promise<T>): Promise<T> {
+/**
+ * Runs the processing of one delivery inside a CONSUMER span `process <subject>`, child of the message's context.
+ * `process` gets the span and its context: what the delivery causes continues that context.
+ */
+export function inConsumerSpan<T>(
+  message: IncomingMessage,
+  process: (span: Span, spanContext: Context) => Promise<T>,
+): Promise<T> {
   const creation = spanContextFromHeaders(message.headers);
+  const parent = contextFromHeaders(message.headers);
   return withSpan(
     `process ${message.plainSubject}`,
     {
@@ -116,7 +135,7 @@ export function inConsumerSpan<T>(message: IncomingMessage, process: (span: Span
           : {}),
       },
     },
-    process,
-    contextFromHeaders(message.headers),
+    (span) => process(span, trace.setSpan(parent, span)),
+    parent,
   );
 }

@@ -1,15 +1,14 @@
 import { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from '@batchline/testing';
+import { trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DlqHeaders,
   type EventContext,
-  isValidTraceparent,
-  newTraceparent,
   PoisonMessageError,
   type TopologyOptions,
   TransientError,
 } from '../index.ts';
-import { openTestBus, type TestBus, waitFor } from './support.ts';
+import { openTestBus, type TestBus, TRACEPARENT, traceIdOf, waitFor } from './support.ts';
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100] };
 
@@ -45,7 +44,7 @@ describe('consume', () => {
       },
       FAST_RETRIES,
     );
-    const traceparent = newTraceparent();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const published = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(1), {
       msgId: 'status:1',
       headers: { traceparent },
@@ -60,8 +59,9 @@ describe('consume', () => {
     expect(seen[1]!.ctx).toMatchObject({
       seq: published.seq,
       subject: t.naming.subject('batch.status.changed'),
-      traceparent,
     });
+    // The handler's trace context continues the one the message carried.
+    expect(trace.getSpanContext(seen[1]!.ctx.traceContext)?.traceId).toBe(traceIdOf(traceparent));
     expect(t.bus.status()).toMatchObject({
       connected: true,
       ready: true,
@@ -102,7 +102,7 @@ describe('consume', () => {
     expect(header(DlqHeaders.consumer)).toBe('fetcher');
     expect(header(DlqHeaders.error)).toContain('batchLogId');
     expect(header('Nats-Msg-Id')).toBe(`${'dlq'}:${t.naming.stream('BATCH_STATUS')}:${bad.seq}`);
-    expect(isValidTraceparent(header('traceparent'))).toBe(true);
+    expect(header('traceparent')).toMatch(TRACEPARENT);
 
     const errorLog = t.logLines().find((l) => l.level === 'error' && String(l.msg).includes('dead-lettered'));
     expect(errorLog).toMatchObject({ consumer: 'fetcher', seq: bad.seq, reason: 'invalid event' });

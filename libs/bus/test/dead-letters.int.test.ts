@@ -11,7 +11,7 @@ import {
   redriveDeadLetter,
   type TopologyOptions,
 } from '../index.ts';
-import { openTestBus, type TestBus, waitFor } from './support.ts';
+import { openTestBus, type TestBus, traceIdOf, waitFor } from './support.ts';
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100] };
 
@@ -135,10 +135,11 @@ describe('dead letters', () => {
       via: 'max_deliveries',
       originalMsgId: 'status:7',
     });
-    expect(letter!.headers.traceparent).toBe(traceparent);
     expect(letter!.error).toContain('max_deliver');
-    // The payload, byte for byte as the stream still holds it.
+    // The payload, byte for byte as the stream still holds it; the copy continues the original's trace.
     const stored = await t.bus.getRecorded('BATCH_STATUS', original.seq);
+    expect(traceIdOf(letter!.headers.traceparent)).toBe(traceIdOf(stored!.headers.traceparent));
+    expect(traceIdOf(letter!.headers.traceparent)).toBe(traceIdOf(traceparent));
     expect(Buffer.from(letter!.data).equals(Buffer.from(stored!.data))).toBe(true);
     const dlqMessage = await t.bus.getRecorded('DLQ', letter!.dlqSeq);
     expect(dlqMessage!.headers[DlqHeaders.via]).toBe('max_deliveries');

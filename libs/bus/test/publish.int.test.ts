@@ -1,8 +1,7 @@
 import { EventValidationError } from '@batchline/events';
 import { sampleStatusChangedEvent } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childTraceparent, isValidTraceparent, newTraceparent } from '../index.ts';
-import { openTestBus, type TestBus } from './support.ts';
+import { openTestBus, type TestBus, TRACEPARENT, traceIdOf } from './support.ts';
 
 describe('publish', () => {
   let t: TestBus;
@@ -34,12 +33,12 @@ describe('publish', () => {
     expect(msg?.json()).toMatchObject({ batchLogId: 1, providerStatus: 'in_progress' });
   });
 
-  it('puts a valid traceparent on every message, keeping a given one', async () => {
+  it('puts a traceparent on every message through the propagator, continuing a given one', async () => {
     const generated = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(2), {
       msgId: 'status:2',
     });
-    const parent = newTraceparent();
-    const kept = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(3), {
+    const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const continued = await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(3), {
       msgId: 'status:3',
       headers: { traceparent: parent, 'Batchline-Origin': 'test' },
     });
@@ -53,17 +52,17 @@ describe('publish', () => {
       'status:5',
     );
 
-    const generatedTp = (await stored(generated.seq))?.header.get('traceparent');
-    expect(isValidTraceparent(generatedTp)).toBe(true);
-    const keptMsg = await stored(kept.seq);
-    expect(keptMsg?.header.get('traceparent')).toBe(parent);
-    expect(keptMsg?.header.get('Batchline-Origin')).toBe('test');
-    expect(isValidTraceparent((await stored(replaced.seq))?.header.get('traceparent'))).toBe(true);
-    expect(isValidTraceparent((await stored(raw.seq))?.header.get('traceparent'))).toBe(true);
-
-    const child = childTraceparent(parent);
-    expect(child.split('-')[1]).toBe(parent.split('-')[1]);
-    expect(child.split('-')[2]).not.toBe(parent.split('-')[2]);
+    const traceparentOf = async (seq: number) => (await stored(seq))?.header.get('traceparent');
+    expect(await traceparentOf(generated.seq)).toMatch(TRACEPARENT);
+    const continuedMsg = await stored(continued.seq);
+    const child = continuedMsg?.header.get('traceparent');
+    expect(child).toMatch(TRACEPARENT);
+    // The same trace, one hop further: a new span id under the given one.
+    expect(traceIdOf(child)).toBe(traceIdOf(parent));
+    expect(child).not.toBe(parent);
+    expect(continuedMsg?.header.get('Batchline-Origin')).toBe('test');
+    expect(await traceparentOf(replaced.seq)).toMatch(TRACEPARENT);
+    expect(await traceparentOf(raw.seq)).toMatch(TRACEPARENT);
   });
 
   it('refuses an invalid event, naming the field, and stores nothing', async () => {

@@ -1,4 +1,4 @@
-import { type Bus, childTraceparent, PoisonMessageError, TransientError } from '@batchline/bus';
+import { type Bus, PoisonMessageError, TransientError } from '@batchline/bus';
 import { PROVIDER_API_KEYS } from '@batchline/config';
 import { getBatchLog, loadRequestCustomIds, loadViewpointIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
@@ -91,7 +91,7 @@ export const fetcherService = defineService({
               publish: async (chunk) => {
                 await bus.publishResultsChunk(chunk, {
                   msgId: `results:${chunk.batchLogId}:${chunk.chunkSeq}`,
-                  headers: { traceparent: childTraceparent(message.traceparent) },
+                  parent: message.traceContext,
                 });
                 chunksPublished.inc({ provider: event.provider });
               },

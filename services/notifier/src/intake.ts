@@ -35,8 +35,11 @@ export interface IntakeOptions {
  */
 export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOptions) {
   async function record(message: NewNotification, ctx: EventContext): Promise<void> {
-    // Runs inside the event's consumer span: the dispatcher's later post continues this trace.
-    const created = await enqueueNotification(pool, { ...message, traceHeaders: traceHeaders() });
+    // The dispatcher's later post continues the trace of the event's delivery.
+    const created = await enqueueNotification(pool, {
+      ...message,
+      traceHeaders: traceHeaders(ctx.traceContext),
+    });
     crash.reach('notifier.after_record_before_ack');
     const where = { eventKey: message.eventKey, route: message.route, seq: ctx.seq };
     if (created) {

@@ -32,11 +32,11 @@ export function chunkHandler({ pool, log, metrics, relay }: ChunkHandlerDeps): E
     labelNames: ['kind'],
     registers: [metrics],
   });
-  return async (chunk) => {
+  return async (chunk, delivery) => {
     const started = Date.now();
     // Should this chunk complete the batch, `batch.finalized` continues this chunk's trace.
     const { applied, finalized, written } = await applyResultsChunk(pool, chunk, {
-      finalizedEventHeaders: traceHeaders(),
+      finalizedEventHeaders: traceHeaders(delivery.traceContext),
     });
     chunkDuration.observe(
       { outcome: applied ? 'applied' : 'already_applied' },
