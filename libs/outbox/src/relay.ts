@@ -25,7 +25,17 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Longest wait between attempts while publishing keeps failing. */
   maxRetryDelayMs?: number;
+  /** Published rows are deleted this long after their publish (the stream keeps the events for replay). */
+  retentionMs?: number;
+  /** How often the relay deletes published rows past `retentionMs`. */
+  purgeIntervalMs?: number;
 }
+
+/** A week of published rows is plenty to investigate a delivery; the stream keeps the events themselves. */
+export const DEFAULT_OUTBOX_RETENTION_MS = 7 * 24 * 3_600_000;
+const DEFAULT_PURGE_INTERVAL_MS = 3_600_000;
+/** Rows one purge statement deletes: short transactions, never a long lock on the outbox. */
+const PURGE_BATCH = 1_000;
 
 export interface OutboxRelay {
   /** Publish now (call it right after committing a transaction that enqueued an event). */
@@ -98,8 +108,11 @@ export function startOutboxRelay({
   intervalMs = 1_000,
   batchSize = 100,
   maxRetryDelayMs = 30_000,
+  retentionMs = DEFAULT_OUTBOX_RETENTION_MS,
+  purgeIntervalMs = DEFAULT_PURGE_INTERVAL_MS,
 }: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
+  let lastPurge = 0;
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   let kickedDuringRound = false;
@@ -120,10 +133,23 @@ export function startOutboxRelay({
     }
   };
 
+  /** Deletes published rows past retention, at most once per interval; a failure waits for the next interval. */
+  const purge = async (): Promise<void> => {
+    if (Date.now() - lastPurge < purgeIntervalMs) return;
+    lastPurge = Date.now();
+    try {
+      const purged = await purgePublishedOutbox(pool, retentionMs);
+      if (purged > 0) log.info({ purged, retentionMs }, 'published outbox rows purged');
+    } catch (err) {
+      log.warn({ err }, 'purging published outbox rows failed; will try again');
+    }
+  };
+
   /** One attempt to drain; returns how long to wait before the next. */
   const attempt = async (): Promise<number> => {
     try {
       await drain();
+      await purge();
       consecutiveFailures = 0;
       return intervalMs;
     } catch (err) {
@@ -166,12 +192,21 @@ export function startOutboxRelay({
   };
 }
 
-/** Deletes published rows older than `olderThanMs` (by the database clock); returns how many. */
+/**
+ * Deletes published rows older than `olderThanMs` (by the database clock), `PURGE_BATCH` rows a statement so that
+ * no statement holds locks for long; returns how many. Replicas purging at once skip each other's rows.
+ */
 export async function purgePublishedOutbox(db: Queryable, olderThanMs: number): Promise<number> {
-  const result = await db.query(
-    `DELETE FROM outbox WHERE published_at IS NOT NULL
-       AND published_at < now() - $1::float8 * interval '1 millisecond'`,
-    [olderThanMs],
-  );
-  return result.rowCount ?? 0;
+  let purged = 0;
+  for (;;) {
+    const result = await db.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE published_at IS NOT NULL
+           AND published_at < now() - $1::float8 * interval '1 millisecond'
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [olderThanMs, PURGE_BATCH],
+    );
+    purged += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < PURGE_BATCH) return purged;
+  }
 }
