@@ -8,7 +8,6 @@ export {
   type EndedRequestCounts,
   type EndReason,
   type FinalStatusCode,
-  isFinalStatus,
   isKnownProviderStatus,
   PROVIDERS,
   type ProviderName,
@@ -17,7 +16,6 @@ export {
   type Severity,
 } from './src/batch-status.ts';
 export {
-  ANTHROPIC_MAX_TOKENS,
   anthropicRequestLine,
   CHAT_COMPLETIONS_URL,
   openAIRequestLine,

@@ -2,6 +2,5 @@ export {
   type OutboxPublisher,
   type OutboxRelay,
   type OutboxRelayOptions,
-  purgePublishedOutbox,
   startOutboxRelay,
 } from './src/relay.ts';

@@ -1,16 +1,6 @@
-export {
-  type AnthropicProviderOptions,
-  classifyAnthropicError,
-  createAnthropicProvider,
-  normalizeAnthropicBatch,
-} from './src/anthropic-provider.ts';
-export { type DownloadGuard, guardDownload } from './src/guarded-download.ts';
-export {
-  classifyOpenAIError,
-  createOpenAIProvider,
-  normalizeOpenAIBatch,
-  type OpenAIProviderOptions,
-} from './src/openai-provider.ts';
+export { type AnthropicProviderOptions, createAnthropicProvider } from './src/anthropic-provider.ts';
+export type { DownloadGuard } from './src/guarded-download.ts';
+export { createOpenAIProvider, type OpenAIProviderOptions } from './src/openai-provider.ts';
 export { type BatchWebhook, openAIWebhookVerifier, WebhookSignatureError } from './src/openai-webhooks.ts';
 export type {
   BatchProvider,
@@ -20,14 +10,7 @@ export type {
   ProviderBatchError,
   RequestCounts,
 } from './src/provider.ts';
-export {
-  describeError,
-  kindForHttpStatus,
-  ProviderError,
-  type ProviderErrorKind,
-  parseDurationMs,
-  retryAfterMsFromHeaders,
-} from './src/provider-error.ts';
+export { ProviderError, type ProviderErrorKind } from './src/provider-error.ts';
 export {
   API_KEY_VARIABLE,
   configuredProviders,

@@ -1,4 +1,4 @@
-export { type HealthChecks, type HealthServer, startHealthServer } from './src/health-server.ts';
+export type { HealthChecks, HealthServer } from './src/health-server.ts';
 export {
   defineService,
   loadServiceSettings,

@@ -1,8 +1,7 @@
 export { ensureTracePropagation } from './src/propagation.ts';
-export { shutdownTelemetry, startTelemetry, telemetryServiceName, tracingConfigured } from './src/sdk.ts';
+export { shutdownTelemetry, startTelemetry, telemetryServiceName } from './src/sdk.ts';
 export {
   batchAttributes,
-  batchlineTracer,
   contextFromHeaders,
   hasActiveSpan,
   outsideTraces,

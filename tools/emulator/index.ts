@@ -1,13 +1,8 @@
 export type { BatchPlan, PlannedRequest, RequestResult } from './src/batch-plan.ts';
 export type { EmulatedBatch } from './src/batch-service.ts';
-export { significantWords, viewpointClassifier } from './src/classifier.ts';
+export { viewpointClassifier } from './src/classifier.ts';
 export { type Emulator, startEmulator } from './src/emulator.ts';
-export {
-  deriveLifecycle,
-  isTerminalStatus,
-  type LifecycleInput,
-  type LifecycleState,
-} from './src/lifecycle.ts';
+export type { LifecycleInput, LifecycleState } from './src/lifecycle.ts';
 export type { EmulatedMessageBatch } from './src/message-batches.ts';
 export type {
   BatchErrorEntry,

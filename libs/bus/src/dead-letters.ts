@@ -171,7 +171,7 @@ export function deadLetterOf(message: RecordedMessage, naming: BusNaming): DeadL
 }
 
 /** The msg id of a redrive: new (JetStream would drop the original id as a duplicate), one per dead letter. */
-export const redriveMsgId = (naming: BusNaming, dlqSeq: number): string =>
+const redriveMsgId = (naming: BusNaming, dlqSeq: number): string =>
   `redrive:${naming.stream(DLQ_STREAM)}:${dlqSeq}`;
 
 const DLQ_STREAM: StreamName = 'DLQ';

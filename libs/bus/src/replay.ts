@@ -66,7 +66,7 @@ export async function* selectForReplay(
 /** A short id naming one replay run (in msg ids and headers). */
 export const newReplayRunId = (): string => randomBytes(4).toString('hex');
 
-export const replayMsgId = (runId: string, message: RecordedMessage): string =>
+const replayMsgId = (runId: string, message: RecordedMessage): string =>
   `replay:${runId}:${message.stream}:${message.seq}`;
 
 /** Headers a copy carries: the original's own ones, minus JetStream's and the trace context (linked instead). */

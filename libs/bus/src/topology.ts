@@ -61,7 +61,7 @@ export const DLQ_RECORDER = 'dlq-recorder';
 export const DLQ_RECORDER_STREAM: StreamName = 'DLQ_ADVISORIES';
 
 /** The plain subjects a stream stores (none for the advisory stream, whose subjects are not ours). */
-export function streamSubjects(plain: StreamName): readonly string[] {
+function streamSubjects(plain: StreamName): readonly string[] {
   const spec: StreamSpec = Streams[plain];
   return 'subjects' in spec ? spec.subjects : [];
 }

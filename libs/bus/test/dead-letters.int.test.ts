@@ -7,10 +7,10 @@ import {
   deadLetterOf,
   type EventContext,
   PoisonMessageError,
-  REDRIVE_OF_HEADER,
   redriveDeadLetter,
   type TopologyOptions,
 } from '../index.ts';
+import { REDRIVE_OF_HEADER } from '../src/dead-letters.ts';
 import { openTestBus, type TestBus, traceIdOf, waitFor } from './support.ts';
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100] };

@@ -4,12 +4,12 @@ import {
   newReplayRunId,
   notificationStreams,
   type RecordedMessage,
-  ReplayHeaders,
   type ReplaySelection,
   replayableStreams,
   replayMessage,
   selectForReplay,
 } from '../index.ts';
+import { ReplayHeaders } from '../src/replay.ts';
 import { openTestBus, type TestBus, waitFor } from './support.ts';
 
 async function collect(t: TestBus, selection: ReplaySelection): Promise<RecordedMessage[]> {

@@ -1,13 +1,12 @@
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Consumers, Streams } from '../index.ts';
 import {
-  Consumers,
   DEFAULT_STREAM_MAX_AGE_MS,
   DLQ_RECORDER,
   DUPLICATE_WINDOW_MS,
   maxDeliveriesAdvisorySubject,
-  Streams,
-} from '../index.ts';
+} from '../src/topology.ts';
 import { openTestBus, type TestBus } from './support.ts';
 
 describe('ensureTopology', () => {

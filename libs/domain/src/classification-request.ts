@@ -56,7 +56,7 @@ export function openAIRequestLine(options: {
 }
 
 /** Most tokens an answer may take: an answer is a short list of ids. */
-export const ANTHROPIC_MAX_TOKENS = 1024;
+const ANTHROPIC_MAX_TOKENS = 1024;
 
 /** One request of an Anthropic Message Batch for a review sentence (`{custom_id, params}`). */
 export function anthropicRequestLine(options: {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchStatus, classifyProviderStatus, isFinalStatus, isKnownProviderStatus } from '../index.ts';
+import { BatchStatus, classifyProviderStatus, isKnownProviderStatus } from '../index.ts';
+import { isFinalStatus } from '../src/batch-status.ts';
 
 describe('classifyProviderStatus (OpenAI)', () => {
   it.each(['validating', 'in_progress', 'finalizing', 'cancelling'])('%s is not terminal', (status) => {

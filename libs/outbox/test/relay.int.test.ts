@@ -2,7 +2,8 @@ import { createPool, enqueueOutbox, migrate, type Pool } from '@batchline/db';
 import { createLogger } from '@batchline/logging';
 import { createTestDatabase, type TestDatabase, waitFor } from '@batchline/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type OutboxPublisher, type OutboxRelay, purgePublishedOutbox, startOutboxRelay } from '../index.ts';
+import { type OutboxPublisher, type OutboxRelay, startOutboxRelay } from '../index.ts';
+import { purgePublishedOutbox } from '../src/relay.ts';
 
 const log = createLogger({ service: 'outbox-test', level: 'silent' });
 const decoder = new TextDecoder();

@@ -201,7 +201,7 @@ export function normalizeAnthropicBatch(batch: MessageBatch): ProviderBatch {
 }
 
 /** Classifies any error of an Anthropic SDK call, once, into a `ProviderError`. */
-export function classifyAnthropicError(
+function classifyAnthropicError(
   err: unknown,
   operation: string,
   apiKey: string | null = null,

@@ -1,6 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { classifyOpenAIError, parseDurationMs, retryAfterMsFromHeaders } from '../index.ts';
+import { classifyOpenAIError } from '../src/openai-provider.ts';
+import { parseDurationMs, retryAfterMsFromHeaders } from '../src/provider-error.ts';
 
 describe('parseDurationMs', () => {
   it.each([

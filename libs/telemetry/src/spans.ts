@@ -19,7 +19,7 @@ import {
 
 const TRACER_NAME = 'batchline';
 
-export function batchlineTracer(): Tracer {
+function batchlineTracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
 }
 

@@ -3,7 +3,8 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { telemetryServiceName, tracingConfigured } from '../index.ts';
+import { telemetryServiceName } from '../index.ts';
+import { tracingConfigured } from '../src/sdk.ts';
 import { type OtlpReceiver, SpanKindCode, startOtlpReceiver } from './otlp-receiver.ts';
 
 /** Sends a producer span with a child consumer span (linked to it) through a real OTLP exporter. */

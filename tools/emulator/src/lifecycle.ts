@@ -22,10 +22,6 @@ export interface LifecycleState {
   cancelledAtMs: number | null;
 }
 
-const TERMINAL: ReadonlySet<BatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
-
-export const isTerminalStatus = (status: BatchStatus): boolean => TERMINAL.has(status);
-
 const clamp01 = (value: number): number => Math.min(1, Math.max(0, value));
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { significantWords, viewpointClassifier } from '../index.ts';
+import { viewpointClassifier } from '../index.ts';
+import { significantWords } from '../src/classifier.ts';
 import { CATALOGUE, SENTENCES } from './fixtures.ts';
 
 describe('viewpointClassifier', () => {

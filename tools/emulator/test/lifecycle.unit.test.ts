@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchOutcome, deriveLifecycle } from '../index.ts';
+import type { BatchOutcome } from '../index.ts';
+import { deriveLifecycle } from '../src/lifecycle.ts';
 
 const clock = { validatingMs: 100, inProgressMs: 1_000, finalizingMs: 100, cancellingMs: 50 };
 const T0 = 1_000_000;

@@ -3,7 +3,9 @@ import { testNamespace, testNatsUrl } from '@batchline/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_NATS_URL, ensureNats, findFreeLoopbackPort, probeNats } from '../index.ts';
+import { ensureNats } from '../index.ts';
+import { DEFAULT_NATS_URL, probeNats } from '../src/nats.ts';
+import { findFreeLoopbackPort } from '../src/ports.ts';
 import { capturingLogger, processesMentioning } from './support.ts';
 
 describe('ensureNats', () => {

@@ -2,7 +2,9 @@ import { access } from 'node:fs/promises';
 import { adminDatabaseUrl } from '@batchline/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CONVENTIONAL_POSTGRES_URL, ensurePostgres, findFreeLoopbackPort, probePostgres } from '../index.ts';
+import { ensurePostgres } from '../index.ts';
+import { findFreeLoopbackPort } from '../src/ports.ts';
+import { CONVENTIONAL_POSTGRES_URL, probePostgres } from '../src/postgres.ts';
 import { capturingLogger, processesMentioning } from './support.ts';
 
 describe('ensurePostgres', () => {

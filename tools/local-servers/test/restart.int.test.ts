@@ -2,14 +2,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  ensureNats,
-  ensurePostgres,
-  findFreeLoopbackPort,
-  isRestartable,
-  probeNats,
-  probePostgres,
-} from '../index.ts';
+import { ensureNats, ensurePostgres, isRestartable } from '../index.ts';
+import { probeNats } from '../src/nats.ts';
+import { findFreeLoopbackPort } from '../src/ports.ts';
+import { probePostgres } from '../src/postgres.ts';
 import { capturingLogger } from './support.ts';
 
 describe('halting and resuming a private server (fault injection)', () => {
