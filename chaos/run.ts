@@ -41,7 +41,7 @@ if (values.help) {
       'Runs poller, fetcher and persister (two replicas each) and the notifier as processes against private',
       'Postgres and NATS servers, the OpenAI emulator and a Slack receiver; submits batches while a seeded nemesis',
       'kills, stops and pauses processes, restarts NATS and Postgres, and injects provider, Slack and event faults;',
-      'then heals, drains and checks the invariants I1–I7 of shared/reliability.md against the emulator.',
+      'then heals, drains and checks the invariants I1–I7 of docs/fault-injection.md against the emulator.',
       '',
       '  --profile   short (about 3 minutes, a dozen small batches) or long (hundreds of batches, ≤ 20 minutes)',
       '  --seed      replay the plan of an earlier run (the seed is printed at the start and in the report)',

@@ -1,4 +1,4 @@
-/** The faults the nemesis injects (reliability.md (ii): PF, EX, SL and BI rows). */
+/** The faults the nemesis injects (the PF, EX, SL and BI rows of docs/fault-injection.md). */
 export const FAULT_KINDS = [
   'kill', // SIGKILL one service process, restarted after a pause (PF1–PF6 at random points)
   'terminate', // SIGTERM during work: it must drain and exit 0, then it is restarted
@@ -51,7 +51,7 @@ export interface Profile {
   sizes: readonly { min: number; max: number; weight: number }[];
   fixedSizes: readonly number[];
   batchKindWeights: Readonly<Record<BatchKind, number>>;
-  /** Share of requests whose result line is spoiled (every kind of contract §4 is drawn from). */
+  /** Share of requests whose result line is spoiled (every kind of docs/interface.md §4 is drawn from). */
   badLineRate: number;
   /** Batches are submitted at random moments in [0, submitWindowMs). */
   submitWindowMs: number;

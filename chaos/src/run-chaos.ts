@@ -56,7 +56,7 @@ export interface ChaosRun {
   observations: RunObservations;
 }
 
-/** Points where a service could leak a secret: each one a recognisable fake (reliability.md SC8). */
+/** Points where a service could leak a secret: each one a recognisable fake (SC8 in docs/fault-injection.md). */
 interface Canaries {
   openaiKey: string;
   databasePassword: string;

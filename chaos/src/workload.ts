@@ -32,10 +32,10 @@ export const CHAOS_CATALOGUE: readonly Viewpoint[] = [
 
 const FIRST_SENTENCE_ID = 5_000_001;
 const MODEL = 'gpt-4o-mini';
-/** A result line over 1 MiB (reliability.md BI2): above NATS's default max_payload on its own. */
+/** A result line over 1 MiB (BI2 in docs/fault-injection.md): above NATS's default max_payload on its own. */
 const HUGE_CONTENT_BYTES = 1_200_000;
 
-/** The kinds of spoiled result line a request can get (every row of contract §4, plus hostile data, BI3/BI7). */
+/** The kinds of spoiled result line a request can get (every row of docs/interface.md §4, plus hostile data, BI3/BI7). */
 const BAD_LINE_WEIGHTS = {
   error: 3,
   http: 3,
@@ -289,7 +289,7 @@ async function submitOne(spec: BatchSpec, deps: SubmitterDeps): Promise<Submitte
   });
   await rm(inputPath, { force: true });
   if (spec.kind === 'vanished') {
-    // From its first status check on, the provider answers 404: it "forgot" the batch (contract §3).
+    // From its first status check on, the provider answers 404: it "forgot" the batch (docs/interface.md §3).
     deps.emulator.injectHttpFault({
       method: 'GET',
       path: new RegExp(`^/v1/batches/${batch.id}$`),

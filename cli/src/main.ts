@@ -32,7 +32,7 @@ async function overview(): Promise<string> {
     '',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Configuration comes from the environment; see the README.',
+    'Configuration comes from the environment; see docs/configuration.md.',
   ].join('\n');
 }
 

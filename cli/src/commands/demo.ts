@@ -24,7 +24,7 @@ const demoSettings = { ...cliSettings, SLACK_WEBHOOK_URL: notifierSettings.SLACK
 const DEMO_DATABASE = 'batchline_demo';
 
 /**
- * A real batch is never perfect: a few answers in the demo are spoiled the ways contract §4 describes, so the
+ * A real batch is never perfect: a few answers in the demo are spoiled the ways docs/interface.md §4 describes, so the
  * summary shows validation at work (deterministic, by sentence id).
  */
 function demoLineFault(customId: string): LineFault | undefined {

@@ -7,7 +7,7 @@ export const trackCommand: Command = {
   name: 'track',
   usage: 'batchline track PROVIDER_BATCH_ID [--provider openai|anthropic]',
   summary:
-    'adopts a batch created elsewhere (its requests follow contract §4) and records a pending batch log',
+    'adopts a batch created elsewhere (its requests follow docs/interface.md §4) and records a pending batch log',
   options: { provider: { type: 'string', default: 'openai' } },
   async run({ positionals, values }) {
     const [batchId, ...rest] = positionals;

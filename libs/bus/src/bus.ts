@@ -366,7 +366,7 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      // Notice a silently dead connection within about a minute instead of the default ~4–6 (reliability.md A10).
+      // Notice a silently dead connection within about a minute instead of the default ~4–6 (docs/fault-injection.md, what batchline assumes of NATS).
       pingInterval: 20_000,
     });
   } catch (err) {

@@ -5,7 +5,7 @@ import { Consumers, type StreamName, Streams } from './topology.ts';
 
 /**
  * Replay: recorded events are published again, to the subject they were recorded on, under NEW msg ids — the
- * stream's de-duplication window would drop a republish with the original id (reliability.md A2) — so the
+ * stream's de-duplication window would drop a republish with the original id (docs/fault-injection.md, what batchline assumes of NATS) — so the
  * durable consumers process them once more. Every handler is idempotent, so nothing doubles.
  */
 

@@ -23,7 +23,7 @@ export const dlqSubjectFor = (plainSubject: string): string => `${DLQ_SUBJECT_PR
 
 /**
  * JetStream publishes `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>` when a message used up
- * its deliveries without being settled (reliability.md A6), e.g. because the process died on it every time.
+ * its deliveries without being settled (docs/fault-injection.md, what batchline assumes of NATS), e.g. because the process died on it every time.
  * Advisories are core NATS messages, gone if nobody listens at that moment, so a stream keeps them.
  */
 export const maxDeliveriesAdvisorySubject = (streamOnServer: string, consumer = '*'): string =>
@@ -80,7 +80,7 @@ export const DEFAULT_STREAM_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 /** The server's default; publishers retry (outbox relay) well within it. */
 export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
-/** Per-consumer delivery settings. No `backoff`: retry delays come from nak-with-delay (reliability.md A5). */
+/** Per-consumer delivery settings. No `backoff`: retry delays come from nak-with-delay (docs/fault-injection.md, what batchline assumes of NATS). */
 export interface ConsumerSettings {
   ackWaitMs: number;
   maxDeliver: number;

@@ -1,4 +1,4 @@
-/** Status values of `batch_jobs_vp_logs.status` (contract §3). */
+/** Status values of `batch_jobs_vp_logs.status` (docs/interface.md §3). */
 export const BatchStatus = {
   pending: 1,
   completed: 2,

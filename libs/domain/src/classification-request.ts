@@ -9,7 +9,7 @@ export interface Viewpoint {
 export const CHAT_COMPLETIONS_URL = '/v1/chat/completions';
 
 /**
- * The system prompt: the catalogue one viewpoint a line as `<id>: <name>`, then the answer format (contract §4).
+ * The system prompt: the catalogue one viewpoint a line as `<id>: <name>`, then the answer format (docs/interface.md §4).
  * Kept stable — the emulator's classifier reads the catalogue back from these lines.
  */
 export function viewpointSystemPrompt(catalogue: readonly Viewpoint[]): string {

@@ -163,7 +163,7 @@ function answerRecord(
 }
 
 /**
- * Parses one line of an OpenAI batch output or error file into a request outcome (contract §4). Precedence: an
+ * Parses one line of an OpenAI batch output or error file into a request outcome (docs/interface.md §4). Precedence: an
  * unattributable line, then a malformed `custom_id`, the line's `error`, a non-200 status, then the content.
  */
 export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine {

@@ -16,7 +16,7 @@ export interface ResultRecord {
   completionTokens: number | null;
 }
 
-/** Error codes of contract §4 that we assign ourselves (provider codes pass through unchanged). */
+/** Error codes of docs/interface.md §4 that we assign ourselves (provider codes pass through unchanged). */
 export const ResultErrorCode = {
   invalidContent: 'invalid_content',
   unknownViewpoint: 'unknown_viewpoint',

@@ -74,7 +74,7 @@ export interface BatchProvider {
    * line for every request, so no request can go missing there.
    */
   readonly hasInputFiles: boolean;
-  /** Parses one line of this provider's result files (contract §4). */
+  /** Parses one line of this provider's result files (docs/interface.md §4). */
   parseResultLine(raw: string, ctx: LineContext): ParsedLine;
   uploadAndCreateBatch(input: CreateBatchInput): Promise<ProviderBatch>;
   getBatch(id: string): Promise<ProviderBatch>;

@@ -151,7 +151,7 @@ export async function startService<S extends BaseShape>(
 }
 
 /**
- * Runs a service in the foreground: SIGTERM or SIGINT drains in-flight work and exits 0 (contract §1); a failure
+ * Runs a service in the foreground: SIGTERM or SIGINT drains in-flight work and exits 0 (docs/interface.md §1); a failure
  * to start exits 1 with a one-line error.
  */
 export async function runService<S extends BaseShape>(definition: ServiceDefinition<S>): Promise<void> {

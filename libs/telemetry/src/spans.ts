@@ -92,7 +92,7 @@ export function outsideTraces<T>(fn: () => T): T {
   return context.with(ROOT_CONTEXT, fn);
 }
 
-/** Attributes naming the batch a span is about; the README's "find a batch's trace" searches by them. */
+/** Attributes naming the batch a span is about; docs/operations.md, "Find a batch's trace in Jaeger", searches by them. */
 export function batchAttributes(batch: { batchLogId?: unknown; providerBatchId?: unknown }): Attributes {
   const attributes: Attributes = {};
   if (typeof batch.batchLogId === 'number') attributes['batchline.batch_log_id'] = batch.batchLogId;

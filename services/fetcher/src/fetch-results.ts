@@ -79,7 +79,7 @@ const MAX_PROVIDER_ERRORS = 100;
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Reads a terminal batch's output and error files as streams, validates every line (contract §4) and publishes
+ * Reads a terminal batch's output and error files as streams, validates every line (docs/interface.md §4) and publishes
  * the outcomes as `batch.results.parsed` chunks. The requests recorded at submission, or else the input file,
  * tell which requests exist, so that a request without any line becomes `missing_result` and a line of no request
  * is not landed; the first line seen for a `custom_id` wins.

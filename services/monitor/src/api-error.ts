@@ -4,7 +4,7 @@ import type { AuditOutcome } from './store/audit.ts';
 
 /**
  * An answer other than success, in the admin API's one error shape:
- * `{"success": false, "error": {"code", "message", "field"}}` (contract §7). `field` names the parameter or body
+ * `{"success": false, "error": {"code", "message", "field"}}` (docs/interface.md §7). `field` names the parameter or body
  * field at fault, or is null.
  */
 export class ApiError extends Error {

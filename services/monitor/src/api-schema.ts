@@ -205,7 +205,7 @@ export const success = <Data extends z.ZodType>(data: Data) =>
   z.strictObject({ success: z.literal(true), data });
 export type Success<Data> = { success: true; data: Data };
 
-/** Any other answer: `{"success": false, "error": {"code", "message", "field", ...}}` (contract §7). */
+/** Any other answer: `{"success": false, "error": {"code", "message", "field", ...}}` (docs/interface.md §7). */
 export const FailureSchema = z.strictObject({
   success: z.literal(false),
   error: z.looseObject({ code: z.string(), message: z.string(), field: z.string().nullable() }),

@@ -40,7 +40,7 @@ const BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
  * The monitor's HTTP app: the admin API under `/api/admin/batch-monitoring` (bearer tokens, rate limit, audit
- * log, strict validation — contract §7), the dashboard at `/`, and `/healthz`, `/readyz`, `/metrics`. The
+ * log, strict validation — docs/interface.md §7), the dashboard at `/`, and `/healthz`, `/readyz`, `/metrics`. The
  * plugins that act on every answer (security, operations) come first, so that their hooks reach every route.
  */
 export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {

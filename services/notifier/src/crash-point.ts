@@ -1,8 +1,8 @@
 import type { Logger } from '@batchline/logging';
 
 /**
- * Named points where a test can make the notifier die (`BATCHLINE_CRASHPOINT=<name>[:<nth>]`, reliability.md
- * "crash points"), to hit exact windows instead of hoping a random kill lands in them.
+ * Named points where a test can make the notifier die (`BATCHLINE_CRASHPOINT=<name>[:<nth>]`, see
+ * docs/configuration.md), to hit exact windows instead of hoping a random kill lands in them.
  */
 export type CrashPoint =
   /** The event's message is recorded in Postgres; its JetStream ack has not been sent. */

@@ -9,7 +9,7 @@ import {
 import type { SlackMessage } from './messages/slack-message.ts';
 import type { DispatchOutcome } from './store/complete.ts';
 
-/** Slack's limit is about one message per second per webhook (reliability.md E-Slack); never faster. */
+/** Slack's limit is about one message per second per webhook (docs/fault-injection.md, what batchline assumes of Slack); never faster. */
 export const SLACK_MIN_INTERVAL_MS = 1_000;
 /** A 429 without a usable `Retry-After` waits this long. */
 const DEFAULT_RETRY_AFTER_MS = 30_000;
@@ -52,7 +52,7 @@ const slackErrorCode = (body: string, status: number): string => {
 /**
  * What a failed post means: 429 → wait for `Retry-After`; 5xx, connection errors and timeouts → transient (a
  * timeout or a connection lost mid-request may have posted); any other status → Slack refused the message for
- * good (`invalid_payload`, `channel_not_found`, `no_service`, ...: reliability.md E-Slack).
+ * good (`invalid_payload`, `channel_not_found`, `no_service`, ...: docs/fault-injection.md, what batchline assumes of Slack).
  */
 export function classifyWebhookFailure(
   error: unknown,

@@ -140,7 +140,7 @@ export class BatchService {
     return this.view(batch);
   }
 
-  /** For each input request, what the emulator served, mapped to contract §4 (see `ExpectedOutcome`). */
+  /** For each input request, what the emulator served, mapped to docs/interface.md §4 (see `ExpectedOutcome`). */
   async expectedOutcomes(id: string): Promise<ExpectedBatchOutcomes> {
     const batch = this.get(id);
     const state = this.lifecycle(batch, this.now());

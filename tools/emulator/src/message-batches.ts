@@ -149,7 +149,7 @@ export class MessageBatchService {
     return renderResults(batch, state);
   }
 
-  /** For each request of the batch, what the emulator serves, mapped to contract §4 (the e2e oracle). */
+  /** For each request of the batch, what the emulator serves, mapped to docs/interface.md §4 (the e2e oracle). */
   expectedOutcomes(id: string): ExpectedBatchOutcomes {
     const batch = this.get(id);
     const state = this.lifecycle(batch);
@@ -298,7 +298,7 @@ const erroredType = (request: PlannedRequest): string =>
     ? request.result.code || 'api_error'
     : anthropicErrorType(request.result.kind === 'http' ? request.result.status : 500);
 
-/** What contract §4 makes of the line served for a request (derived from why it was served, not by parsing). */
+/** What docs/interface.md §4 makes of the line served for a request (derived from why it was served, not by parsing). */
 function expectedOutcome(request: PlannedRequest, ran: boolean, notRunCode: string): ExpectedOutcome {
   const { customId, result } = request;
   const failed = (errorCode: string): ExpectedOutcome => ({ customId, outcome: 'failed', errorCode });

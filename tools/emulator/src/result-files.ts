@@ -162,7 +162,7 @@ function errorLine(batchId: string, customId: string, code: string, message: str
 }
 
 /**
- * What contract §4 makes of the line served for `request` — derived from why the emulator served it, not by
+ * What docs/interface.md §4 makes of the line served for `request` — derived from why the emulator served it, not by
  * parsing the line, so that the oracle stays independent of the fetcher's parser.
  */
 export function expectedOutcome(

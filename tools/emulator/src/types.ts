@@ -16,7 +16,7 @@ export interface BatchRequestLine {
 }
 
 /**
- * How one request's result is spoiled, so that tests can produce every bad-line kind of contract §4:
+ * How one request's result is spoiled, so that tests can produce every bad-line kind of docs/interface.md §4:
  * - `error`: a line in the error file with `error: {code, message}`;
  * - `http`: a line in the error file with a non-200 `status_code` and an error body;
  * - `content`: a 200 line in the output file whose message content is `content` (prose, unknown ids, ...);
@@ -199,7 +199,7 @@ export interface RequestLogEntry {
 }
 
 /**
- * What the emulator served for one input request, mapped to contract §4: `succeeded` with its viewpoint ids,
+ * What the emulator served for one input request, mapped to docs/interface.md §4: `succeeded` with its viewpoint ids,
  * `failed` with the error code the served line implies, or `missing` (no attributable line: lands as
  * `missing_result`).
  */
@@ -216,6 +216,6 @@ export interface ExpectedBatchOutcomes {
   final: boolean;
   /** One entry per input request, in input order. */
   outcomes: ExpectedOutcome[];
-  /** Lines that are not JSON (garbage), which contract §4 counts in `log_details` with their line number. */
+  /** Lines that are not JSON (garbage), which docs/interface.md §4 counts in `log_details` with their line number. */
   unattributableLines: Array<{ file: 'output' | 'error'; line: number }>;
 }

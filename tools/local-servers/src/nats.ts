@@ -162,7 +162,7 @@ async function startPrivateNats(binary: string, log: Logger): Promise<LocalServe
     },
     async resume() {
       if (server.child.exitCode === null && server.child.signalCode === null) return;
-      // A leftover or foreign server on our port must never be mistaken for ours (reliability.md, XP lessons).
+      // A leftover or foreign server on our port must never be mistaken for ours.
       if (await portAnswers(LOOPBACK_HOST, port)) {
         throw new Error(`port ${port} on ${LOOPBACK_HOST} already answers; refusing to resume NATS there`);
       }

@@ -35,7 +35,7 @@ async function startCancel(
 /**
  * Cancels a pending batch at the provider. Its audit record commits (with the batch row lock, which checks that
  * it is still pending) before the call; the outcome is a second record. The poller then sees the batch cancelling
- * and cancelled, and whatever output it has still lands before it is marked failed (contract §3).
+ * and cancelled, and whatever output it has still lands before it is marked failed (docs/interface.md §3).
  */
 export async function cancelBatch(
   deps: ActionDeps,

@@ -27,7 +27,7 @@ export interface DigestSettings {
 
 /**
  * One message listing many final statuses. Its text holds each batch's own final line (provider batch id,
- * `completed`/`failed`, counts), so each batch still has exactly one message naming it (contract §5).
+ * `completed`/`failed`, counts), so each batch still has exactly one message naming it (docs/interface.md §5).
  */
 export function digestMessage(entries: readonly DigestEntry[], settings: DigestSettings): SlackMessage {
   const completed = (entry: DigestEntry) => entry.severity === FINAL_SEVERITY.completed;

@@ -90,7 +90,7 @@ function failureBlocks(event: BatchFinalizedEvent, details: FinalBatchDetails | 
 }
 
 /**
- * The one final message of a batch (contract §5): the text names the provider batch id, the word `completed` or
+ * The one final message of a batch (docs/interface.md §5): the text names the provider batch id, the word `completed` or
  * `failed`, and the counts; the blocks add the figures, cost, errors and the next step.
  */
 export function finalMessage(

@@ -116,7 +116,7 @@ async function copyChunkRows(
 /**
  * Lands what can land of a chunk through temp tables: results rows that exist already are skipped (with their
  * associations), associations that exist already (an earlier batch) are skipped, and a record naming a viewpoint
- * that has left the catalogue since the fetcher checked it is recorded as `unknown_viewpoint`, as contract §4
+ * that has left the catalogue since the fetcher checked it is recorded as `unknown_viewpoint`, as docs/interface.md §4
  * would have it. Counts only what was actually inserted.
  */
 const LAND_SKIPPING_CONFLICTS = `
