@@ -7,6 +7,7 @@ import type { Logger } from '@batchline/logging';
 import { Counter } from '@batchline/metrics';
 import { configuredProviders, ProviderError } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
+import type { Context } from '@opentelemetry/api';
 import { fetchResults } from './fetch-results.ts';
 import { fetcherSettings } from './settings.ts';
 
@@ -30,7 +31,13 @@ const REPORT_AFTER_DELIVERIES = 3;
  * Tells operators (through `ops.error`, announced once per batch) that a batch's result file cannot be read. A
  * failed announcement is logged and never fails the fetch.
  */
-async function reportUnreadableResults(bus: Bus, log: Logger, event: StatusChangedEvent, detail: string) {
+async function reportUnreadableResults(
+  bus: Bus,
+  log: Logger,
+  delivery: { event: StatusChangedEvent; traceContext: Context },
+  detail: string,
+) {
+  const { event } = delivery;
   const message = opsErrorEvent({
     service: 'fetcher',
     kind: 'results_unreadable',
@@ -44,7 +51,11 @@ async function reportUnreadableResults(bus: Bus, log: Logger, event: StatusChang
       'Check the provider status page and the fetcher log; the fetch is retried, and `batchline replay` re-runs it.',
     occurrenceKey: `batch-${event.batchLogId}`,
   });
-  await bus.publish(message.subject, message.payload, { msgId: message.msgId }).catch((error: unknown) => {
+  const published = bus.publish(message.subject, message.payload, {
+    msgId: message.msgId,
+    parent: delivery.traceContext,
+  });
+  await published.catch((error: unknown) => {
     log.error({ err: error, batchLogId: event.batchLogId }, 'could not announce unreadable results');
   });
 }
@@ -121,12 +132,22 @@ export const fetcherService = defineService({
             'results published',
           );
           if (result.summary.downloadError !== null) {
-            await reportUnreadableResults(bus, log, event, result.summary.downloadError);
+            await reportUnreadableResults(
+              bus,
+              log,
+              { event, traceContext: message.traceContext },
+              result.summary.downloadError,
+            );
           }
         } catch (error) {
           if (error instanceof ProviderError) {
             if (message.deliveryCount >= REPORT_AFTER_DELIVERIES) {
-              await reportUnreadableResults(bus, log, event, error.message);
+              await reportUnreadableResults(
+                bus,
+                log,
+                { event, traceContext: message.traceContext },
+                error.message,
+              );
             }
             throw new TransientError(`downloading results failed: ${error.message}`, { cause: error });
           }
