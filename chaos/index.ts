@@ -1,6 +1,7 @@
 export type { ConsumerState, DeadLetter } from './src/bus-probe.ts';
+export { type PlannedFault, planFaults } from './src/fault-plan.ts';
 export { evaluateInvariants, type InvariantResult } from './src/invariants.ts';
-export { type FaultRecord, type PlannedFault, planFaults } from './src/nemesis.ts';
+export type { FaultRecord } from './src/nemesis.ts';
 export type { BatchExpectation, BatchState, RunObservations, SlackPost } from './src/observations.ts';
 export {
   BATCH_KINDS,

@@ -22,9 +22,10 @@ import {
   storedEventIds,
   unpublishedOutboxRows,
 } from './collect.ts';
+import { planFaults } from './fault-plan.ts';
 import { Fleet } from './fleet.ts';
 import { evaluateInvariants } from './invariants.ts';
-import { Nemesis, planFaults } from './nemesis.ts';
+import { Nemesis } from './nemesis.ts';
 import type { RunObservations } from './observations.ts';
 import { type ProfileName, profileWith } from './profiles.ts';
 import { type ChaosReport, countByKind, summarizeFaults } from './report.ts';
