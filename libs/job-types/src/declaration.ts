@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * The declaration of a job type (docs/job-types.md, contract §8): how its requests are built and where its answers
+ * land. This zod schema is the one definition; `job-type.schema.json` is generated from it for editors.
+ */
+
+/** A Postgres identifier batchline will quote: lower case, so that quoted and unquoted spellings agree. */
+const Identifier = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    'must be a lower-case identifier: a-z, 0-9 and _, not starting with a digit',
+  );
+/** A table, optionally schema-qualified (`analytics.review_sentiments`). */
+const TableName = z
+  .string()
+  .regex(
+    /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/,
+    'must be a lower-case table name, optionally schema-qualified (schema.table)',
+  );
+/** An RFC 6901 JSON pointer into the answer (`/label`, `/items/0/name`); `` would be the whole answer. */
+const JsonPointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON pointer such as /label');
+
+/** Column types batchline can create and fill; a whitelist, so that no declaration can smuggle SQL into DDL. */
+export const COLUMN_TYPES = [
+  'bigint',
+  'integer',
+  'smallint',
+  'double precision',
+  'real',
+  'numeric',
+  'boolean',
+  'text',
+  'jsonb',
+  'real[]',
+  'double precision[]',
+] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+/**
+ * Where a column's value comes from: `$id` (the request's id), `$embedding` (the vector of an embeddings answer),
+ * `$item` (the element of `results.each`), `$item/<pointer>` (a pointer into that element) or a JSON pointer into
+ * the answer.
+ */
+const ColumnSource = z.union([
+  z.literal('$id'),
+  z.literal('$embedding'),
+  z.literal('$item'),
+  z.string().regex(/^\$item(\/([^~/]|~[01])*)+$/, 'must be $item/<pointer>'),
+  JsonPointer,
+]);
+
+export const ColumnDeclaration = z.strictObject({
+  from: ColumnSource,
+  type: z.enum(COLUMN_TYPES),
+  /** The value must be a key of the job type's catalogue, or the request fails with `errorCode`. */
+  references: z.literal('catalogue').optional(),
+  errorCode: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case error code such as unknown_label')
+    .optional(),
+});
+export type ColumnDeclaration = z.infer<typeof ColumnDeclaration>;
+
+const Message = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  /** A template: `{{field}}` of `input.fields`, `{{catalogue}}`. */
+  content: z.string().min(1),
+});
+
+/** A JSON Schema object; compiled (and so checked) when the declaration loads. */
+const ResponseSchema = z.record(z.string(), z.unknown());
+
+const ChatRequest = z.strictObject({
+  endpoint: z.literal('/v1/chat/completions'),
+  /** The model unless `submit --model` says otherwise; without it, the configured default model. */
+  model: z.string().min(1).optional(),
+  messages: z.array(Message).min(1),
+  responseSchema: ResponseSchema,
+  temperature: z.number().min(0).max(2).optional(),
+  /** Anthropic requires a ceiling on the answer's tokens; OpenAI gets it as `max_completion_tokens` when set. */
+  maxTokens: z.number().int().positive().optional(),
+});
+
+const EmbeddingsRequest = z.strictObject({
+  endpoint: z.literal('/v1/embeddings'),
+  model: z.string().min(1).optional(),
+  /** A template of the text to embed. */
+  input: z.string().min(1),
+  dimensions: z.number().int().positive().max(65_536).optional(),
+});
+
+export const JobTypeDeclaration = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower case: a-z, 0-9 and _, starting with a letter'),
+  description: z.string().optional(),
+  input: z.strictObject({
+    /** The input field that keys a request: a positive integer or a string of 1–64 of [A-Za-z0-9_.-]. */
+    id: Identifier,
+    /** The other input fields templates may use. */
+    fields: z.array(Identifier).default([]),
+  }),
+  customIdPrefix: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be 1-16 letters, digits or _, starting with a letter'),
+  request: z.discriminatedUnion('endpoint', [ChatRequest, EmbeddingsRequest]),
+  catalogue: z
+    .strictObject({
+      table: TableName,
+      key: Identifier,
+      label: Identifier,
+    })
+    .optional(),
+  results: z.strictObject({
+    table: TableName,
+    /** One row per element of this array of the answer. */
+    each: JsonPointer.optional(),
+    columns: z.record(Identifier, ColumnDeclaration).refine((columns) => Object.keys(columns).length > 0, {
+      message: 'declare at least one column',
+    }),
+    key: z.array(Identifier).min(1),
+  }),
+});
+export type JobTypeDeclaration = z.infer<typeof JobTypeDeclaration>;
+/** A declaration as written in a file (defaults not yet applied). */
+export type JobTypeDeclarationInput = z.input<typeof JobTypeDeclaration>;
