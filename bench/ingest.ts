@@ -224,7 +224,7 @@ async function runPipeline(
       totalSentences: batch.oracle.outcomes.length,
       inputFileId: batch.inputFileId,
       firstPollDelayMs: 0,
-      requestSentenceIds: batch.sentenceIds,
+      requestIds: batch.sentenceIds,
     });
     // Polled on one connection, so the status is seen within a few ms of the last chunk's commit.
     const seenFinal = await waitFor(

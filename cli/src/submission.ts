@@ -137,7 +137,7 @@ export async function submitSentences(options: {
         totalSentences: sentenceIds.length,
         inputFileId: batch.inputFileId,
         firstPollDelayMs: options.firstPollDelayMs,
-        requestSentenceIds: sentenceIds,
+        requestIds: sentenceIds,
       });
       submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: sentenceIds.length });
     }

@@ -116,11 +116,21 @@ export interface NewBatchLog {
   /** How long after submission the first status check is due. */
   firstPollDelayMs: number;
   /**
-   * The review_sentence_ids of the batch's requests (custom_id `rs-<id>`), when we built its requests ourselves:
-   * recorded with the batch so that its results are matched without reading the input file again.
+   * The ids of the batch's requests (custom_id `<prefix>-<id>`), when we built its requests ourselves: recorded
+   * with the batch so that its results are matched without reading the input file again. Integers or strings.
    */
-  requestSentenceIds?: readonly number[];
+  requestIds?: readonly number[] | readonly string[];
 }
+
+/** Integer ids go to `sentence_ids` (as before job types), string ids to `request_ids`. */
+const recordedIds = (
+  ids: NewBatchLog['requestIds'],
+): [readonly number[] | null, readonly string[] | null] => {
+  if (ids === undefined) return [null, null];
+  return ids.every((id) => typeof id === 'number')
+    ? [ids as readonly number[], null]
+    : [null, ids as readonly string[]];
+};
 
 /**
  * Records a pending batch. Adopting a provider batch that is already recorded returns its existing id with
@@ -139,8 +149,8 @@ export async function insertBatchLog(
        ON CONFLICT (provider, batch_id) DO NOTHING
        RETURNING id
      ), requests AS (
-       INSERT INTO batch_request_ids (batch_log_id, sentence_ids)
-       SELECT id, $8::bigint[] FROM batch WHERE $8::bigint[] IS NOT NULL
+       INSERT INTO batch_request_ids (batch_log_id, sentence_ids, request_ids)
+       SELECT id, $8::bigint[], $9::text[] FROM batch WHERE $8::bigint[] IS NOT NULL OR $9::text[] IS NOT NULL
      )
      SELECT id FROM batch`,
     [
@@ -151,7 +161,7 @@ export async function insertBatchLog(
       batch.totalSentences,
       batch.inputFileId,
       batch.firstPollDelayMs,
-      batch.requestSentenceIds ?? null,
+      ...recordedIds(batch.requestIds),
     ],
   );
   const created = inserted.rows[0];
@@ -179,18 +189,23 @@ export async function listBatchLogs(db: Queryable, { limit }: { limit: number })
 }
 
 /**
- * The custom_ids (`rs-<id>`) of a batch's requests as `insertBatchLog` recorded them, or null when the batch was
- * adopted and only its input file knows them.
+ * The custom_ids (`<prefix>-<id>`) of a batch's requests as `insertBatchLog` recorded them, or null when the batch
+ * was adopted and only its input file knows them.
  */
-export async function loadRequestCustomIds(db: Queryable, batchLogId: number): Promise<Set<string> | null> {
-  // One text value instead of an array of 50,000 strings for the driver to parse.
+export async function loadRequestCustomIds(
+  db: Queryable,
+  batchLogId: number,
+  customIdPrefix = 'rs',
+): Promise<Set<string> | null> {
+  // One text value instead of an array of 50,000 strings for the driver to parse; ids never hold a comma.
   const { rows } = await db.query<{ ids: string }>(
-    `SELECT array_to_string(sentence_ids, ',') AS ids FROM batch_request_ids WHERE batch_log_id = $1`,
+    `SELECT array_to_string(COALESCE(request_ids, sentence_ids::text[]), ',') AS ids
+     FROM batch_request_ids WHERE batch_log_id = $1`,
     [batchLogId],
   );
   const row = rows[0];
   if (!row) return null;
   const ids = new Set<string>();
-  if (row.ids.length > 0) for (const id of row.ids.split(',')) ids.add(`rs-${id}`);
+  if (row.ids.length > 0) for (const id of row.ids.split(',')) ids.add(`${customIdPrefix}-${id}`);
   return ids;
 }

@@ -163,7 +163,7 @@ describe('repositories', () => {
         totalSentences: 3,
         inputFileId: 'file-req',
         firstPollDelayMs: 0,
-        requestSentenceIds: [7, 9_007_199_254_740_991, 3],
+        requestIds: [7, 9_007_199_254_740_991, 3],
       });
       expect(await loadRequestCustomIds(pool, submitted.id)).toEqual(
         new Set(['rs-7', 'rs-9007199254740991', 'rs-3']),
@@ -176,7 +176,7 @@ describe('repositories', () => {
         totalSentences: 1,
         inputFileId: 'file-req',
         firstPollDelayMs: 0,
-        requestSentenceIds: [1],
+        requestIds: [1],
       });
       expect((await loadRequestCustomIds(pool, submitted.id))?.size).toBe(3);
       const adopted = await insertBatchLog(pool, {
@@ -195,9 +195,26 @@ describe('repositories', () => {
         totalSentences: 0,
         inputFileId: null,
         firstPollDelayMs: 0,
-        requestSentenceIds: [],
+        requestIds: [],
       });
       expect(await loadRequestCustomIds(pool, empty.id)).toEqual(new Set());
+    });
+
+    it("records a job type's string request ids and reads them back under its prefix", async () => {
+      const submitted = await insertBatchLog(pool, {
+        provider: 'openai',
+        batchId: 'batch_with_string_ids',
+        model: null,
+        jobType: 'review_sentiment',
+        totalSentences: 2,
+        inputFileId: 'file-str',
+        firstPollDelayMs: 0,
+        requestIds: ['r-1.a', 'R_2'],
+      });
+      expect(await loadRequestCustomIds(pool, submitted.id, 'sent')).toEqual(
+        new Set(['sent-r-1.a', 'sent-R_2']),
+      );
+      expect((await getBatchLog(pool, submitted.id))?.jobType).toBe('review_sentiment');
     });
 
     it('lists newest first, up to the limit', async () => {
