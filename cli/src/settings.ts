@@ -1,6 +1,7 @@
 import {
   BusSettings,
   DatabaseSettings,
+  JobTypeSettings,
   LogSettings,
   PollScheduleSettings,
   ProviderSettings,
@@ -12,6 +13,7 @@ import {
 /** What the commands other than `run`/`up` read: the database, the bus, the providers and submission defaults. */
 export const cliSettings = {
   ...DatabaseSettings,
+  ...JobTypeSettings,
   ...BusSettings,
   ...LogSettings,
   ...ProviderSettings,

@@ -18,6 +18,7 @@ export {
   AnthropicSettings,
   BusSettings,
   DatabaseSettings,
+  JobTypeSettings,
   LogSettings,
   OpenAISettings,
   PollScheduleSettings,

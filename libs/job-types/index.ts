@@ -1,3 +1,4 @@
+export { compileJobType } from './src/compile.ts';
 export {
   COLUMN_TYPES,
   type ColumnDeclaration,
@@ -5,6 +6,7 @@ export {
   JobTypeDeclaration,
   type JobTypeDeclarationInput,
 } from './src/declaration.ts';
+export { JobTypeError, type JobTypeErrorCode } from './src/errors.ts';
 export type {
   AnswerCheck,
   Catalogue,
@@ -17,3 +19,11 @@ export type {
   TargetColumn,
   TargetTable,
 } from './src/job-type.ts';
+export {
+  builtInJobTypes,
+  DEFAULT_JOB_TYPE,
+  type JobTypeSet,
+  loadJobTypes,
+  readJobTypeFile,
+} from './src/registry.ts';
+export { type ExistingTable, targetTableDdl, targetTableProblems } from './src/target-table.ts';

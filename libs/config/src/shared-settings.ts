@@ -65,9 +65,18 @@ export const TelemetrySettings = {
   OTEL_SERVICE_NAME: setting(text, { description: 'service name in traces (default batchline-<service>)' }),
 };
 
-/** What every service process reads: its database, its bus, its logs, traces and health port. */
+export const JobTypeSettings = {
+  BATCHLINE_JOB_TYPES: setting(text, {
+    description:
+      'a job type declaration file, or a folder of *.json / *.yaml / *.yml ones, besides the built-in specific_viewpoint',
+    fix: 'Set it to a readable file or folder of job type declarations (docs/job-types.md), or leave it unset.',
+  }),
+};
+
+/** What every service process reads: its database, its bus, its logs, traces, health port and job types. */
 export const ServiceSettings = {
   ...DatabaseSettings,
+  ...JobTypeSettings,
   ...BusSettings,
   ...LogSettings,
   ...TelemetrySettings,

@@ -8,6 +8,7 @@ import {
   secretValues,
 } from '@batchline/config';
 import { countBatchesByState, createPool, type Pool } from '@batchline/db';
+import { type JobTypeSet, loadJobTypes } from '@batchline/job-types';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { createServiceRegistry, type Registry, registerBatchesGauge } from '@batchline/metrics';
 import { shutdownTelemetry } from '@batchline/telemetry';
@@ -29,6 +30,8 @@ export interface ServiceContext<S extends BaseShape = BaseShape> {
   bus: Bus;
   /** Served on `/metrics` of the health port; the service registers its own metrics here. */
   metrics: Registry;
+  /** The built-in job types and those declared in `BATCHLINE_JOB_TYPES`, validated at start. */
+  jobTypes: JobTypeSet;
 }
 
 /** A running service's own work; `stop` must stop taking new work and finish what is in flight. */
@@ -78,6 +81,8 @@ export async function startService<S extends BaseShape>(
 ): Promise<StartedService<S>> {
   const config = loadServiceSettings(definition, env);
   registerSecrets(secretValues(definition.settings, config));
+  // A declaration that does not validate stops the start, before any connection is opened (contract §8).
+  const jobTypes = loadJobTypes(config.BATCHLINE_JOB_TYPES);
   const instanceId = `${definition.name}-${hostname()}-${process.pid}`;
   const log = createLogger({ service: definition.name, level: config.LOG_LEVEL }).child({
     instance: instanceId,
@@ -106,6 +111,7 @@ export async function startService<S extends BaseShape>(
       pool,
       bus,
       metrics,
+      jobTypes,
     };
     const work = await definition.start(context);
     // Every service also turns JetStream's max-deliveries advisories into dead letters; the durable consumer
