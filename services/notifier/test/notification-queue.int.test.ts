@@ -295,6 +295,7 @@ describe('notification queue and shared webhook pacing', () => {
       }),
     ]);
     expect(await getFinalBatchDetails(pool, id)).toEqual({
+      jobType: 'specific_viewpoint',
       model: 'gpt-test',
       promptTokens: 150,
       completionTokens: 7,
@@ -304,6 +305,11 @@ describe('notification queue and shared webhook pacing', () => {
       inputUnavailable: null,
     });
     expect(await getFinalBatchDetails(pool, 999_999)).toBeNull();
+    const sentiment = await newBatch(pool, 'review_sentiment');
+    expect(await getFinalBatchDetails(pool, sentiment)).toMatchObject({
+      jobType: 'review_sentiment',
+      promptTokens: 0,
+    });
 
     await enqueueNotification(
       pool,
