@@ -7,25 +7,36 @@ import type { Command } from './command.ts';
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: 'batchline status [BATCH_LOG_ID] [--limit N]',
+  usage: 'batchline status [BATCH_LOG_ID] [--limit N] [--job-type NAME]',
   summary: 'a table of batch logs, or one batch log in detail',
-  options: { limit: { type: 'string', default: '50' } },
+  details: ['--job-type NAME lists only the batch logs of that job type (batch_jobs_vp_logs.job_type).'],
+  options: { limit: { type: 'string', default: '50' }, 'job-type': { type: 'string' } },
   async run({ positionals, values }) {
     if (positionals.length > 1) throw new UsageError('status takes at most one batch log id');
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       throw new UsageError('--limit must be between 1 and 1000');
+    const jobType = typeof values['job-type'] === 'string' ? values['job-type'].trim() : null;
+    if (jobType === '') throw new UsageError('--job-type takes the name of a job type');
     const id = positionals[0] === undefined ? null : Number(positionals[0]);
     if (id !== null && (!Number.isSafeInteger(id) || id <= 0))
       throw new UsageError(`not a batch log id: ${positionals[0]}`);
+    if (id !== null && jobType !== null)
+      throw new UsageError('--job-type filters the table; it does not apply to one batch log');
     const context = commandContext(true);
     await withDatabase(context, async (pool) => {
       if (id === null) {
-        const rows = await listBatchLogs(pool, { limit });
+        const rows = await listBatchLogs(pool, { limit, jobType });
+        // Nothing of that job type may mean a misspelt name: say so, rather than print a bare header.
+        if (rows.length === 0 && jobType !== null) {
+          console.error(`no batch logs of job type ${jobType}`);
+          return;
+        }
         console.log(
           formatTable(
             [
               'batch log',
+              'job type',
               'provider',
               'provider batch',
               'status',
@@ -37,6 +48,7 @@ export const statusCommand: Command = {
             ],
             rows.map((row) => [
               row.id,
+              row.jobType,
               row.provider,
               row.batchId,
               batchStatusName(row.status),

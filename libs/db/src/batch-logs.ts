@@ -179,11 +179,15 @@ export async function getBatchLog(db: Queryable, id: number): Promise<BatchLog |
   return rows[0] ? toBatchLog(rows[0]) : null;
 }
 
-/** The most recently created batch logs, newest first. */
-export async function listBatchLogs(db: Queryable, { limit }: { limit: number }): Promise<BatchLog[]> {
+/** The most recently created batch logs (of `jobType` if given), newest first. */
+export async function listBatchLogs(
+  db: Queryable,
+  { limit, jobType = null }: { limit: number; jobType?: string | null },
+): Promise<BatchLog[]> {
   const { rows } = await db.query<BatchLogRow>(
-    'SELECT * FROM batch_jobs_vp_logs ORDER BY created_at DESC, id DESC LIMIT $1',
-    [limit],
+    `SELECT * FROM batch_jobs_vp_logs WHERE ($2::text IS NULL OR job_type = $2)
+     ORDER BY created_at DESC, id DESC LIMIT $1`,
+    [limit, jobType],
   );
   return rows.map(toBatchLog);
 }

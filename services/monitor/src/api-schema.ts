@@ -63,6 +63,14 @@ export const PerformanceSchema = z.strictObject({
 });
 export type Performance = z.infer<typeof PerformanceSchema>;
 
+/** The summary and performance figures of the jobs in scope of one job type (`batch_jobs_vp_logs.job_type`). */
+export const JobTypeFiguresSchema = z.strictObject({
+  jobType: z.string(),
+  summary: SummarySchema,
+  performance: PerformanceSchema,
+});
+export type JobTypeFigures = z.infer<typeof JobTypeFiguresSchema>;
+
 export const HistoricalPointSchema = z.strictObject({
   timestamp: Timestamp,
   totalJobs: z.number(),
@@ -123,6 +131,8 @@ export const MonitoringDataSchema = z.strictObject({
   summary: SummarySchema,
   queues: QueuesSchema,
   performance: PerformanceSchema,
+  /** Added with job types (issue 14): the figures above, per job type. */
+  byJobType: z.array(JobTypeFiguresSchema),
   jobs: z.array(JobSchema),
   historical: z.array(HistoricalPointSchema),
   pagination: z.strictObject({

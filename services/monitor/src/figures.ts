@@ -1,7 +1,15 @@
 import type { ModelPriceTable } from '@batchline/config';
 import type { JobState } from '@batchline/db';
 import { PROVIDER_BATCH_LIMITS, type ProviderName } from '@batchline/domain';
-import type { HistoricalPoint, Job, Performance, Queues, Summary, TimeRange } from './api-schema.ts';
+import type {
+  HistoricalPoint,
+  Job,
+  JobTypeFigures,
+  Performance,
+  Queues,
+  Summary,
+  TimeRange,
+} from './api-schema.ts';
 import { priceForModel, tokenCost } from './pricing.ts';
 import type { MonitoredJob } from './store/jobs.ts';
 import { BUCKET_ORIGIN, type MonitoringGroup } from './store/monitoring-snapshot.ts';
@@ -109,6 +117,8 @@ export interface Figures {
   summary: Summary;
   queues: Queues;
   performance: Performance;
+  /** The summary and performance of the jobs in scope of each job type. */
+  byJobType: JobTypeFigures[];
   historical: HistoricalPoint[];
   /** Jobs in scope (for paging). */
   jobsInScope: number;
@@ -146,18 +156,11 @@ function historicalPoints(input: FigureInput, inScope: readonly MonitoringGroup[
   }));
 }
 
-export function computeFigures(input: FigureInput): Figures {
-  const { pricing } = input;
-  const inScope = input.groups.filter((group) => input.state === null || group.state === input.state);
-  const totals = emptyTotals();
-  for (const group of inScope) addGroup(totals, group, pricing);
-
-  const finishedByState = (state: 'completed' | 'failed') =>
-    input.groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.jobs, 0);
-  const rangeHours = input.rangeMs / HOUR_MS;
+/** The summary and performance figures of a set of jobs (S, or the jobs of S of one job type). */
+function summarize(totals: Totals, rangeMs: number): { summary: Summary; performance: Performance } {
+  const rangeHours = rangeMs / HOUR_MS;
   const savings = totals.syncUsd - totals.batchUsd;
   const landed = totals.succeeded + totals.failed;
-
   return {
     summary: {
       totalJobs: totals.jobs,
@@ -169,7 +172,7 @@ export function computeFigures(input: FigureInput): Figures {
       failedRequests: totals.failed,
       costSavings: {
         currentPeriod: money(savings),
-        projectedMonthly: money(savings * (MONTH_MS / input.rangeMs)),
+        projectedMonthly: money(savings * (MONTH_MS / rangeMs)),
         savingsPercentage: percent(share(savings, totals.syncUsd)),
         batchCost: money(totals.batchUsd),
         syncCost: money(totals.syncUsd),
@@ -178,12 +181,6 @@ export function computeFigures(input: FigureInput): Figures {
       averageProcessingTime:
         totals.finishedJobs > 0 ? Math.round(totals.processingMsSum / totals.finishedJobs) : 0,
       successRate: percent(share(totals.succeeded, landed)),
-    },
-    queues: {
-      pending: input.liveQueues.pending,
-      processing: input.liveQueues.processing,
-      completed: finishedByState('completed'),
-      failed: finishedByState('failed'),
     },
     performance: {
       throughput: {
@@ -197,6 +194,39 @@ export function computeFigures(input: FigureInput): Figures {
         errorRate: percent(share(totals.failed, landed)),
       },
     },
+  };
+}
+
+/** The groups in scope summed per job type: one entry per job type with jobs in scope, by name. */
+function byJobType(inScope: readonly MonitoringGroup[], input: FigureInput): JobTypeFigures[] {
+  const totalsOf = new Map<string, Totals>();
+  for (const group of inScope) {
+    const totals = totalsOf.get(group.jobType) ?? emptyTotals();
+    totalsOf.set(group.jobType, totals);
+    addGroup(totals, group, input.pricing);
+  }
+  return [...totalsOf]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([jobType, totals]) => ({ jobType, ...summarize(totals, input.rangeMs) }));
+}
+
+export function computeFigures(input: FigureInput): Figures {
+  const inScope = input.groups.filter((group) => input.state === null || group.state === input.state);
+  const totals = emptyTotals();
+  for (const group of inScope) addGroup(totals, group, input.pricing);
+
+  const finishedByState = (state: 'completed' | 'failed') =>
+    input.groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.jobs, 0);
+
+  return {
+    ...summarize(totals, input.rangeMs),
+    queues: {
+      pending: input.liveQueues.pending,
+      processing: input.liveQueues.processing,
+      completed: finishedByState('completed'),
+      failed: finishedByState('failed'),
+    },
+    byJobType: byJobType(inScope, input),
     historical: historicalPoints(input, inScope),
     jobsInScope: totals.jobs,
   };

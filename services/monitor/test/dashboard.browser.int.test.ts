@@ -90,6 +90,7 @@ describe('the dashboard in Debian chromium', () => {
     ).resolves.toBe('—');
     await page.getByText('No batches in the last 24 hours. Submit one with').waitFor();
     await page.getByTestId('chart-throughput').getByText('No batches in the last 24 hours.').waitFor();
+    await page.getByTestId('job-type-table').getByText('No batches in the last 24 hours.').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-empty.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -186,6 +187,68 @@ describe('the dashboard in Debian chromium', () => {
     );
     expect(rows[0].total_sentences).toBe(3);
     expect(emulator.batch(rows[0].batch_id)).toBeDefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('breaks the figures down by job type, and filters the batches by one', async () => {
+    // Besides the viewpoint batches of the test above (7 of 10 requests succeeded; one running, one retry
+    // pending), a sentiment batch: 4 of 5 succeeded.
+    const sentiment = await seedBatch(db.pool, {
+      name: 'sentiment',
+      ageMinutes: 20,
+      model: 'gpt-4o-mini',
+      jobType: 'review_sentiment',
+      state: 'completed',
+      results: [...Array.from({ length: 4 }, () => ok(1000, 100)), failed('unknown_label', 1000, 100)],
+    });
+    const price = TEST_PRICES['gpt-4o-mini'];
+    const sentimentSyncCost = (5 * 1000 * price.input + 5 * 100 * price.output) / 1e6;
+
+    const { page, errors } = await signedIn(browser, address);
+    const table = page.getByTestId('job-type-table');
+    await page.getByRole('heading', { name: 'By job type' }).waitFor();
+    const rowNames = await table
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-testid')));
+    expect(rowNames).toEqual(['job-type-row-review_sentiment', 'job-type-row-specific_viewpoint']);
+    const cell = async (jobType: string, figure: string) =>
+      Number(
+        await page
+          .getByTestId(`job-type-row-${jobType}`)
+          .locator(`[data-figure="${figure}"]`)
+          .getAttribute('data-value'),
+      );
+    expect(await cell('specific_viewpoint', 'batches')).toBe(3);
+    expect(await cell('specific_viewpoint', 'succeeded')).toBe(7);
+    expect(await cell('specific_viewpoint', 'failed')).toBe(3);
+    expect(await cell('specific_viewpoint', 'success-rate')).toBe(70);
+    expect(await cell('review_sentiment', 'batches')).toBe(1);
+    expect(await cell('review_sentiment', 'succeeded')).toBe(4);
+    expect(await cell('review_sentiment', 'failed')).toBe(1);
+    expect(await cell('review_sentiment', 'success-rate')).toBe(80);
+    expect(await cell('review_sentiment', 'throughput')).toBe(Number((5 / 24).toFixed(2)));
+    expect(await cell('review_sentiment', 'batch-cost')).toBeCloseTo(sentimentSyncCost / 2, 6);
+    expect(await cell('review_sentiment', 'saved')).toBeCloseTo(sentimentSyncCost / 2, 6);
+    await expect(
+      page.getByTestId('job-type-row-review_sentiment').locator('[data-figure="success-rate"]').textContent(),
+    ).resolves.toBe('80.0%');
+    expect(await figure(page, 'total-jobs')).toBe(4);
+
+    // Choosing a job type filters the figures and the batches to it.
+    await table.getByRole('button', { name: 'review_sentiment' }).click();
+    await page.locator('[data-testid="metric-total-jobs"][data-value="1"]').waitFor();
+    expect(await page.getByLabel('Job type').inputValue()).toBe('review_sentiment');
+    const jobRows = await page
+      .getByTestId('job-table')
+      .locator('tbody tr[data-testid^="job-row-"]')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-testid')));
+    expect(jobRows).toEqual([`job-row-${sentiment}`]);
+    await expect(page.getByTestId(`job-row-${sentiment}`).textContent()).resolves.toContain(
+      'review_sentiment',
+    );
+    expect(await table.locator('tbody tr').count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-job-types.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

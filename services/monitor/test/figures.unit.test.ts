@@ -11,6 +11,7 @@ const pricing = { prices, batchDiscountPercent: 50 };
 
 const group = (overrides: Partial<MonitoringGroup>): MonitoringGroup => ({
   bucketStart: new Date('2026-11-23T10:00:00Z'),
+  jobType: 'specific_viewpoint',
   provider: 'openai',
   model: 'gpt-4o-mini',
   state: 'completed',
@@ -161,6 +162,70 @@ describe('computeFigures', () => {
     expect(figures.jobsInScope).toBe(1);
   });
 
+  it('breaks the summary and performance down by job type, by name, each as if filtered to it', () => {
+    const sentiment = group({
+      jobType: 'review_sentiment',
+      model: 'gpt-4o',
+      jobs: 2,
+      totalRequests: 40,
+      succeeded: 30,
+      failed: 10,
+      promptTokens: 1_000_000,
+      finishedJobs: 2,
+      processingMsSum: 2 * 600_000,
+    });
+    const liveQueues = { pending: 4, processing: 2 };
+    const figures = computeFigures({ ...window, groups: [...groups, sentiment], liveQueues, state: null });
+    expect(figures.byJobType.map((entry) => entry.jobType)).toEqual([
+      'review_sentiment',
+      'specific_viewpoint',
+    ]);
+    expect(figures.byJobType[0]).toEqual({
+      jobType: 'review_sentiment',
+      summary: {
+        totalJobs: 2,
+        completedJobs: 2,
+        failedJobs: 0,
+        pendingJobs: 0,
+        totalRequests: 40,
+        processedRequests: 30,
+        failedRequests: 10,
+        // 1M prompt tokens of gpt-4o: $2.50 synchronously, half of it through the batch API.
+        costSavings: {
+          currentPeriod: 1.25,
+          projectedMonthly: 37.5,
+          savingsPercentage: 50,
+          batchCost: 1.25,
+          syncCost: 2.5,
+          unpricedTokens: 0,
+        },
+        averageProcessingTime: 600_000,
+        successRate: 75,
+      },
+      performance: {
+        throughput: { requestsPerHour: 1.67, jobsPerHour: 0.08, averageBatchSize: 20 },
+        efficiency: { batchUtilization: 0.04, processingEfficiency: 100, errorRate: 25 },
+      },
+    });
+    const viewpointOnly = computeFigures({ ...window, groups, liveQueues, state: null });
+    expect(figures.byJobType[1]).toEqual({
+      jobType: 'specific_viewpoint',
+      summary: viewpointOnly.summary,
+      performance: viewpointOnly.performance,
+    });
+    expect(figures.summary.totalJobs).toBe(viewpointOnly.summary.totalJobs + 2);
+
+    const failedOnly = computeFigures({
+      ...window,
+      groups: [...groups, sentiment],
+      liveQueues,
+      state: 'failed',
+    });
+    expect(failedOnly.byJobType.map((entry) => [entry.jobType, entry.summary.totalJobs])).toEqual([
+      ['specific_viewpoint', 1],
+    ]);
+  });
+
   it('reads zeros, not NaN, when there is nothing in the window', () => {
     const figures = computeFigures({
       ...window,
@@ -177,6 +242,7 @@ describe('computeFigures', () => {
       errorRate: 0,
     });
     expect(figures.performance.throughput.averageBatchSize).toBe(0);
+    expect(figures.byJobType).toEqual([]);
     expect(JSON.stringify(figures)).not.toMatch(/NaN|Infinity|null/);
   });
 });

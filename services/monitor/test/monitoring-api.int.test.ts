@@ -1,7 +1,14 @@
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertsDataSchema, FailureSchema, MonitoringDataSchema, success } from '../src/api-schema.ts';
+import {
+  AlertsDataSchema,
+  FailureSchema,
+  MonitoringDataSchema,
+  type Performance,
+  type Summary,
+  success,
+} from '../src/api-schema.ts';
 import {
   asOperator,
   auditRecords,
@@ -65,6 +72,14 @@ const SPECS: BatchSpec[] = [
     jobType: 'sentiment',
     state: 'completed',
     results: [ok(70, 7), ok(80, 8)],
+  },
+  {
+    name: 'sentiment-failed',
+    ageMinutes: 50,
+    model: 'gpt-4o-mini',
+    jobType: 'sentiment',
+    state: 'failed',
+    results: [ok(300, 20), failed('unknown_label', 200, 10), failed('batch_expired')],
   },
   {
     name: 'in-progress',
@@ -211,6 +226,43 @@ function expectedFigures(
   };
 }
 
+/** The summary and performance figures of an answer (or of one job type's entry) against the expected ones. */
+function expectFigures(
+  figures: { summary: Summary; performance: Performance },
+  expected: ReturnType<typeof expectedFigures>,
+) {
+  const { summary } = figures;
+  expect(summary).toMatchObject({
+    totalJobs: expected.summary.totalJobs,
+    completedJobs: expected.summary.completedJobs,
+    failedJobs: expected.summary.failedJobs,
+    pendingJobs: expected.summary.pendingJobs,
+    totalRequests: expected.summary.totalRequests,
+    processedRequests: expected.summary.processedRequests,
+    failedRequests: expected.summary.failedRequests,
+  });
+  expectRounded(summary.costSavings.currentPeriod, expected.summary.savings, 6);
+  expect(summary.costSavings.projectedMonthly).toBeCloseTo(expected.summary.projectedMonthly, 5);
+  expect(summary.costSavings.savingsPercentage).toBe(expected.summary.savingsPercentage);
+  expectRounded(summary.costSavings.batchCost, expected.summary.batchCost, 6);
+  expectRounded(summary.costSavings.syncCost, expected.summary.syncCost, 6);
+  expect(summary.costSavings.unpricedTokens).toBe(expected.summary.unpricedTokens);
+  expect(
+    Math.abs(summary.averageProcessingTime - expected.summary.averageProcessingTime),
+  ).toBeLessThanOrEqual(1);
+  expectRounded(summary.successRate, expected.summary.successRate, 2);
+  expectRounded(figures.performance.throughput.requestsPerHour, expected.throughput.requestsPerHour, 2);
+  expectRounded(figures.performance.throughput.jobsPerHour, expected.throughput.jobsPerHour, 2);
+  expectRounded(figures.performance.throughput.averageBatchSize, expected.throughput.averageBatchSize, 2);
+  expectRounded(figures.performance.efficiency.batchUtilization, expected.efficiency.batchUtilization, 2);
+  expectRounded(
+    figures.performance.efficiency.processingEfficiency,
+    expected.efficiency.processingEfficiency,
+    2,
+  );
+  expectRounded(figures.performance.efficiency.errorRate, expected.efficiency.errorRate, 2);
+}
+
 describe('GET /api/admin/batch-monitoring over seeded batches', () => {
   let db: MigratedTestDatabase;
   let app: FastifyInstance;
@@ -250,37 +302,8 @@ describe('GET /api/admin/batch-monitoring over seeded batches', () => {
   it.each(['1h', '24h', '7d', '30d'] as Range[])('computes every figure of the %s window', async (range) => {
     const data = await get(`?timeRange=${range}`);
     const expected = expectedFigures(batches, range);
-    const { summary } = data;
-    expect(summary).toMatchObject({
-      totalJobs: expected.summary.totalJobs,
-      completedJobs: expected.summary.completedJobs,
-      failedJobs: expected.summary.failedJobs,
-      pendingJobs: expected.summary.pendingJobs,
-      totalRequests: expected.summary.totalRequests,
-      processedRequests: expected.summary.processedRequests,
-      failedRequests: expected.summary.failedRequests,
-    });
-    expectRounded(summary.costSavings.currentPeriod, expected.summary.savings, 6);
-    expect(summary.costSavings.projectedMonthly).toBeCloseTo(expected.summary.projectedMonthly, 5);
-    expect(summary.costSavings.savingsPercentage).toBe(expected.summary.savingsPercentage);
-    expectRounded(summary.costSavings.batchCost, expected.summary.batchCost, 6);
-    expectRounded(summary.costSavings.syncCost, expected.summary.syncCost, 6);
-    expect(summary.costSavings.unpricedTokens).toBe(expected.summary.unpricedTokens);
-    expect(
-      Math.abs(summary.averageProcessingTime - expected.summary.averageProcessingTime),
-    ).toBeLessThanOrEqual(1);
-    expectRounded(summary.successRate, expected.summary.successRate, 2);
+    expectFigures(data, expected);
     expect(data.queues).toEqual(expected.queues);
-    expectRounded(data.performance.throughput.requestsPerHour, expected.throughput.requestsPerHour, 2);
-    expectRounded(data.performance.throughput.jobsPerHour, expected.throughput.jobsPerHour, 2);
-    expectRounded(data.performance.throughput.averageBatchSize, expected.throughput.averageBatchSize, 2);
-    expectRounded(data.performance.efficiency.batchUtilization, expected.efficiency.batchUtilization, 2);
-    expectRounded(
-      data.performance.efficiency.processingEfficiency,
-      expected.efficiency.processingEfficiency,
-      2,
-    );
-    expectRounded(data.performance.efficiency.errorRate, expected.efficiency.errorRate, 2);
     expect(data.pagination).toEqual({
       page: 1,
       limit: 50,
@@ -327,6 +350,26 @@ describe('GET /api/admin/batch-monitoring over seeded batches', () => {
     expectRounded(data.summary.costSavings.currentPeriod, expected.summary.savings, 6);
     expect(data.queues).toEqual(expected.queues);
     expect(data.jobs.map((job: { id: number }) => job.id).sort()).toEqual([...expected.ids].sort());
+  });
+
+  it.each([
+    ['1h', ''],
+    ['24h', ''],
+    ['30d', ''],
+    ['30d', '&status=failed'],
+    ['30d', '&jobType=sentiment'],
+  ] as [Range, string][])('breaks the figures of the %s window%s down by job type', async (range, extra) => {
+    const data = await get(`?timeRange=${range}${extra}`);
+    const filter = Object.fromEntries(new URLSearchParams(extra));
+    const inScope = new Set(expectedFigures(batches, range, filter).ids);
+    const jobTypes = [
+      ...new Set(batches.filter((b) => inScope.has(b.id)).map((b) => b.jobType ?? 'specific_viewpoint')),
+    ].sort();
+    expect(jobTypes.length).toBeGreaterThan(0);
+    expect(data.byJobType.map((entry: { jobType: string }) => entry.jobType)).toEqual(jobTypes);
+    for (const entry of data.byJobType) {
+      expectFigures(entry, expectedFigures(batches, range, { ...filter, jobType: entry.jobType }));
+    }
   });
 
   it('lists jobs newest first, a page at a time', async () => {

@@ -16,6 +16,7 @@ import { FINAL_SEVERITY, finalMessage } from './messages/final-message.ts';
 import { opsErrorMessage } from './messages/ops-message.ts';
 import { pollerSummaryMessage } from './messages/poller-summary-message.ts';
 import { routeForSeverity } from './routing.ts';
+import { getBatchJobType } from './store/batch-job-type.ts';
 import { enqueueNotification, type NewNotification } from './store/enqueue.ts';
 import { getFinalBatchDetails } from './store/final-batch-details.ts';
 import type { NotificationRoute } from './store/notification.ts';
@@ -86,6 +87,7 @@ export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOpti
     },
 
     async opsError(error: OpsErrorEvent, ctx: EventContext): Promise<void> {
+      const jobType = error.batchLogId === null ? null : await getBatchJobType(pool, error.batchLogId);
       await record(
         {
           eventKey: `ops:${error.occurrenceId}`,
@@ -95,7 +97,7 @@ export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOpti
           occurredAt: new Date(error.occurredAt),
           batchLogId: error.batchLogId,
           announcesFinal: false,
-          ...opsErrorMessage(error),
+          ...opsErrorMessage(error, jobType),
         },
         ctx,
       );

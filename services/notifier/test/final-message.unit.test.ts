@@ -31,6 +31,7 @@ const event = (overrides: Partial<BatchFinalizedEvent> = {}): BatchFinalizedEven
 });
 
 const details = (overrides: Partial<FinalBatchDetails> = {}): FinalBatchDetails => ({
+  jobType: 'specific_viewpoint',
   model: 'gpt-4o-mini-2024-07-18',
   promptTokens: 2_000_000,
   completionTokens: 500_000,
@@ -136,5 +137,59 @@ describe('finalMessage', () => {
         pricing,
       ),
     );
+  });
+});
+
+describe('finalMessage names the job type', () => {
+  const headerOf = (blocks: Record<string, unknown>[]) =>
+    (blocks.find((block) => block.type === 'header') as { text: { text: string } }).text.text;
+  const contextsOf = (blocks: Record<string, unknown>[]) =>
+    blocks
+      .filter((block) => block.type === 'context')
+      .map((block) => (block as { elements: { text: string }[] }).elements[0]!.text);
+
+  it('keeps the viewpoint text exactly as docs/interface.md §5 writes it, and names the job type in the blocks', () => {
+    const { text, blocks } = finalMessage(event(), details(), pricing);
+    expect(text).toBe(
+      'Batch batch_abc123 completed: 990/1000 requests succeeded, 10 with errors, 2345 associations written (batch log 12, openai).',
+    );
+    expect(finalMessage(event({ status: 9, reason: 'expired' }), details(), pricing).text).toBe(
+      'Batch batch_abc123 failed: 990/1000 requests succeeded, 10 with errors, 2345 associations written (batch log 12, openai; the batch expired at the provider).',
+    );
+    expect(headerOf(blocks)).toBe('✅ specific_viewpoint batch completed: batch_abc123');
+    expect(contextsOf(blocks)).toContain('Job type `specific_viewpoint` · batch log 12 · openai');
+    expect(JSON.stringify(blocks)).toContain('*Associations*\\n2345');
+  });
+
+  it('names another job type in the text, header and context, and counts its rows as rows written', () => {
+    const sentiment = details({ jobType: 'review_sentiment' });
+    const completed = finalMessage(event(), sentiment, pricing);
+    expect(completed.text).toBe(
+      'Batch batch_abc123 completed: 990/1000 requests succeeded, 10 with errors, 2345 rows written (job type review_sentiment, batch log 12, openai).',
+    );
+    expect(headerOf(completed.blocks)).toBe('✅ review_sentiment batch completed: batch_abc123');
+    expect(contextsOf(completed.blocks)).toContain('Job type `review_sentiment` · batch log 12 · openai');
+    expect(JSON.stringify(completed.blocks)).toContain('*Rows written*\\n2345');
+    expect(JSON.stringify(completed)).not.toMatch(/association/i);
+
+    const failed = finalMessage(
+      event({ status: 9, reason: 'failed', processedSentences: 120, associations: 300 }),
+      sentiment,
+      pricing,
+    );
+    expect(failed.text).toBe(
+      'Batch batch_abc123 failed: 120/1000 requests succeeded, 10 with errors, 300 rows written (job type review_sentiment, batch log 12, openai; the provider failed the batch).',
+    );
+    expect(headerOf(failed.blocks)).toBe('❌ review_sentiment batch failed: batch_abc123');
+    expect(JSON.stringify(failed.blocks)).toContain('120 of 1000 requests landed with 300 rows');
+    expectWithinSlackLimits(failed);
+  });
+
+  it('says the job type is unknown when the batch log is not found', () => {
+    const { text, blocks } = finalMessage(event(), null, pricing);
+    expect(text).toBe(
+      'Batch batch_abc123 completed: 990/1000 requests succeeded, 10 with errors, 2345 rows written (job type unknown, batch log 12, openai).',
+    );
+    expect(headerOf(blocks)).toBe('✅ unknown batch completed: batch_abc123');
   });
 });

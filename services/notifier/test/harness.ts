@@ -42,8 +42,8 @@ export interface NotifierScenario {
   env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv;
   startNotifier(extra?: Record<string, string | undefined>): NotifierProcess;
   notifiers: NotifierProcess[];
-  /** A final batch log row (status 2 or 9) and the provider batch id its messages must name. */
-  newBatch(status?: 2 | 9): Promise<TestBatch>;
+  /** A final batch log row (status 2 or 9, of `jobType`) and the provider batch id its messages must name. */
+  newBatch(status?: 2 | 9, jobType?: string): Promise<TestBatch>;
   /** Publishes `batch.finalized` for the batch as the persister's relay does (msg id `finalized:<id>`). */
   publishFinal(batch: TestBatch, overrides?: Partial<BatchFinalizedEvent>, msgId?: string): Promise<void>;
   close(): Promise<void>;
@@ -106,13 +106,14 @@ export async function startScenario(label: string): Promise<NotifierScenario> {
       notifiers.push(notifier);
       return notifier;
     },
-    async newBatch(status = 2) {
+    async newBatch(status = 2, jobType?: string) {
       batchCounter += 1;
       const providerBatchId = `batch_${label}_${batchCounter}_${process.pid}`;
       const { id } = await insertBatchLog(pool, {
         provider: 'openai',
         batchId: providerBatchId,
         model: 'gpt-4o-mini',
+        jobType,
         totalSentences: 10,
         inputFileId: 'file-input',
         firstPollDelayMs: 60_000,

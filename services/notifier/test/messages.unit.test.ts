@@ -68,7 +68,7 @@ describe('alert messages', () => {
 
 describe('operational error messages', () => {
   it('say what broke, since when, and the next step', () => {
-    const { text, blocks } = opsErrorMessage(opsError());
+    const { text, blocks } = opsErrorMessage(opsError(), null);
     expect(text).toBe(
       '[CRITICAL] Provider authentication failed for 10 min: OpenAI answered 401 to every status check.',
     );
@@ -78,7 +78,7 @@ describe('operational error messages', () => {
     expectWithinSlackLimits({ text, blocks });
   });
 
-  it('name the batch and prefer the publisher’s next step', () => {
+  it('name the batch and its job type, and prefer the publisher’s next step', () => {
     const message = opsErrorMessage(
       opsError({
         kind: 'results_unreadable',
@@ -89,11 +89,13 @@ describe('operational error messages', () => {
         message: 'output file is truncated',
         nextStep: 'Re-download with batchline replay',
       }),
+      'review_sentiment',
     );
     expect(message.text).toBe(
       '[HIGH] Result file unreadable: output file is truncated (batch log 12 (batch_x)).',
     );
     expect(JSON.stringify(message.blocks)).toContain('Next step: Re-download with batchline replay');
+    expect(JSON.stringify(message.blocks)).toContain('*Job type*\\n`review_sentiment`');
   });
 
   it('report a Slack refusal with what the refused message said', () => {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getBatchLog, type Pool } from '@batchline/db';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getBatchJobType } from '../src/store/batch-job-type.ts';
 import { type ClaimedNotification, type ClaimOptions, claimNextNotification } from '../src/store/claim.ts';
 import { completeNotification, type DispatchOutcome } from '../src/store/complete.ts';
 import type { DigestPolicy } from '../src/store/digest.ts';
@@ -295,6 +296,7 @@ describe('notification queue and shared webhook pacing', () => {
       }),
     ]);
     expect(await getFinalBatchDetails(pool, id)).toEqual({
+      jobType: 'specific_viewpoint',
       model: 'gpt-test',
       promptTokens: 150,
       completionTokens: 7,
@@ -304,6 +306,14 @@ describe('notification queue and shared webhook pacing', () => {
       inputUnavailable: null,
     });
     expect(await getFinalBatchDetails(pool, 999_999)).toBeNull();
+    const sentiment = await newBatch(pool, 'review_sentiment');
+    expect(await getFinalBatchDetails(pool, sentiment)).toMatchObject({
+      jobType: 'review_sentiment',
+      promptTokens: 0,
+    });
+    expect(await getBatchJobType(pool, sentiment)).toBe('review_sentiment');
+    expect(await getBatchJobType(pool, id)).toBe('specific_viewpoint');
+    expect(await getBatchJobType(pool, 999_999)).toBeNull();
 
     await enqueueNotification(
       pool,

@@ -11,6 +11,7 @@ import { AlertsPanel } from './components/AlertsPanel.tsx';
 import { CostChart, QueueChart, ThroughputChart } from './components/Charts.tsx';
 import { Header } from './components/Header.tsx';
 import { JobTable } from './components/JobTable.tsx';
+import { JobTypeTable } from './components/JobTypeTable.tsx';
 import { MetricCards } from './components/MetricCards.tsx';
 import { TokenGate } from './components/TokenGate.tsx';
 
@@ -159,6 +160,15 @@ export function App() {
             />
             <CostChart historical={data.historical} bucketMs={data.window.bucketMs} timeRange={timeRange} />
           </section>
+          <JobTypeTable
+            byJobType={data.byJobType}
+            timeRange={timeRange}
+            activeJobType={filters.jobType}
+            onJobType={(jobType) => {
+              setFilters({ ...filters, jobType });
+              setPage(1);
+            }}
+          />
           <JobTable
             jobs={data.jobs}
             pagination={data.pagination}

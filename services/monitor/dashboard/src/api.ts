@@ -21,6 +21,7 @@ export type {
   HistoricalPoint,
   Job,
   JobState,
+  JobTypeFigures,
   MonitoringData,
   Performance,
   Polling,

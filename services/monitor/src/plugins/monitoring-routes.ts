@@ -37,6 +37,7 @@ async function readMonitoring(
     summary: figures.summary,
     queues: figures.queues,
     performance: figures.performance,
+    byJobType: figures.byJobType,
     jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails)),
     historical: figures.historical,
     pagination: {

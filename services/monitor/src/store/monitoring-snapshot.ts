@@ -18,9 +18,10 @@ export interface MonitoringScope {
   state: JobState | null;
 }
 
-/** Jobs of one historical bucket, provider, model and state, summed. */
+/** Jobs of one historical bucket, job type, provider, model and state, summed. */
 export interface MonitoringGroup {
   bucketStart: Date;
+  jobType: string;
   provider: string;
   model: string | null;
   state: JobState;
@@ -57,33 +58,34 @@ const HOUR_MS = 3_600_000;
 // $4 bucket origin, $5 page size, $6 offset. The CTE `w` holds the window by the database clock.
 
 /**
- * The jobs created in the window, grouped by bucket, provider, model and state:
+ * The jobs created in the window, grouped by bucket, job type, provider, model and state:
  * - final batches from their hourly sums for whole hours, and from their facts for the window's first, partial
  *   hour (and throughout when buckets are shorter than an hour);
  * - batches still pending from their live rows, with the token usage of whatever results have landed.
  */
 const GROUPS = `
-  SELECT date_bin($2::float8 * interval '1 millisecond', h.hour, $4::timestamptz) AS "bucketStart", h.provider,
-         NULLIF(h.model, '') AS model, CASE h.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END AS state,
+  SELECT date_bin($2::float8 * interval '1 millisecond', h.hour, $4::timestamptz) AS "bucketStart",
+         h.job_type AS "jobType", h.provider, NULLIF(h.model, '') AS model, CASE h.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END AS state,
          sum(h.jobs)::int AS jobs, sum(h.total_requests)::float8 AS "totalRequests",
          sum(h.succeeded)::float8 AS succeeded, sum(h.failed)::float8 AS failed,
          sum(h.prompt_tokens)::float8 AS "promptTokens", sum(h.completion_tokens)::float8 AS "completionTokens",
          sum(h.jobs)::int AS "finishedJobs", sum(h.processing_ms)::float8 AS "processingMsSum"
   FROM monitor_hourly_facts h, w
   WHERE h.hour >= w.whole_hours_from AND ($3::text IS NULL OR h.job_type = $3)
-  GROUP BY 1, 2, 3, 4
+  GROUP BY 1, 2, 3, 4, 5
   UNION ALL
-  SELECT date_bin($2::float8 * interval '1 millisecond', f.created_at, $4::timestamptz), f.provider, f.model,
+  SELECT date_bin($2::float8 * interval '1 millisecond', f.created_at, $4::timestamptz), f.job_type, f.provider,
+         f.model,
          CASE f.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END,
          count(*)::int, sum(f.total_requests)::float8, sum(f.succeeded)::float8, sum(f.failed)::float8,
          sum(f.prompt_tokens)::float8, sum(f.completion_tokens)::float8, count(*)::int,
          sum(extract(epoch FROM f.landed_at - f.created_at) * 1000)::float8
   FROM monitor_batch_facts f, w
   WHERE f.created_at >= w.from_at AND f.created_at < w.whole_hours_from AND ($3::text IS NULL OR f.job_type = $3)
-  GROUP BY 1, 2, 3, 4
+  GROUP BY 1, 2, 3, 4, 5
   UNION ALL
-  SELECT date_bin($2::float8 * interval '1 millisecond', b.created_at, $4::timestamptz), b.provider, b.model,
-         ${JOB_STATE_SQL},
+  SELECT date_bin($2::float8 * interval '1 millisecond', b.created_at, $4::timestamptz), b.job_type, b.provider,
+         b.model, ${JOB_STATE_SQL},
          count(*)::int, sum(b.total_sentences)::float8, sum(b.processed_sentences)::float8,
          sum(b.failed_sentences)::float8, COALESCE(sum(u.prompt_tokens), 0)::float8,
          COALESCE(sum(u.completion_tokens), 0)::float8, 0, 0::float8
@@ -94,7 +96,7 @@ const GROUPS = `
     WHERE r.batch_log_id = b.id AND b.processed_sentences + b.failed_sentences > 0
   ) u ON true
   WHERE b.status = ${BatchStatus.pending} AND b.created_at >= w.from_at AND ($3::text IS NULL OR b.job_type = $3)
-  GROUP BY 1, 2, 3, 4`;
+  GROUP BY 1, 2, 3, 4, 5`;
 
 /** Batches not final now (of the job type asked for, whenever created), and those whose polling is paused. */
 const LIVE = `

@@ -1,5 +1,6 @@
 import { BatchStatus } from '@batchline/domain';
 import type { BatchFinalizedEvent } from '@batchline/events';
+import { DEFAULT_JOB_TYPE } from '@batchline/job-types';
 import type { FinalBatchDetails } from '../store/final-batch-details.ts';
 import { estimateCost, type Pricing, usd } from './cost.ts';
 import {
@@ -43,13 +44,37 @@ const PROVIDER_ERRORS_SHOWN = 5;
 const between = (from: string | null, to: string): string =>
   from === null ? 'n/a' : humanDuration(Math.max(0, Date.parse(to) - Date.parse(from)));
 
+/**
+ * How a message names a batch's job type and the rows it wrote. A viewpoint batch keeps the wording
+ * docs/interface.md §5 fixes ("associations written", no job type in the text); any other job type is named, and
+ * its rows are "rows". Null: the batch log was not found, so its job type is unknown.
+ */
+export interface JobTypeWording {
+  /** The job type's name, or `unknown`. */
+  name: string;
+  /** `associations` for specific_viewpoint, `rows` otherwise; and the label of their count's field. */
+  rows: string;
+  rowsField: string;
+  /** What the text's parenthesis starts with: empty for specific_viewpoint. */
+  textPrefix: string;
+}
+
+export function jobTypeWording(jobType: string | null): JobTypeWording {
+  if (jobType === DEFAULT_JOB_TYPE) {
+    return { name: jobType, rows: 'associations', rowsField: 'Associations', textPrefix: '' };
+  }
+  const name = jobType ?? 'unknown';
+  return { name, rows: 'rows', rowsField: 'Rows written', textPrefix: `job type ${name}, ` };
+}
+
 /** The one-line summary of a final status; also its line in a digest. */
-export function finalText(event: BatchFinalizedEvent): string {
+export function finalText(event: BatchFinalizedEvent, jobType: string | null): string {
+  const wording = jobTypeWording(jobType);
   const word = event.status === BatchStatus.completed ? 'completed' : 'failed';
   // "with errors", not "failed": a completed batch's text must not contain the word scripts look for on failure.
-  const counts = `${event.processedSentences}/${event.totalSentences} requests succeeded, ${event.failedSentences} with errors, ${event.associations} associations written`;
+  const counts = `${event.processedSentences}/${event.totalSentences} requests succeeded, ${event.failedSentences} with errors, ${event.associations} ${wording.rows} written`;
   const why = event.status === BatchStatus.failed ? `; ${REASON_TEXT[event.reason]}` : '';
-  return `Batch ${event.providerBatchId} ${word}: ${counts} (batch log ${event.batchLogId}, ${event.provider}${why}).`;
+  return `Batch ${event.providerBatchId} ${word}: ${counts} (${wording.textPrefix}batch log ${event.batchLogId}, ${event.provider}${why}).`;
 }
 
 function costLine(details: FinalBatchDetails | null, pricing: Pricing): string {
@@ -64,7 +89,11 @@ function costLine(details: FinalBatchDetails | null, pricing: Pricing): string {
 }
 
 /** For a batch that ended badly: what the provider said, and what of its output landed anyway. */
-function failureBlocks(event: BatchFinalizedEvent, details: FinalBatchDetails | null): SlackBlock[] {
+function failureBlocks(
+  event: BatchFinalizedEvent,
+  details: FinalBatchDetails | null,
+  wording: JobTypeWording,
+): SlackBlock[] {
   const blocks: SlackBlock[] = [];
   const errors = details?.providerErrors ?? [];
   if (errors.length > 0) {
@@ -78,7 +107,7 @@ function failureBlocks(event: BatchFinalizedEvent, details: FinalBatchDetails | 
   }
   const partial =
     event.processedSentences > 0
-      ? `${event.processedSentences} of ${event.totalSentences} requests landed with ${event.associations} associations`
+      ? `${event.processedSentences} of ${event.totalSentences} requests landed with ${event.associations} ${wording.rows}`
       : 'no request output landed';
   const notes = [
     details?.missingResults ? `${details.missingResults} requests had no result line` : null,
@@ -99,12 +128,15 @@ export function finalMessage(
   pricing: Pricing,
 ): SlackMessage {
   const completed = event.status === BatchStatus.completed;
+  const wording = jobTypeWording(details?.jobType ?? null);
   const errors =
     event.topErrors.length === 0
       ? 'none'
       : event.topErrors.map((e) => `\`${escapeMrkdwn(e.code)}\` × ${e.count}`).join(', ');
   const blocks: SlackBlock[] = [
-    header(`${completed ? '✅ Batch completed' : '❌ Batch failed'}: ${event.providerBatchId}`),
+    header(
+      `${completed ? '✅' : '❌'} ${wording.name} batch ${completed ? 'completed' : 'failed'}: ${event.providerBatchId}`,
+    ),
     section(
       `*Why:* ${REASON_TEXT[event.reason]} (provider status \`${escapeMrkdwn(event.providerStatus)}\`).`,
     ),
@@ -114,7 +146,7 @@ export function finalMessage(
       ['Requests', String(event.totalSentences)],
       ['Succeeded', String(event.processedSentences)],
       ['Failed', String(event.failedSentences)],
-      ['Associations', String(event.associations)],
+      [wording.rowsField, String(event.associations)],
       ['Success rate', percent(event.processedSentences, event.totalSentences)],
       ['Submission → landed', between(event.submittedAt, event.landedAt)],
       ['Provider done → landed', between(event.providerTerminalAt, event.landedAt)],
@@ -122,8 +154,9 @@ export function finalMessage(
     ]),
     section(costLine(details, pricing)),
     section(`*Most frequent errors:* ${errors}`),
-    ...(completed ? [] : failureBlocks(event, details)),
+    ...(completed ? [] : failureBlocks(event, details, wording)),
+    context(`Job type \`${escapeMrkdwn(wording.name)}\` · batch log ${event.batchLogId} · ${event.provider}`),
     context(`Next step: ${NEXT_STEP[event.reason]}`),
   ];
-  return { text: finalText(event), blocks };
+  return { text: finalText(event, details?.jobType ?? null), blocks };
 }

@@ -56,8 +56,11 @@ const SEVERITY_ICON: Record<OpsErrorEvent['severity'], string> = {
   low: 'ℹ️',
 };
 
-/** An operational error from a service: what broke, where, since when, and what to do. */
-export function opsErrorMessage(error: OpsErrorEvent): SlackMessage {
+/**
+ * An operational error from a service: what broke, where, since when, and what to do. `jobType`: the job type of
+ * the batch it concerns (null when it concerns none, or its batch log is not found).
+ */
+export function opsErrorMessage(error: OpsErrorEvent, jobType: string | null): SlackMessage {
   const batch =
     error.batchLogId === null
       ? null
@@ -73,6 +76,7 @@ export function opsErrorMessage(error: OpsErrorEvent): SlackMessage {
   ];
   if (error.provider) fields.push(['Provider', error.provider]);
   if (batch) fields.push(['Batch', escapeMrkdwn(batch)]);
+  if (jobType) fields.push(['Job type', `\`${escapeMrkdwn(jobType)}\``]);
   if (error.since) fields.push(['Since', error.since]);
   fields.push(['Seen at', error.occurredAt]);
   return {

@@ -7,8 +7,13 @@ interface LoggedProviderError {
   line: number | null;
 }
 
-/** What the final message of a batch says beyond its `batch.finalized` event: model, token usage, provider errors. */
+/**
+ * What the final message of a batch says beyond its `batch.finalized` event: job type, model, token usage, provider
+ * errors.
+ */
 export interface FinalBatchDetails {
+  /** `batch_jobs_vp_logs.job_type`: what the batch's requests were and where their rows landed. */
+  jobType: string;
   model: string | null;
   promptTokens: number;
   completionTokens: number;
@@ -31,12 +36,13 @@ export async function getFinalBatchDetails(
   batchLogId: number,
 ): Promise<FinalBatchDetails | null> {
   const { rows } = await db.query<{
+    job_type: string;
     model: string | null;
     log_details: Record<string, unknown> | null;
     prompt_tokens: number;
     completion_tokens: number;
   }>(
-    `SELECT b.model, b.log_details,
+    `SELECT b.job_type, b.model, b.log_details,
             COALESCE((SELECT sum(r.prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
               AS prompt_tokens,
             COALESCE((SELECT sum(r.completion_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
@@ -48,6 +54,7 @@ export async function getFinalBatchDetails(
   if (!row) return null;
   const details = row.log_details ?? {};
   return {
+    jobType: row.job_type,
     model: row.model,
     promptTokens: row.prompt_tokens,
     completionTokens: row.completion_tokens,

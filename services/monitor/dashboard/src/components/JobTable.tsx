@@ -155,7 +155,8 @@ export function JobTable(props: Props) {
     <section className="card jobs">
       <div className="jobs-head">
         <h2>Batches</h2>
-        <JobFilters filters={props.filters} onFilters={props.onFilters} />
+        {/* Keyed by the job type filter: the job type table can change it, and the input then shows it. */}
+        <JobFilters key={props.filters.jobType} filters={props.filters} onFilters={props.onFilters} />
       </div>
       <table className="job-table" data-testid="job-table">
         <thead>

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { insertBatchLog } from '@batchline/db';
+import { BATCHLINE_BIN } from '@batchline/supervisor';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+
+describe('batchline status with job types', () => {
+  let db: MigratedTestDatabase;
+  const ids: Record<string, number> = {};
+
+  /** `batchline status ARGS`: exit code, stdout and stderr. */
+  const status = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await exec(process.execPath, [BATCHLINE_BIN, 'status', ...args], {
+        env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    db = await migratedTestDatabase('cli_status');
+    for (const jobType of [undefined, 'review_sentiment', 'review_embeddings']) {
+      const { id } = await insertBatchLog(db.pool, {
+        provider: 'openai',
+        batchId: `batch_status_${jobType ?? 'default'}_${process.pid}`,
+        model: 'gpt-4o-mini',
+        jobType,
+        totalSentences: 3,
+        inputFileId: 'file-in',
+        firstPollDelayMs: 60_000,
+      });
+      ids[jobType ?? 'specific_viewpoint'] = id;
+    }
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  /** The table's rows as column → cell, by its header line. */
+  const parseTable = (stdout: string) => {
+    const [header, , ...lines] = stdout.trimEnd().split('\n');
+    const starts = [...header!.matchAll(/\S+(?: \S+)*/g)].map((match) => match.index!);
+    const cells = (line: string) => starts.map((start, i) => line.slice(start, starts[i + 1]).trim());
+    const names = cells(header!);
+    return lines.map((line) => Object.fromEntries(cells(line).map((cell, i) => [names[i], cell])));
+  };
+
+  it('shows the job type of every batch log', async () => {
+    const outcome = await status();
+    expect(outcome.code).toBe(0);
+    const rows = parseTable(outcome.stdout);
+    expect(rows.map((row) => [Number(row['batch log']), row['job type']]).sort()).toEqual(
+      Object.entries(ids)
+        .map(([jobType, id]) => [id, jobType])
+        .sort(),
+    );
+    expect(rows.every((row) => row.status === 'pending' && row.provider === 'openai')).toBe(true);
+  });
+
+  it('lists only one job type with --job-type, and says so when there is none of it', async () => {
+    const outcome = await status('--job-type', 'review_sentiment');
+    expect(outcome.code).toBe(0);
+    expect(parseTable(outcome.stdout).map((row) => [row['batch log'], row['job type']])).toEqual([
+      [String(ids.review_sentiment), 'review_sentiment'],
+    ]);
+    const none = await status('--job-type', 'review_sentimnet');
+    expect(none).toMatchObject({ code: 0, stdout: '' });
+    expect(none.stderr).toBe('no batch logs of job type review_sentimnet\n');
+  });
+
+  it('shows the job type of one batch log, and refuses --job-type with a batch log id', async () => {
+    const detail = await status(String(ids.review_embeddings));
+    expect(JSON.parse(detail.stdout)).toMatchObject({
+      id: ids.review_embeddings,
+      jobType: 'review_embeddings',
+    });
+    const refused = await status(String(ids.review_embeddings), '--job-type', 'review_embeddings');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--job-type filters the table');
+    expect((await status('--job-type', ' ')).code).toBe(2);
+  });
+});
