@@ -73,7 +73,8 @@ export class RequestAnswerer {
   private readonly byPrefix = new Map<string, JobType>();
   private readonly sites = new Map<JobType, CatalogueSite | null>();
   private readonly references = new Map<JobType, ReferencePath[]>();
-  private readonly catalogues = new Map<string, PromptCatalogue>();
+  /** Per job type (the site differs), the catalogue parsed from each distinct message text. */
+  private readonly catalogues = new Map<JobType | null, Map<string, PromptCatalogue>>();
 
   constructor(private readonly settings: AnswerSettings) {
     for (const jobType of settings.jobTypes.all()) {
@@ -166,30 +167,34 @@ export class RequestAnswerer {
 
   /** The catalogue the prompt carries where the job type's templates render it, else in its system lines. */
   private catalogueOf(jobType: JobType | null, messages: readonly PromptMessage[]): PromptCatalogue {
+    let cache = this.catalogues.get(jobType);
+    if (!cache) {
+      cache = new Map();
+      this.catalogues.set(jobType, cache);
+    }
+    const remember = (text: string, entries: CatalogueEntry[]): PromptCatalogue => {
+      const catalogue = {
+        keys: new Set(entries.map((e) => e.key)),
+        entries,
+        match: catalogueMatcher(entries),
+      };
+      cache.set(text, catalogue);
+      return catalogue;
+    };
     const site = jobType ? this.siteOf(jobType) : null;
     if (site) {
       for (const { text } of messages) {
-        const cached = this.catalogues.get(text);
+        const cached = cache.get(text);
         if (cached) return cached;
         const entries = catalogueAt(text, site);
-        if (entries) return this.remember(text, entries);
+        if (entries) return remember(text, entries);
       }
     }
     const systemText = messages
       .filter((message) => message.role === 'system' || message.role === 'developer')
       .map((message) => message.text)
       .join('\n');
-    return this.catalogues.get(systemText) ?? this.remember(systemText, catalogueInSystemLines(messages));
-  }
-
-  private remember(text: string, entries: CatalogueEntry[]): PromptCatalogue {
-    const catalogue = {
-      keys: new Set(entries.map((entry) => entry.key)),
-      entries,
-      match: catalogueMatcher(entries),
-    };
-    this.catalogues.set(text, catalogue);
-    return catalogue;
+    return cache.get(systemText) ?? remember(systemText, catalogueInSystemLines(messages));
   }
 
   private siteOf(jobType: JobType): CatalogueSite | null {
