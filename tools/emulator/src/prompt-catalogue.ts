@@ -1,6 +1,6 @@
 import type { CatalogueEntry, JobType } from '@batchline/job-types';
 
-const CATALOGUE_PLACEHOLDER = '{{catalogue}}';
+const CATALOGUE_PLACEHOLDER = /\{\{\s*catalogue\s*\}\}/;
 const PLACEHOLDER = /\{\{[^{}]*\}\}/g;
 
 /** A chat message of a request, as the emulator reads it (system prompts of Anthropic requests included). */
@@ -23,10 +23,10 @@ export function catalogueSiteOf(jobType: JobType): CatalogueSite | null {
   const { request } = jobType.declaration;
   if (request.endpoint !== '/v1/chat/completions') return null;
   for (const message of request.messages) {
-    const at = message.content.indexOf(CATALOGUE_PLACEHOLDER);
-    if (at === -1) continue;
-    const head = message.content.slice(0, at);
-    const tail = message.content.slice(at + CATALOGUE_PLACEHOLDER.length);
+    const found = CATALOGUE_PLACEHOLDER.exec(message.content);
+    if (!found) continue;
+    const head = message.content.slice(0, found.index);
+    const tail = message.content.slice(found.index + found[0].length);
     const before = head.split(PLACEHOLDER).at(-1) ?? '';
     const after = tail.split(PLACEHOLDER)[0] ?? '';
     return { before, after };
@@ -56,12 +56,20 @@ export function catalogueInSystemLines(messages: readonly PromptMessage[]): Cata
 
 /** The text between `site.before` and `site.after` in `text`, or null when `text` does not hold the site. */
 function blockAt(text: string, site: CatalogueSite): string | null {
-  const start = site.before === '' ? 0 : text.indexOf(site.before);
-  if (start === -1) return null;
-  const from = start + site.before.length;
-  if (site.after === '') return text.slice(from);
-  const end = text.indexOf(site.after, from);
-  return end === -1 ? null : text.slice(from, end);
+  const { before, after } = site;
+  const start = before === '' ? 0 : text.indexOf(before);
+  if (start !== -1) {
+    const from = start + before.length;
+    if (after === '') return text.slice(from);
+    const end = text.indexOf(after, from);
+    if (end !== -1) return text.slice(from, end);
+  }
+  // An empty catalogue on a line of its own is rendered without its line.
+  if (before === '' || before.endsWith('\n')) {
+    if (after.startsWith('\n') && text.includes(before + after.slice(1))) return '';
+    if (after === '' && before !== '' && text.endsWith(before.slice(0, -1))) return '';
+  }
+  return null;
 }
 
 /** `<key>: <label>` lines into entries; the key ends at the first `: ` (a line `key:` has an empty label). */

@@ -83,7 +83,9 @@ describe('the catalogue in a prompt', () => {
       { key: 'negative', label: 'Complains' },
       { key: 'odd', label: '' },
     ]);
-    expect(catalogueAt('Labels:\n\nAnswer in JSON.', site)).toEqual([]);
+    // An empty catalogue on its own line is rendered without that line.
+    expect(catalogueAt('Labels:\nAnswer in JSON.', site)).toEqual([]);
+    expect(catalogueAt('Labels:', { before: 'Labels:\n', after: '' })).toEqual([]);
     expect(catalogueAt('no catalogue here', site)).toBeNull();
     expect(catalogueAt('Labels:\na: b', { before: 'Labels:\n', after: '' })).toEqual([
       { key: 'a', label: 'b' },
