@@ -1,10 +1,19 @@
-/** A 32-bit FNV-1a hash of a text: cheap, stable across runs, for per-request seeds. */
+/**
+ * A 32-bit hash of a text: FNV-1a, then murmur3's finaliser, without which texts that differ in their last
+ * characters (`sent-1`, `sent-2`, ...) would share their high bits. Cheap and stable across runs, for per-request
+ * seeds and draws.
+ */
 export function hash32(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i += 1) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return hash >>> 0;
 }
 

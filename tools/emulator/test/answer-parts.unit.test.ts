@@ -35,6 +35,10 @@ describe('answer shares', () => {
     expect(share('unknown_reference')).toBeCloseTo(0.1, 1);
     expect(Array.from({ length: 10_000 }, (_, i) => answerIntent('t', `t-${i}`, shares))).toEqual(intents);
     expect(answerIntent('t', 't-1', { invalid: 0, unknownReference: 0 })).toBe('valid');
+    // Few and consecutive custom ids (a small batch) get their share too.
+    const small = Array.from({ length: 80 }, (_, i) => answerIntent('t', `t-${i + 1}`, shares));
+    expect(small.filter((x) => x === 'invalid').length).toBeGreaterThanOrEqual(8);
+    expect(small.filter((x) => x === 'unknown_reference').length).toBeGreaterThanOrEqual(3);
   });
 });
 
