@@ -28,9 +28,20 @@ export function sharesFor(
   };
 }
 
-/** Refuses shares outside [0, 1] or adding up to more than 1, naming the job type. */
-export function checkAnswerShares(option: AnswerSharesOption | undefined): void {
+/** Refuses shares outside [0, 1], adding up to more than 1, or for a job type not declared, naming the job type. */
+export function checkAnswerShares(
+  option: AnswerSharesOption | undefined,
+  jobTypeNames?: readonly string[],
+): void {
   if (!option) return;
+  const undeclared = Object.keys(option.byJobType ?? {}).find(
+    (name) => jobTypeNames && !jobTypeNames.includes(name),
+  );
+  if (undeclared !== undefined) {
+    throw new RangeError(
+      `answer shares name ${undeclared}, which is not a declared job type (${jobTypeNames!.join(', ')})`,
+    );
+  }
   const check = (shares: AnswerShares, where: string) => {
     for (const [name, share] of Object.entries({
       invalid: shares.invalid,
