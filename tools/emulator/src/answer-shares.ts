@@ -87,6 +87,6 @@ export function parseAnswerShares(texts: {
     }
   }
   if (Object.keys(byJobType).length > 0) option.byJobType = byJobType;
-  checkAnswerShares(option);
+  checkAnswerShares(option, jobTypeNames);
   return option;
 }
