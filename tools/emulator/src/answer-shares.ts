@@ -69,10 +69,10 @@ export function checkAnswerShares(
  * The shares of the `emulator` command's `--invalid-share` and `--unknown-share`, each `0.05` for every job type,
  * `review_sentiment=0.2` for one, or a comma-separated mix (`0.05,review_sentiment=0.2`); checked.
  */
-export function parseAnswerShares(texts: {
-  invalid?: string;
-  unknownReference?: string;
-}): AnswerSharesOption {
+export function parseAnswerShares(
+  texts: { invalid?: string; unknownReference?: string },
+  jobTypeNames?: readonly string[],
+): AnswerSharesOption {
   const option: AnswerSharesOption = {};
   const byJobType: Record<string, AnswerShares> = {};
   for (const kind of ['invalid', 'unknownReference'] as const) {
