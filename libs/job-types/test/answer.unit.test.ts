@@ -175,6 +175,9 @@ describe('checkAnswer: column types', () => {
     ['double precision', 1e300, true],
     ['double precision', '1', false],
     ['real', 3.4e38, true],
+    ['real', 1e-45, true],
+    ['real', 1e-46, false],
+    ['real', 3.5e38, false],
     ['boolean', false, true],
     ['boolean', 'false', false],
     ['text', '', true],
@@ -223,5 +226,40 @@ describe('checkEmbedding', () => {
   it('is not how a chat job type is checked, nor the other way round', () => {
     expect(failed(sentiment.checkEmbedding(body([1]))).code).toBe('invalid_content');
     expect(failed(embeddings.checkAnswer('{}', noCatalogue)).code).toBe('invalid_content');
+  });
+});
+
+describe('checkAnswer: answers nested without end', () => {
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  it('refuses jsonb nested deeper than Postgres takes', () => {
+    const declaration = sentimentDeclaration();
+    (declaration.request as { responseSchema: unknown }).responseSchema = { type: 'object' };
+    declaration.results.columns = {
+      review_id: { from: '$id', type: 'bigint' },
+      doc: { from: '/a', type: 'jsonb' },
+    };
+    const jobType = compileJobType(declaration, 'test');
+    expect(jobType.checkAnswer(nested(150), noCatalogue).ok).toBe(true);
+    expect(failed(jobType.checkAnswer(nested(250), noCatalogue)).message).toContain(
+      'nested at most 200 deep',
+    );
+  });
+
+  it('fails an answer deeper than a recursive schema can be followed, rather than throwing', () => {
+    const declaration = sentimentDeclaration();
+    (declaration.request as { responseSchema: unknown }).responseSchema = {
+      type: 'object',
+      properties: { a: { $ref: '#' } },
+    };
+    declaration.results.columns = {
+      review_id: { from: '$id', type: 'bigint' },
+      a: { from: '/a', type: 'jsonb' },
+    };
+    const check = failed(compileJobType(declaration, 'test').checkAnswer(nested(100_000), noCatalogue));
+    expect(check).toMatchObject({
+      code: 'invalid_content',
+      message: expect.stringContaining('could not be checked'),
+    });
   });
 });
