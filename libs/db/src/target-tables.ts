@@ -33,7 +33,7 @@ export async function readExistingTable(db: Queryable, quotedName: string): Prom
     [found.oid],
   );
   const uniqueKeys = await db.query<{ columns: string[] }>(
-    `SELECT array_agg(a.attname ORDER BY k.position) AS columns
+    `SELECT array_agg(a.attname::text ORDER BY k.position) AS columns
      FROM pg_index i
      CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
