@@ -88,11 +88,7 @@ export function providerFor(context: CommandContext, name: string): BatchProvide
  * The job type `--job-type` names (the default one when it names none), checked against the provider: a name that
  * is not declared, or an embeddings job type for Anthropic (which has no embeddings), is a usage error.
  */
-export function jobTypeFor(
-  context: CommandContext,
-  name: string | undefined,
-  provider: BatchProvider,
-): JobType {
+export function jobTypeFor(context: CommandContext, name: string | undefined, providerName: string): JobType {
   let jobType: JobType;
   try {
     jobType = name === undefined ? context.jobTypes.default : context.jobTypes.named(name);
@@ -100,7 +96,7 @@ export function jobTypeFor(
     if (error instanceof JobTypeError) throw new UsageError(error.message);
     throw error;
   }
-  if (jobType.endpoint === '/v1/embeddings' && provider.name === 'anthropic') {
+  if (jobType.endpoint === '/v1/embeddings' && providerName === 'anthropic') {
     throw new UsageError(
       `job type ${jobType.name} asks for embeddings (/v1/embeddings), which Anthropic does not offer: use --provider openai`,
     );

@@ -67,7 +67,7 @@ results:
   table: doc_vectors
   columns:
     doc_id: { from: $id, type: text }
-    embedding: { from: $embedding, type: real[] }
+    embedding: { from: $embedding, type: "real[]" }
   key: [doc_id]
 `;
 

@@ -29,8 +29,8 @@ export const submitCommand: Command = {
     if (typeof values.input !== 'string' || positionals.length > 0)
       throw new UsageError('submit needs --input FILE');
     const context = commandContext(true);
+    const jobType = jobTypeFor(context, values['job-type'] as string | undefined, String(values.provider));
     const provider = providerFor(context, String(values.provider));
-    const jobType = jobTypeFor(context, values['job-type'] as string | undefined, provider);
     const records = await readInputRecords(resolve(values.input), jobType);
     const model =
       typeof values.model === 'string'

@@ -18,8 +18,8 @@ export const trackCommand: Command = {
     const [batchId, ...rest] = positionals;
     if (!batchId || rest.length > 0) throw new UsageError('track takes one provider batch id');
     const context = commandContext(true);
+    const jobType = jobTypeFor(context, values['job-type'] as string | undefined, String(values.provider));
     const provider = providerFor(context, String(values.provider));
-    const jobType = jobTypeFor(context, values['job-type'] as string | undefined, provider);
     const batch = await provider.getBatch(batchId).catch((error: unknown) => {
       throw new CommandError(`cannot retrieve batch ${batchId}: ${(error as Error).message}`);
     });
