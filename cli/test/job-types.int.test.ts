@@ -139,6 +139,7 @@ describe('batchline job-types and migrate with declared job types', () => {
     );
     const outcome = await cli(['migrate'], { BATCHLINE_JOB_TYPES: clashing });
     expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toBe('schema is up to date\n');
     const lines = outcome.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     for (const part of ['job type doc_topics', 'table hand_made_topics', 'topic', 'created_at', 'doc_id'])

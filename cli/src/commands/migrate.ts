@@ -15,17 +15,17 @@ export const migrateCommand: Command = {
   options: {},
   async run() {
     const context = commandContext(true);
-    const { applied, created } = await withDatabase(context, async (pool) => {
+    await withDatabase(context, async (pool) => {
       try {
         const { applied } = await migrate(pool, context.log);
-        const tables = await ensureTargetTables(pool, context.jobTypes.all());
-        return { applied, created: tables.filter((table) => table.created) };
+        console.log(applied.length === 0 ? 'schema is up to date' : `applied ${applied.join(', ')}`);
+        for (const table of await ensureTargetTables(pool, context.jobTypes.all())) {
+          if (table.created) console.log(`created table ${table.table} for job type ${table.jobType}`);
+        }
       } catch (error) {
         if (error instanceof DbError) throw new CommandError(error.message);
         throw error;
       }
     });
-    console.log(applied.length === 0 ? 'schema is up to date' : `applied ${applied.join(', ')}`);
-    for (const table of created) console.log(`created table ${table.table} for job type ${table.jobType}`);
   },
 };

@@ -85,7 +85,7 @@ export async function ensureTargetTables(
         if (problems.length > 0) {
           throw new JobTypeError(
             'target_table_mismatch',
-            `job type ${jobType.name} (${jobType.source}): table ${target.name} cannot take its rows: ${problems.join('; ')}. batchline never alters an existing table: fix the table or the declaration`,
+            `job type ${jobType.name} (${jobType.source}): table ${target.name} cannot take its rows: ${problems.map((problem) => problem.replace(/\.$/, '')).join('; ')}. batchline never alters an existing table: fix the table or the declaration`,
           );
         }
         outcomes.push({ jobType: jobType.name, table: target.name, created: false });
