@@ -53,9 +53,15 @@ function parseContent(content: unknown): { ok: true; answer: unknown } | { ok: f
 /** Rows whose key columns repeat a row before them collapse into it: the first stays, as in the table. */
 function rowDeduplicator(columns: readonly AnswerColumnPlan[]): (row: RowValue[]) => boolean {
   const keyIndexes = columns.flatMap((column, index) => (column.inKey ? [index] : []));
-  const seen = new Set<string>();
+  const seen = new Set<unknown>();
+  const [only] = keyIndexes;
+  // One scalar key column (specific_viewpoint's viewpoint id) needs no key text; otherwise the values' JSON.
+  const keyOf =
+    keyIndexes.length === 1 && !columns[only!]!.type.endsWith('[]')
+      ? (row: RowValue[]) => row[only!]
+      : (row: RowValue[]) => JSON.stringify(keyIndexes.map((index) => row[index]));
   return (row) => {
-    const key = JSON.stringify(keyIndexes.map((index) => row[index]));
+    const key = keyOf(row);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -70,6 +76,15 @@ export function answerChecker(plan: {
 }): (content: unknown, isCatalogueKey: (key: string) => boolean) => AnswerCheck {
   const { validate, each, columns, catalogueTable } = plan;
   return (content, isCatalogueKey) => {
+    try {
+      return check(content, isCatalogueKey);
+    } catch (error) {
+      // An answer nested deeper than the validator's recursion can follow is an invalid answer, not a crash.
+      if (error instanceof RangeError) return invalid(`the answer could not be checked: ${error.message}`);
+      throw error;
+    }
+  };
+  function check(content: unknown, isCatalogueKey: (key: string) => boolean): AnswerCheck {
     const parsed = parseContent(content);
     if (!parsed.ok) return parsed.check;
     const answer = parsed.answer;
@@ -122,7 +137,7 @@ export function answerChecker(plan: {
       };
     }
     return { ok: true, rows };
-  };
+  }
 }
 
 export function embeddingChecker(plan: {

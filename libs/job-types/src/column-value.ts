@@ -19,13 +19,15 @@ function storableText(text: string): boolean {
   return !text.includes('\u0000') && !UNPAIRED_SURROGATE.test(text);
 }
 
-function storableJson(value: unknown): boolean {
+/** Deeper JSON than this is refused: Postgres's jsonb parser (and our own recursion) would run out of stack. */
+const MAX_JSON_DEPTH = 200;
+
+function storableJson(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return storableText(value);
-  if (Array.isArray(value)) return value.every(storableJson);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(([key, inner]) => storableText(key) && storableJson(inner));
-  }
-  return true;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) return value.every((inner) => storableJson(inner, depth + 1));
+  return Object.entries(value).every(([key, inner]) => storableText(key) && storableJson(inner, depth + 1));
 }
 
 /** Postgres refuses a `real` that overflows to infinity or a nonzero one that underflows to zero. */
@@ -70,7 +72,7 @@ export function columnValue(type: ColumnType, value: unknown): ValueCheck {
     case 'jsonb':
       return storableJson(value)
         ? { ok: true, value: JSON.stringify(value) }
-        : wrong('JSON without NUL characters or broken UTF-16');
+        : wrong(`JSON without NUL characters or broken UTF-16, nested at most ${MAX_JSON_DEPTH} deep`);
     case 'real[]':
     case 'double precision[]': {
       const fits = type === 'real[]' ? fitsReal : () => true;
