@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
-import { builtInJobTypes, readJobTypeFile } from '@batchline/job-types';
+import { builtInJobTypes, compileJobType, JobTypeError, readJobTypeFile } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitRequests } from '../src/submission.ts';
+import { DOC_TOPICS } from './declarations.ts';
 
 const log = createLogger({ service: 'submission-test', level: 'silent' });
 const EXAMPLES = new URL('../../examples/job-types/', import.meta.url);
@@ -157,5 +158,20 @@ describe('submitRequests', () => {
       { job_type: 'review_sentiment', total_sentences: 2 },
       { job_type: 'review_sentiment', total_sentences: 1 },
     ]);
+  });
+
+  it('builds every request before uploading any: an id Anthropic refuses, even in a later part, creates no batch', async () => {
+    const { provider, files } = recordingProvider('anthropic', { maxRequests: 1, maxBytes: 1 << 30 });
+    const submission = submitRequests({
+      pool,
+      provider,
+      jobType: compileJobType(DOC_TOPICS, 'submission.int.test.ts'),
+      records: ['fine', 'has.dot'].map((id) => ({ id, fields: { title: 't', body: 'b' } })),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    await expect(submission).rejects.toThrow(JobTypeError);
+    await expect(submission).rejects.toThrow(/doc-has\.dot.*Anthropic/);
+    expect(files).toEqual([]);
   });
 });
