@@ -1,13 +1,17 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import { builtInJobTypes, compileJobType, JobTypeError, readJobTypeFile } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitSentences } from '../src/submission.ts';
+import { submitRequests } from '../src/submission.ts';
+import { DOC_TOPICS } from './declarations.ts';
 
 const log = createLogger({ service: 'submission-test', level: 'silent' });
+const EXAMPLES = new URL('../../examples/job-types/', import.meta.url);
 
 /** A provider that records the request files it is given, with small limits. */
 function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) {
@@ -33,13 +37,11 @@ function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) 
   return { provider, files };
 }
 
-describe('submitSentences', () => {
+describe('submitRequests', () => {
   let db: TestDatabase;
   let pool: Pool;
-  const sentences = Array.from({ length: 7 }, (_, i) => ({
-    review_sentence_id: i + 1,
-    text: `sentence ${i + 1}`,
-  }));
+  const jobType = builtInJobTypes().default;
+  const records = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, fields: { text: `sentence ${i + 1}` } }));
 
   beforeAll(async () => {
     db = await createTestDatabase('submission');
@@ -54,10 +56,11 @@ describe('submitSentences', () => {
 
   it('splits over the provider’s request limit, one pending batch log per part', async () => {
     const { provider, files } = recordingProvider('openai', { maxRequests: 3, maxBytes: 1 << 30 });
-    const submitted = await submitSentences({
+    const submitted = await submitRequests({
       pool,
       provider,
-      sentences,
+      jobType,
+      records,
       model: 'gpt-x',
       firstPollDelayMs: 0,
     });
@@ -65,7 +68,7 @@ describe('submitSentences', () => {
     expect(submitted.map((batch) => batch.requests)).toEqual([3, 3, 1]);
     expect(files[0]!.endpoint).toBe('/v1/chat/completions');
     expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual(
-      sentences.map((s) => `rs-${s.review_sentence_id}`),
+      records.map((record) => `rs-${record.id}`),
     );
     const { rows } = await pool.query(
       'SELECT total_sentences, status, provider FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
@@ -85,10 +88,11 @@ describe('submitSentences', () => {
 
   it('splits over the byte limit, and writes Anthropic’s request shape for Anthropic', async () => {
     const probe = recordingProvider('anthropic', { maxRequests: 100, maxBytes: 1 << 30 });
-    await submitSentences({
+    await submitRequests({
       pool,
       provider: probe.provider,
-      sentences: sentences.slice(0, 1),
+      jobType,
+      records: records.slice(0, 1),
       model: 'claude-x',
       firstPollDelayMs: 0,
     });
@@ -97,10 +101,11 @@ describe('submitSentences', () => {
       maxRequests: 100,
       maxBytes: lineBytes * 2 + 10,
     });
-    const submitted = await submitSentences({
+    const submitted = await submitRequests({
       pool,
       provider,
-      sentences,
+      jobType,
+      records,
       model: 'claude-x',
       firstPollDelayMs: 0,
     });
@@ -117,5 +122,56 @@ describe('submitSentences', () => {
     });
     expect((files[0]!.lines[0] as { params: { system: string } }).params.system).toContain('1: Battery life');
     expect(submitted).toHaveLength(4);
+  });
+
+  it('writes a declared job type’s Anthropic requests (the forced answer tool) and records its job type', async () => {
+    await pool.query(await readFile(new URL('sentiment_labels.sql', EXAMPLES), 'utf8'));
+    const [sentiment] = readJobTypeFile(fileURLToPath(new URL('review_sentiment.yaml', EXAMPLES)));
+    const { provider, files } = recordingProvider('anthropic', { maxRequests: 2, maxBytes: 1 << 30 });
+    const submitted = await submitRequests({
+      pool,
+      provider,
+      jobType: sentiment!,
+      records: records.slice(0, 3),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    expect(files.map((file) => file.endpoint)).toEqual(['/v1/messages', '/v1/messages']);
+    expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual([
+      'sent-1',
+      'sent-2',
+      'sent-3',
+    ]);
+    expect(files[0]!.lines[0]).toMatchObject({
+      params: {
+        model: 'claude-x',
+        messages: [{ role: 'user', content: 'sentence 1' }],
+        tools: [{ name: 'answer' }],
+        tool_choice: { type: 'tool', name: 'answer' },
+      },
+    });
+    const { rows } = await pool.query(
+      'SELECT job_type, total_sentences FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
+      [submitted.map((batch) => batch.batchLogId)],
+    );
+    expect(rows).toEqual([
+      { job_type: 'review_sentiment', total_sentences: 2 },
+      { job_type: 'review_sentiment', total_sentences: 1 },
+    ]);
+  });
+
+  it('builds every request before uploading any: an id Anthropic refuses, even in a later part, creates no batch', async () => {
+    const { provider, files } = recordingProvider('anthropic', { maxRequests: 1, maxBytes: 1 << 30 });
+    const submission = submitRequests({
+      pool,
+      provider,
+      jobType: compileJobType(DOC_TOPICS, 'submission.int.test.ts'),
+      records: ['fine', 'has.dot'].map((id) => ({ id, fields: { title: 't', body: 'b' } })),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    await expect(submission).rejects.toThrow(JobTypeError);
+    await expect(submission).rejects.toThrow(/doc-has\.dot.*Anthropic/);
+    expect(files).toEqual([]);
   });
 });
