@@ -13,6 +13,7 @@ export {
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
+export { RetentionPurgeSettings, RetentionSettings } from './src/retention-settings.ts';
 export { type SettingDoc, type Settings, type SettingsShape, setting } from './src/setting.ts';
 export {
   AnthropicSettings,

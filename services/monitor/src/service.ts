@@ -6,17 +6,20 @@ import { startAlertEvaluator } from './alerts.ts';
 import { buildApp } from './app.ts';
 import { DEFAULT_DASHBOARD_DIR } from './dashboard-assets.ts';
 import { createMonitorMetrics } from './metrics.ts';
+import { startRetentionJob } from './retention/job.ts';
+import { purgePlan } from './retention/plan.ts';
 import { monitorSettings } from './settings.ts';
 
 /**
  * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
- * MONITOR_ALERT_INTERVAL, and an outbox relay that publishes the alerts it raises (`alert.raised`).
+ * MONITOR_ALERT_INTERVAL, an outbox relay that publishes the alerts it raises (`alert.raised`), and the daily purge
+ * of batchline's history (one replica at a time).
  */
 export const monitorService = defineService({
   name: 'monitor',
   settings: monitorSettings,
   defaultHealthPort: 9405,
-  async start({ config, log, pool, bus }) {
+  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
     const metrics = createMonitorMetrics(() => countBatchesByState(pool));
     const app = await buildApp({
@@ -43,8 +46,19 @@ export const monitorService = defineService({
       intervalMs: config.MONITOR_ALERT_INTERVAL,
       onRaised: () => relay.kick(),
     });
+    const retention = startRetentionJob({
+      pool,
+      log,
+      metrics: serviceMetrics,
+      holder: instanceId,
+      plan: purgePlan(config),
+      intervalMs: config.RETENTION_PURGE_INTERVAL,
+      batchRows: config.RETENTION_PURGE_BATCH_ROWS,
+      pauseMs: config.RETENTION_PURGE_PAUSE,
+    });
     return {
       async stop() {
+        await retention.stop();
         await evaluator.stop();
         await app.close();
         await relay.stop();
