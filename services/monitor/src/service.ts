@@ -9,6 +9,7 @@ import { createMonitorMetrics } from './metrics.ts';
 import { startRetentionJob } from './retention/job.ts';
 import { purgePlan } from './retention/plan.ts';
 import { monitorSettings } from './settings.ts';
+import { registerSystemGauges } from './system-gauges.ts';
 
 /**
  * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
@@ -46,6 +47,7 @@ export const monitorService = defineService({
       intervalMs: config.MONITOR_ALERT_INTERVAL,
       onRaised: () => relay.kick(),
     });
+    registerSystemGauges(serviceMetrics, { pool, bus });
     const retention = startRetentionJob({
       pool,
       log,
