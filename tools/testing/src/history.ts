@@ -8,18 +8,23 @@ export interface SeededHistory {
   perDay: number;
   /** Requests of each day's finished batch (one a day): outcomes, request ids and one association each. */
   requestsPerBatch: number;
+  /**
+   * Also an unpublished outbox row as old as the oldest day (default true). Its subject has no stream: with an
+   * outbox relay running it would block the relay, which publishes in order.
+   */
+  unpublishedOutbox?: boolean;
 }
 
 /**
  * A year (or `days`) of batchline's history in every table retention purges, written with generate_series, for
  * the retention tests. Per day: `perDay` audit records, sent notifications, alerts, published outbox rows and poll
  * cycles, and one completed batch (updated that day) with its request ids, outcomes and associations. Besides: one
- * unpublished outbox row, one pending notification and one pending batch's outcomes, all as old as the oldest day
- * (what retention must keep). Review sentence ids start at `sentenceBase` (keep them apart from other batches').
+ * pending notification, one pending batch's outcomes and (unless asked not to) one unpublished outbox row, all as
+ * old as the oldest day (what retention must keep). Review sentence ids start at `sentenceBase` (keep them apart from other batches').
  */
 export async function seedHistory(
   pool: Pool,
-  { days, perDay, requestsPerBatch }: SeededHistory,
+  { days, perDay, requestsPerBatch, unpublishedOutbox = true }: SeededHistory,
   sentenceBase = 900_000_000,
 ): Promise<void> {
   const day = "now() - d * interval '1 day'";
@@ -63,10 +68,12 @@ export async function seedHistory(
     FROM (${seeded}) b, generate_series(1, ${requestsPerBatch}) AS r`);
 
   // What is still owed, however old: an unpublished event and an undelivered message.
-  await pool.query(
-    `INSERT INTO outbox (subject, msg_id, payload, created_at) VALUES ('seed', 'seed:unpublished', '{}', now() - $1 * interval '1 day')`,
-    [days - 1],
-  );
+  if (unpublishedOutbox) {
+    await pool.query(
+      `INSERT INTO outbox (subject, msg_id, payload, created_at) VALUES ('seed', 'seed:unpublished', '{}', now() - $1 * interval '1 day')`,
+      [days - 1],
+    );
+  }
   await pool.query(
     `INSERT INTO notifications (event_key, kind, state, text, occurred_at)
      VALUES ('seed:pending', 'seed', 'pending', 'seeded', now() - $1 * interval '1 day')`,
