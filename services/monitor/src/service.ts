@@ -1,3 +1,4 @@
+import { pricingFrom } from '@batchline/config';
 import { countBatchesByState } from '@batchline/db';
 import { startOutboxRelay } from '@batchline/outbox';
 import { createOpenAIProvider } from '@batchline/providers';
@@ -32,7 +33,7 @@ export const monitorService = defineService({
         : {},
       operatorTokens: config.ADMIN_TOKENS,
       readerTokens: config.ADMIN_READONLY_TOKENS,
-      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      pricing: pricingFrom(config),
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),

@@ -52,15 +52,19 @@ export function finalText(event: BatchFinalizedEvent): string {
   return `Batch ${event.providerBatchId} ${word}: ${counts} (batch log ${event.batchLogId}, ${event.provider}${why}).`;
 }
 
-function costLine(details: FinalBatchDetails | null, pricing: Pricing): string {
+function costLine(
+  details: FinalBatchDetails | null,
+  pricing: Pricing,
+  provider: BatchFinalizedEvent['provider'],
+): string {
   if (!details) return '*Estimated cost:* unknown (the batch log was not found).';
   if (!details.model) return '*Estimated cost:* unknown (the batch log names no model).';
   const tokens = `${details.promptTokens.toLocaleString('en-US')} input + ${details.completionTokens.toLocaleString('en-US')} output tokens`;
-  const cost = estimateCost(pricing, details.model, details.promptTokens, details.completionTokens);
+  const cost = estimateCost(pricing, provider, details.model, details.promptTokens, details.completionTokens);
   if (!cost) {
     return `*Estimated cost:* unknown: no price for \`${escapeMrkdwn(details.model)}\` (${tokens}); add it to MODEL_PRICES.`;
   }
-  return `*Estimated cost:* ${usd(cost.batchUsd)} for ${tokens} of \`${escapeMrkdwn(details.model)}\`; the synchronous API would have cost ${usd(cost.synchronousUsd)}, a saving of ${usd(cost.savingUsd)} (${pricing.batchDiscountPercent} %).`;
+  return `*Estimated cost:* ${usd(cost.batchUsd)} for ${tokens} of \`${escapeMrkdwn(details.model)}\`; the synchronous API would have cost ${usd(cost.synchronousUsd)}, a saving of ${usd(cost.savingUsd)} (${pricing.batchDiscountPercent[provider]} %).`;
 }
 
 /** For a batch that ended badly: what the provider said, and what of its output landed anyway. */
@@ -120,7 +124,7 @@ export function finalMessage(
       ['Provider done → landed', between(event.providerTerminalAt, event.landedAt)],
       ['Unreadable lines', String(event.invalidLines)],
     ]),
-    section(costLine(details, pricing)),
+    section(costLine(details, pricing, event.provider)),
     section(`*Most frequent errors:* ${errors}`),
     ...(completed ? [] : failureBlocks(event, details)),
     context(`Next step: ${NEXT_STEP[event.reason]}`),
