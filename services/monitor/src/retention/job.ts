@@ -70,7 +70,8 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
         const deleted = await purgeBatch(pool, step, batchRows, lockTimeoutMs);
         purged[step.table] = (purged[step.table] ?? 0) + deleted;
         purgedRows.inc({ family: step.family, table: step.table }, deleted);
-        if (deleted < batchRows) break;
+        // A batch may hold fewer rows than asked and still not be the last (outcomes come a few batches at a time).
+        if (deleted === 0) break;
         await sleep(pauseMs);
       }
     }

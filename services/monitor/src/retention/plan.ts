@@ -27,9 +27,15 @@ interface PurgeTarget {
 }
 
 const FINAL_STATUSES = `${BatchStatus.completed}, ${BatchStatus.failed}`;
-/** Batches final and unchanged since before the cutoff: their requests' detail is history. */
-const FINISHED_BEFORE_CUTOFF = `SELECT b.id FROM batch_jobs_vp_logs b
-  WHERE b.status IN (${FINAL_STATUSES}) AND b.updated_at < $cutoff`;
+/**
+ * Rows of `table` (keyed by `batch_log_id`) belonging to a few batches final and unchanged since before the cutoff
+ * that still have rows there: found through the batch id index, where a join would scan the whole table.
+ */
+const ofBatchesFinishedBeforeCutoff = (table: string) => `t.batch_log_id = ANY(ARRAY(
+    SELECT b.id FROM batch_jobs_vp_logs b
+    WHERE b.status IN (${FINAL_STATUSES}) AND b.updated_at < $cutoff
+      AND EXISTS (SELECT 1 FROM ${table} r WHERE r.batch_log_id = b.id)
+    LIMIT 20))`;
 
 const TARGETS: readonly PurgeTarget[] = [
   {
@@ -52,12 +58,12 @@ const TARGETS: readonly PurgeTarget[] = [
   {
     family: 'request_outcomes',
     table: 'batch_request_results',
-    candidates: `SELECT t.ctid FROM batch_request_results t WHERE t.batch_log_id IN (${FINISHED_BEFORE_CUTOFF})`,
+    candidates: `SELECT t.ctid FROM batch_request_results t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_results')}`,
   },
   {
     family: 'request_outcomes',
     table: 'batch_request_ids',
-    candidates: `SELECT t.ctid FROM batch_request_ids t WHERE t.batch_log_id IN (${FINISHED_BEFORE_CUTOFF})`,
+    candidates: `SELECT t.ctid FROM batch_request_ids t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_ids')}`,
   },
   {
     family: 'outbox',
