@@ -10,7 +10,7 @@
  *   npm run bench:monitor -- [--requests 300] [--warmup 30] [--keep]
  */
 import { parseArgs } from 'node:util';
-import { loadSettings, PollScheduleSettings, PricingSettings } from '@batchline/config';
+import { loadSettings, PollScheduleSettings, PricingSettings, pricingFrom } from '@batchline/config';
 import { createPool, migrate, type Pool } from '@batchline/db';
 import { createLogger } from '@batchline/logging';
 import { buildApp } from '@batchline/monitor';
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       providers: {},
       operatorTokens: [TOKEN],
       readerTokens: [],
-      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      pricing: pricingFrom(config),
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: null,
       // The bench measures the answer, not the 60-a-minute limit.

@@ -1,3 +1,4 @@
+export type { BusBacklog, ConsumerBacklog } from './src/backlog.ts';
 export {
   type Bus,
   type BusOptions,

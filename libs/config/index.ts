@@ -13,6 +13,16 @@ export {
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
+export {
+  DEFAULT_BATCH_DISCOUNT_PERCENT,
+  type PricedProvider,
+  type Pricing,
+  priceOf,
+  pricingFrom,
+  type TokenCost,
+  tokenCost,
+} from './src/pricing.ts';
+export { RetentionPurgeSettings, RetentionSettings } from './src/retention-settings.ts';
 export { type SettingDoc, type Settings, type SettingsShape, setting } from './src/setting.ts';
 export {
   AnthropicSettings,

@@ -1,6 +1,7 @@
 export {
   Counter,
   createServiceRegistry,
+  Gauge,
   Histogram,
   type Registry,
   registerBatchesGauge,

@@ -13,6 +13,7 @@ import { ensureTracePropagation, spanContextFromHeaders } from '@batchline/telem
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
+import { type BusBacklog, readBacklog } from './backlog.ts';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
 import {
   type FailedMessage,
@@ -114,6 +115,8 @@ export interface Bus {
   /** Deletes one message of a stream; false when it was not there. */
   deleteRecorded(stream: StreamName, seq: number): Promise<boolean>;
   status(): BusStatus;
+  /** Each durable consumer's backlog and the dead letters kept, read from the server (for metrics). */
+  backlog(): Promise<BusBacklog>;
   /** Deletes this namespace's streams (and so their consumers): for tests and the demo, never for production. */
   deleteTopology(): Promise<void>;
   /** Stops every consumption (waiting for handlers in flight), then drains and closes the connection. */
@@ -144,6 +147,10 @@ class NatsBus implements Bus {
 
   ensureTopology(options: TopologyOptions = {}): Promise<TopologyReport> {
     return ensureTopology(this.jsm, this.naming, options, this.log);
+  }
+
+  backlog(): Promise<BusBacklog> {
+    return readBacklog(this.jsm, this.naming);
   }
 
   async deleteTopology(): Promise<void> {

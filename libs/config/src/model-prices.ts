@@ -4,41 +4,60 @@ import { z } from 'zod';
 export interface ModelPrice {
   input: number;
   output: number;
+  /**
+   * Input tokens read from the provider's prompt cache (OpenAI "cached input", Anthropic "cache hits"); absent:
+   * priced as `input`. Anthropic's cache writes (1.25× input) are not modelled.
+   */
+  cachedInput?: number;
 }
 
-/** Model name → its synchronous price. Names match a model exactly or as the prefix of a dated snapshot. */
+/** Model name → its synchronous price. Names match a model exactly or as the base of a dated snapshot. */
 export type ModelPriceTable = Readonly<Record<string, ModelPrice>>;
 
 /**
- * OpenAI's published standard (synchronous) prices per million tokens when this table was written; the batch
- * price is these less `BATCH_DISCOUNT_PERCENT`. Check them against the provider's pricing page and override or
- * extend them with `MODEL_PRICES`.
+ * The providers' published standard (synchronous) prices per million tokens, as known when this table was written
+ * (docs/configuration.md, "Prices", says from where and when; they could not be checked online then). The batch
+ * price is these less the provider's batch discount. Check them against the providers' pricing pages and override
+ * or extend them with `MODEL_PRICES`. Not modelled: Anthropic's long-context (> 200k input tokens) rates.
  */
 export const DEFAULT_MODEL_PRICES: ModelPriceTable = {
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  // OpenAI
+  'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+  'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
+  'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
   'gpt-4-turbo': { input: 10, output: 30 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
+  'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
+  'gpt-5': { input: 1.25, output: 10, cachedInput: 0.125 },
+  'gpt-5-mini': { input: 0.25, output: 2, cachedInput: 0.025 },
+  'gpt-5-nano': { input: 0.05, output: 0.4, cachedInput: 0.005 },
+  // Anthropic (cachedInput: cache hits and refreshes, a tenth of input)
+  'claude-opus-4-5': { input: 5, output: 25, cachedInput: 0.5 },
+  'claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5 },
+  'claude-opus-4': { input: 15, output: 75, cachedInput: 1.5 },
+  'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3 },
+  'claude-3-7-sonnet': { input: 3, output: 15, cachedInput: 0.3 },
+  'claude-3-5-sonnet': { input: 3, output: 15, cachedInput: 0.3 },
+  'claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1 },
+  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08 },
+  'claude-3-opus': { input: 15, output: 75, cachedInput: 1.5 },
+  'claude-3-haiku': { input: 0.25, output: 1.25, cachedInput: 0.03 },
 };
 
 const price = z.number().finite().nonnegative();
 const PriceTableSchema = z.record(
   z.string().min(1).max(200),
-  z.strictObject({ input: price, output: price }),
+  z.strictObject({ input: price, output: price, cachedInput: price.optional() }),
 );
 
 /**
- * Parses `MODEL_PRICES` (JSON: `{"model": {"input": <usd per 1M>, "output": <usd per 1M>}}`) and lays it over
- * the defaults, so that a deployment names only the models it adds or prices differently. Returns an error text
- * instead of throwing, for the config loader to report.
+ * Parses `MODEL_PRICES` (JSON: `{"model": {"input": <usd per 1M>, "output": <usd per 1M>, "cachedInput"?: <usd per
+ * 1M>}}`) and lays it over the defaults, so that a deployment names only the models it adds or prices differently.
+ * Returns an error text instead of throwing, for the config loader to report.
  */
 export function parseModelPrices(text: string): { prices: ModelPriceTable } | { error: string } {
   let value: unknown;

@@ -125,8 +125,16 @@ export const PricingSettings = {
     fix: 'Use JSON such as {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (US dollars per million tokens, synchronous price).',
   }),
   BATCH_DISCOUNT_PERCENT: setting(integer(0, 100), {
-    description: "the provider's discount of batch over synchronous requests, in percent",
-    default: '50',
+    description:
+      "every provider's discount of batch over synchronous requests, in percent; unset: each provider's built-in (50)",
+    fix: 'Use a whole percentage between 0 and 100, such as 50.',
+  }),
+  OPENAI_BATCH_DISCOUNT_PERCENT: setting(integer(0, 100), {
+    description: "OpenAI's batch discount in percent, instead of BATCH_DISCOUNT_PERCENT",
+    fix: 'Use a whole percentage between 0 and 100, such as 50.',
+  }),
+  ANTHROPIC_BATCH_DISCOUNT_PERCENT: setting(integer(0, 100), {
+    description: "Anthropic's batch discount in percent, instead of BATCH_DISCOUNT_PERCENT",
     fix: 'Use a whole percentage between 0 and 100, such as 50.',
   }),
 };

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 // Services define their own metrics with these, in the registry the runtime gives them.
-export { Counter, Histogram, type Registry } from 'prom-client';
+export { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
  * A service's own registry (so several services in one process never clash) with prom-client's default process

@@ -1,4 +1,4 @@
-import { type Pool, type Queryable, withTransaction } from '@batchline/db';
+import { type Pool, withTransaction } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import { outsideTraces } from '@batchline/telemetry';
 
@@ -25,17 +25,7 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Longest wait between attempts while publishing keeps failing. */
   maxRetryDelayMs?: number;
-  /** Published rows are deleted this long after their publish (the stream keeps the events for replay). */
-  retentionMs?: number;
-  /** How often the relay deletes published rows past `retentionMs`. */
-  purgeIntervalMs?: number;
 }
-
-/** A week of published rows is plenty to investigate a delivery; the stream keeps the events themselves. */
-export const DEFAULT_OUTBOX_RETENTION_MS = 7 * 24 * 3_600_000;
-const DEFAULT_PURGE_INTERVAL_MS = 3_600_000;
-/** Rows one purge statement deletes: short transactions, never a long lock on the outbox. */
-const PURGE_BATCH = 1_000;
 
 export interface OutboxRelay {
   /** Publish now (call it right after committing a transaction that enqueued an event). */
@@ -98,7 +88,8 @@ async function publishRound(
 
 /**
  * Relays the transactional outbox to the bus: every committed event is published at least once, in id order
- * within one relay, and marked after its PubAck. Failures (bus or database down) are logged and retried with a
+ * within one relay, and marked after its PubAck. Published rows stay until the monitor's retention purge deletes
+ * them (RETENTION_OUTBOX_DAYS). Failures (bus or database down) are logged and retried with a
  * growing delay; the relay itself never stops until `stop()`.
  */
 export function startOutboxRelay({
@@ -108,11 +99,8 @@ export function startOutboxRelay({
   intervalMs = 1_000,
   batchSize = 100,
   maxRetryDelayMs = 30_000,
-  retentionMs = DEFAULT_OUTBOX_RETENTION_MS,
-  purgeIntervalMs = DEFAULT_PURGE_INTERVAL_MS,
 }: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
-  let lastPurge = 0;
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   let kickedDuringRound = false;
@@ -133,23 +121,10 @@ export function startOutboxRelay({
     }
   };
 
-  /** Deletes published rows past retention, at most once per interval; a failure waits for the next interval. */
-  const purge = async (): Promise<void> => {
-    if (Date.now() - lastPurge < purgeIntervalMs) return;
-    lastPurge = Date.now();
-    try {
-      const purged = await purgePublishedOutbox(pool, retentionMs);
-      if (purged > 0) log.info({ purged, retentionMs }, 'published outbox rows purged');
-    } catch (err) {
-      log.warn({ err }, 'purging published outbox rows failed; will try again');
-    }
-  };
-
   /** One attempt to drain; returns how long to wait before the next. */
   const attempt = async (): Promise<number> => {
     try {
       await drain();
-      await purge();
       consecutiveFailures = 0;
       return intervalMs;
     } catch (err) {
@@ -190,23 +165,4 @@ export function startOutboxRelay({
       await round;
     },
   };
-}
-
-/**
- * Deletes published rows older than `olderThanMs` (by the database clock), `PURGE_BATCH` rows a statement so that
- * no statement holds locks for long; returns how many. Replicas purging at once skip each other's rows.
- */
-export async function purgePublishedOutbox(db: Queryable, olderThanMs: number): Promise<number> {
-  let purged = 0;
-  for (;;) {
-    const result = await db.query(
-      `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE published_at IS NOT NULL
-           AND published_at < now() - $1::float8 * interval '1 millisecond'
-         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [olderThanMs, PURGE_BATCH],
-    );
-    purged += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < PURGE_BATCH) return purged;
-  }
 }

@@ -1,9 +1,8 @@
 import { createPool, enqueueOutbox, migrate, type Pool } from '@batchline/db';
 import { createLogger } from '@batchline/logging';
-import { createTestDatabase, type TestDatabase, waitFor } from '@batchline/testing';
+import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type OutboxPublisher, type OutboxRelay, startOutboxRelay } from '../index.ts';
-import { purgePublishedOutbox } from '../src/relay.ts';
 
 const log = createLogger({ service: 'outbox-test', level: 'silent' });
 const decoder = new TextDecoder();
@@ -151,34 +150,5 @@ describe('outbox relay', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(published).toEqual([]);
     expect(await unpublished()).toHaveLength(2);
-  });
-
-  it('purges published rows older than asked, and only those', async () => {
-    await enqueue(3, 'purge');
-    await pool.query(`UPDATE outbox SET published_at = now() - interval '2 days' WHERE msg_id = 'purge:0'`);
-    await pool.query(`UPDATE outbox SET published_at = now() WHERE msg_id = 'purge:1'`);
-    expect(await purgePublishedOutbox(pool, 24 * 3_600_000)).toBe(1);
-    const { rows } = await pool.query<{ msg_id: string }>('SELECT msg_id FROM outbox ORDER BY id');
-    expect(rows.map((row) => row.msg_id)).toEqual(['purge:1', 'purge:2']);
-  });
-
-  it('purges published rows past its retention as it runs, in batches, leaving the rest', async () => {
-    await pool.query('TRUNCATE outbox');
-    // More than one purge statement's worth, published 8 days ago (retention: 7 days).
-    await pool.query(
-      `INSERT INTO outbox (subject, msg_id, payload, headers, published_at)
-       SELECT 'batch.finalized', 'old:' || n, '{}'::jsonb, '{}'::jsonb, now() - interval '8 days'
-       FROM generate_series(1, 2500) AS n`,
-    );
-    await enqueue(2, 'recent');
-    const remaining = async () =>
-      (await pool.query<{ msg_id: string }>('SELECT msg_id FROM outbox ORDER BY id')).rows.map(
-        (r) => r.msg_id,
-      );
-    const { publisher } = recordingPublisher();
-    const relay = start({ publisher, intervalMs: 10, retentionMs: 7 * 24 * 3_600_000 });
-    await waitFor('the purge', async () => (await remaining()).length === 2);
-    await relay.stop();
-    expect(await remaining()).toEqual(['recent:0', 'recent:1']);
   });
 });

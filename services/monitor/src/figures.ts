@@ -1,4 +1,4 @@
-import type { ModelPriceTable } from '@batchline/config';
+import type { Pricing } from '@batchline/config';
 import type { JobState } from '@batchline/db';
 import { PROVIDER_BATCH_LIMITS, type ProviderName } from '@batchline/domain';
 import type {
@@ -10,7 +10,7 @@ import type {
   Summary,
   TimeRange,
 } from './api-schema.ts';
-import { priceForModel, tokenCost } from './pricing.ts';
+import { batchDiscountOf, priceForModel, tokenCost } from './pricing.ts';
 import type { MonitoredJob } from './store/jobs.ts';
 import { BUCKET_ORIGIN, type MonitoringGroup } from './store/monitoring-snapshot.ts';
 
@@ -26,10 +26,8 @@ export const TIME_RANGES = {
 const HOUR_MS = 3_600_000;
 const MONTH_MS = 30 * 24 * HOUR_MS;
 
-export interface Pricing {
-  prices: ModelPriceTable;
-  batchDiscountPercent: number;
-}
+/** The price table and each provider's batch discount (`MODEL_PRICES`, `*BATCH_DISCOUNT_PERCENT`). */
+export type { Pricing };
 
 const round = (value: number, decimals: number): number => {
   const factor = 10 ** decimals;
@@ -93,7 +91,7 @@ function addGroup(totals: Totals, group: MonitoringGroup, pricing: Pricing): voi
   totals.fillSum += group.totalRequests / batchLimit(group.provider);
   const price = priceForModel(pricing.prices, group.model);
   if (price) {
-    const cost = tokenCost(price, group, pricing.batchDiscountPercent);
+    const cost = tokenCost(price, group, batchDiscountOf(pricing, group.provider));
     totals.syncUsd += cost.syncUsd;
     totals.batchUsd += cost.batchUsd;
   } else {
@@ -257,7 +255,7 @@ export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): 
   };
   if (!details) return view;
   const price = priceForModel(pricing.prices, job.model);
-  const cost = price ? tokenCost(price, job, pricing.batchDiscountPercent) : null;
+  const cost = price ? tokenCost(price, job, batchDiscountOf(pricing, job.provider)) : null;
   return {
     ...view,
     costEstimate: cost ? money(cost.batchUsd) : null,

@@ -1,3 +1,4 @@
+import { pricingFrom } from '@batchline/config';
 import { countBatchesByState } from '@batchline/db';
 import { startOutboxRelay } from '@batchline/outbox';
 import { createOpenAIProvider } from '@batchline/providers';
@@ -6,17 +7,21 @@ import { startAlertEvaluator } from './alerts.ts';
 import { buildApp } from './app.ts';
 import { DEFAULT_DASHBOARD_DIR } from './dashboard-assets.ts';
 import { createMonitorMetrics } from './metrics.ts';
+import { startRetentionJob } from './retention/job.ts';
+import { purgePlan } from './retention/plan.ts';
 import { monitorSettings } from './settings.ts';
+import { registerSystemGauges } from './system-gauges.ts';
 
 /**
  * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
- * MONITOR_ALERT_INTERVAL, and an outbox relay that publishes the alerts it raises (`alert.raised`).
+ * MONITOR_ALERT_INTERVAL, an outbox relay that publishes the alerts it raises (`alert.raised`), and the daily purge
+ * of batchline's history (one replica at a time).
  */
 export const monitorService = defineService({
   name: 'monitor',
   settings: monitorSettings,
   defaultHealthPort: 9405,
-  async start({ config, log, pool, bus }) {
+  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
     const metrics = createMonitorMetrics(() => countBatchesByState(pool));
     const app = await buildApp({
@@ -28,7 +33,7 @@ export const monitorService = defineService({
         : {},
       operatorTokens: config.ADMIN_TOKENS,
       readerTokens: config.ADMIN_READONLY_TOKENS,
-      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      pricing: pricingFrom(config),
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),
@@ -43,8 +48,20 @@ export const monitorService = defineService({
       intervalMs: config.MONITOR_ALERT_INTERVAL,
       onRaised: () => relay.kick(),
     });
+    registerSystemGauges(serviceMetrics, { pool, bus });
+    const retention = startRetentionJob({
+      pool,
+      log,
+      metrics: serviceMetrics,
+      holder: instanceId,
+      plan: purgePlan(config),
+      intervalMs: config.RETENTION_PURGE_INTERVAL,
+      batchRows: config.RETENTION_PURGE_BATCH_ROWS,
+      pauseMs: config.RETENTION_PURGE_PAUSE,
+    });
     return {
       async stop() {
+        await retention.stop();
         await evaluator.stop();
         await app.close();
         await relay.stop();

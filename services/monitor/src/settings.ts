@@ -5,6 +5,8 @@ import {
   PollScheduleSettings,
   PricingSettings,
   port,
+  RetentionPurgeSettings,
+  RetentionSettings,
   ServiceSettings,
   type Settings,
   setting,
@@ -17,6 +19,9 @@ export const monitorSettings = {
   ...OpenAISettings,
   ...PollScheduleSettings,
   ...PricingSettings,
+  // The monitor runs the purge of batchline's history (ARCHITECTURE.md, "Retention").
+  ...RetentionSettings,
+  ...RetentionPurgeSettings,
   MONITOR_PORT: setting(port, {
     description: "the monitor's port: admin API, dashboard, /healthz, /readyz, /metrics",
     default: '8080',

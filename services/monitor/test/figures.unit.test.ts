@@ -7,7 +7,7 @@ const prices = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   'gpt-4o': { input: 2.5, output: 10 },
 };
-const pricing = { prices, batchDiscountPercent: 50 };
+const pricing = { prices, batchDiscountPercent: { openai: 50, anthropic: 50 } };
 
 const group = (overrides: Partial<MonitoringGroup>): MonitoringGroup => ({
   bucketStart: new Date('2026-11-23T10:00:00Z'),

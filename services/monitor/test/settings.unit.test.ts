@@ -3,6 +3,7 @@ import {
   DEFAULT_MODEL_PRICES,
   loadSettings,
   parseModelPrices,
+  pricingFrom,
   secretValues,
 } from '@batchline/config';
 import { describe, expect, it } from 'vitest';
@@ -12,8 +13,8 @@ describe('monitor settings', () => {
   it('defaults to the built-in price table, a 50 % batch discount and a one-minute alert interval', () => {
     const config = loadSettings(monitorSettings, {});
     expect(config.MODEL_PRICES).toEqual(DEFAULT_MODEL_PRICES);
-    expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual({ input: 0.15, output: 0.6 });
-    expect(config.BATCH_DISCOUNT_PERCENT).toBe(50);
+    expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual({ input: 0.15, output: 0.6, cachedInput: 0.075 });
+    expect(pricingFrom(config).batchDiscountPercent).toEqual({ openai: 50, anthropic: 50 });
     expect(config.MONITOR_ALERT_INTERVAL).toBe(60_000);
     expect(config.ADMIN_READONLY_TOKENS).toEqual([]);
   });
@@ -26,7 +27,15 @@ describe('monitor settings', () => {
     expect(config.MODEL_PRICES['my-model']).toEqual({ input: 1, output: 2 });
     expect(config.MODEL_PRICES['gpt-4o']).toEqual({ input: 3, output: 4 });
     expect(config.MODEL_PRICES['gpt-4o-mini']).toEqual(DEFAULT_MODEL_PRICES['gpt-4o-mini']);
-    expect(config.BATCH_DISCOUNT_PERCENT).toBe(40);
+    expect(pricingFrom(config).batchDiscountPercent).toEqual({ openai: 40, anthropic: 40 });
+  });
+
+  it("takes a provider's own batch discount over BATCH_DISCOUNT_PERCENT", () => {
+    const config = loadSettings(monitorSettings, {
+      BATCH_DISCOUNT_PERCENT: '40',
+      ANTHROPIC_BATCH_DISCOUNT_PERCENT: '30',
+    });
+    expect(pricingFrom(config).batchDiscountPercent).toEqual({ openai: 40, anthropic: 30 });
   });
 
   it.each([
@@ -43,6 +52,7 @@ describe('monitor settings', () => {
   it.each([
     ['BATCH_DISCOUNT_PERCENT', '101'],
     ['BATCH_DISCOUNT_PERCENT', 'half'],
+    ['OPENAI_BATCH_DISCOUNT_PERCENT', '-5'],
     ['MONITOR_ALERT_INTERVAL', 'often'],
   ])('names %s when it is %j', (variable, value) => {
     expect(() => loadSettings(monitorSettings, { [variable]: value })).toThrow(new RegExp(`^${variable}: `));

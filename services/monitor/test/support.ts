@@ -13,7 +13,7 @@ export const TEST_PRICES = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   'gpt-4o': { input: 2.5, output: 10 },
 };
-export const TEST_PRICING = { prices: TEST_PRICES, batchDiscountPercent: 50 };
+export const TEST_PRICING = { prices: TEST_PRICES, batchDiscountPercent: { openai: 50, anthropic: 50 } };
 
 /** The monitor app over `pool`, with test tokens and prices, no dashboard and no provider unless given. */
 export function buildTestApp(pool: Pool, overrides: Partial<MonitorAppDeps> = {}): Promise<FastifyInstance> {

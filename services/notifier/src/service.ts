@@ -1,3 +1,4 @@
+import { pricingFrom } from '@batchline/config';
 import { defineService } from '@batchline/runtime';
 import { crashPoints } from './crash-point.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -76,7 +77,7 @@ export const notifierService = defineService({
     };
     const intake = createIntake({
       pool,
-      pricing: { prices: config.MODEL_PRICES, batchDiscountPercent: config.BATCH_DISCOUNT_PERCENT },
+      pricing: pricingFrom(config),
       crash,
       log,
       recorded: wake,

@@ -6,7 +6,7 @@ import { finalMessage } from '../src/messages/final-message.ts';
 import type { FinalBatchDetails } from '../src/store/final-batch-details.ts';
 import { expectWithinSlackLimits } from './slack-limits.ts';
 
-const pricing = { prices: DEFAULT_MODEL_PRICES, batchDiscountPercent: 50 };
+const pricing = { prices: DEFAULT_MODEL_PRICES, batchDiscountPercent: { openai: 50, anthropic: 50 } };
 
 const event = (overrides: Partial<BatchFinalizedEvent> = {}): BatchFinalizedEvent => ({
   batchLogId: 12,
@@ -79,7 +79,7 @@ describe('finalMessage', () => {
 
   it('estimates the cost at the batch price and the saving against the synchronous API', () => {
     // gpt-4o-mini: $0.15 / $0.60 per million tokens synchronously; 2M in + 0.5M out = $0.60, half at batch price.
-    expect(estimateCost(pricing, 'gpt-4o-mini-2024-07-18', 2_000_000, 500_000)).toEqual({
+    expect(estimateCost(pricing, 'openai', 'gpt-4o-mini-2024-07-18', 2_000_000, 500_000)).toEqual({
       pricedAs: 'gpt-4o-mini',
       synchronousUsd: 0.6,
       batchUsd: 0.3,

@@ -12,9 +12,6 @@ import { startPeriodicSummary } from './summary.ts';
 import { startSweeps } from './sweeps.ts';
 import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
 
-/** Poll-cycle figures are kept this long for the monitor. */
-const CYCLE_RETENTION_MS = 7 * 24 * 3_600_000;
-
 /** What a status check needs, from the configuration (the poller's loop and `batchline poll` share it). */
 export function checkDepsFromConfig(
   config: PollerSettings,
@@ -62,7 +59,6 @@ export const pollerService = defineService({
       redriveAfterMs: config.RESULTS_REDRIVE_AFTER,
       stuckAfterMs: config.POLL_STUCK_AFTER,
       deleteProviderFiles: config.DELETE_PROVIDER_FILES,
-      cycleRetentionMs: CYCLE_RETENTION_MS,
       onRedrive: () => relay.kick(),
     });
     const summary =

@@ -2,7 +2,6 @@ import { enqueueOutbox, type Pool } from '@batchline/db';
 import { opsErrorEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { ProviderError, type ProviderSet } from '@batchline/providers';
-import { purgePollerCycles } from './store/poll-cycles.ts';
 import {
   claimProviderCopies,
   claimStuckBatches,
@@ -21,8 +20,6 @@ export interface SweepOptions {
   stuckAfterMs: number;
   /** DELETE_PROVIDER_FILES. */
   deleteProviderFiles: boolean;
-  /** How long poll-cycle figures are kept. */
-  cycleRetentionMs: number;
 }
 
 export interface SweepReport {
@@ -30,7 +27,6 @@ export interface SweepReport {
   stuck: number;
   leasesReleased: number;
   copiesDeleted: number;
-  cyclesPurged: number;
 }
 
 /** Rows one sweep handles at most of each kind; the next sweep takes the rest. */
@@ -47,8 +43,8 @@ const named = (ids: readonly number[]) =>
  * - batches final at the provider whose results have not landed in time are driven again (event re-published);
  * - pending batches without provider progress for too long raise one "stuck" alert per stall;
  * - leases that ran out are cleared (the batches were already free to be taken over);
- * - with DELETE_PROVIDER_FILES, the provider's copies of landed batches are deleted;
- * - old poll-cycle figures are purged.
+ * - with DELETE_PROVIDER_FILES, the provider's copies of landed batches are deleted.
+ * (Old poll-cycle records are purged by the monitor's retention purge, RETENTION_POLL_CYCLES_DAYS.)
  */
 export async function sweepOnce(options: SweepOptions): Promise<SweepReport> {
   const { pool, log } = options;
@@ -119,8 +115,7 @@ export async function sweepOnce(options: SweepOptions): Promise<SweepReport> {
     }
   }
 
-  const cyclesPurged = await purgePollerCycles(pool, options.cycleRetentionMs);
-  return { redriven: redriven.length, stuck: stuck.length, leasesReleased, copiesDeleted, cyclesPurged };
+  return { redriven: redriven.length, stuck: stuck.length, leasesReleased, copiesDeleted };
 }
 
 /** Runs `sweepOnce` every `intervalMs` until stopped; a failing round is logged, never fatal. */

@@ -1,10 +1,7 @@
-import type { ModelPrice, ModelPriceTable } from '@batchline/config';
+import { type PricedProvider, type Pricing, priceOf, tokenCost } from '@batchline/config';
 
-/** The prices the notifier estimates costs with (`MODEL_PRICES`, `BATCH_DISCOUNT_PERCENT`). */
-export interface Pricing {
-  prices: ModelPriceTable;
-  batchDiscountPercent: number;
-}
+/** The prices the notifier estimates costs with (`MODEL_PRICES`, `*BATCH_DISCOUNT_PERCENT`). */
+export type { Pricing };
 
 export interface CostEstimate {
   /** The price table entry used (the model itself, or the name its dated snapshot starts with). */
@@ -15,29 +12,27 @@ export interface CostEstimate {
   savingUsd: number;
 }
 
-/** The table entry for a model: its own name, else the longest name it extends (`gpt-4o-mini-2024-07-18`). */
-function priceOf(prices: ModelPriceTable, model: string): [string, ModelPrice] | null {
-  const own = prices[model];
-  if (own) return [model, own];
-  const base = Object.keys(prices)
-    .filter((name) => model.startsWith(`${name}-`))
-    .sort((a, b) => b.length - a.length)[0];
-  return base === undefined ? null : [base, prices[base]!];
-}
-
-/** Estimates a batch's cost from its token usage; null when the model has no price. */
+/** Estimates a batch's cost from its token usage, at its provider's batch discount; null when the model has no price. */
 export function estimateCost(
   pricing: Pricing,
+  provider: PricedProvider,
   model: string,
   promptTokens: number,
   completionTokens: number,
 ): CostEstimate | null {
   const found = priceOf(pricing.prices, model);
   if (!found) return null;
-  const [pricedAs, price] = found;
-  const synchronousUsd = (promptTokens * price.input + completionTokens * price.output) / 1_000_000;
-  const batchUsd = synchronousUsd * (1 - pricing.batchDiscountPercent / 100);
-  return { pricedAs, synchronousUsd, batchUsd, savingUsd: synchronousUsd - batchUsd };
+  const cost = tokenCost(
+    found.price,
+    { promptTokens, completionTokens },
+    pricing.batchDiscountPercent[provider],
+  );
+  return {
+    pricedAs: found.pricedAs,
+    synchronousUsd: cost.syncUsd,
+    batchUsd: cost.batchUsd,
+    savingUsd: cost.syncUsd - cost.batchUsd,
+  };
 }
 
 /** Dollars for people: four decimals below a dollar (batches of cheap models cost cents). */

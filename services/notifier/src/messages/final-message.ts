@@ -77,15 +77,19 @@ export function finalText(event: BatchFinalizedEvent, jobType: string | null): s
   return `Batch ${event.providerBatchId} ${word}: ${counts} (${wording.textPrefix}batch log ${event.batchLogId}, ${event.provider}${why}).`;
 }
 
-function costLine(details: FinalBatchDetails | null, pricing: Pricing): string {
+function costLine(
+  details: FinalBatchDetails | null,
+  pricing: Pricing,
+  provider: BatchFinalizedEvent['provider'],
+): string {
   if (!details) return '*Estimated cost:* unknown (the batch log was not found).';
   if (!details.model) return '*Estimated cost:* unknown (the batch log names no model).';
   const tokens = `${details.promptTokens.toLocaleString('en-US')} input + ${details.completionTokens.toLocaleString('en-US')} output tokens`;
-  const cost = estimateCost(pricing, details.model, details.promptTokens, details.completionTokens);
+  const cost = estimateCost(pricing, provider, details.model, details.promptTokens, details.completionTokens);
   if (!cost) {
     return `*Estimated cost:* unknown: no price for \`${escapeMrkdwn(details.model)}\` (${tokens}); add it to MODEL_PRICES.`;
   }
-  return `*Estimated cost:* ${usd(cost.batchUsd)} for ${tokens} of \`${escapeMrkdwn(details.model)}\`; the synchronous API would have cost ${usd(cost.synchronousUsd)}, a saving of ${usd(cost.savingUsd)} (${pricing.batchDiscountPercent} %).`;
+  return `*Estimated cost:* ${usd(cost.batchUsd)} for ${tokens} of \`${escapeMrkdwn(details.model)}\`; the synchronous API would have cost ${usd(cost.synchronousUsd)}, a saving of ${usd(cost.savingUsd)} (${pricing.batchDiscountPercent[provider]} %).`;
 }
 
 /** For a batch that ended badly: what the provider said, and what of its output landed anyway. */
@@ -152,7 +156,7 @@ export function finalMessage(
       ['Provider done → landed', between(event.providerTerminalAt, event.landedAt)],
       ['Unreadable lines', String(event.invalidLines)],
     ]),
-    section(costLine(details, pricing)),
+    section(costLine(details, pricing, event.provider)),
     section(`*Most frequent errors:* ${errors}`),
     ...(completed ? [] : failureBlocks(event, details, wording)),
     context(`Job type \`${escapeMrkdwn(wording.name)}\` · batch log ${event.batchLogId} · ${event.provider}`),

@@ -100,15 +100,6 @@ export async function sumPollerCycles(
   };
 }
 
-/** Deletes cycle rows older than `olderThanMs` (database clock); returns how many. */
-export async function purgePollerCycles(db: Queryable, olderThanMs: number): Promise<number> {
-  const result = await db.query(
-    `DELETE FROM poller_cycles WHERE started_at < now() - $1::float8 * interval '1 millisecond'`,
-    [olderThanMs],
-  );
-  return result.rowCount ?? 0;
-}
-
 /** Pending batches still waiting for their provider (not final there), for the periodic summary. */
 export async function countBatchesAwaitingProvider(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
