@@ -43,13 +43,16 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
  * `$item` (the element of `results.each`), `$item/<pointer>` (a pointer into that element) or a JSON pointer into
  * the answer.
  */
-const ColumnSource = z.union([
-  z.literal('$id'),
-  z.literal('$embedding'),
-  z.literal('$item'),
-  z.string().regex(/^\$item(\/([^~/]|~[01])*)+$/, 'must be $item/<pointer>'),
-  JsonPointer,
-]);
+const ColumnSource = z.union(
+  [
+    z.literal('$id'),
+    z.literal('$embedding'),
+    z.literal('$item'),
+    z.string().regex(/^\$item(\/([^~/]|~[01])*)+$/, 'must be $item/<pointer>'),
+    JsonPointer,
+  ],
+  { error: 'must be $id, $embedding, $item, $item/<pointer> or a JSON pointer such as /label' },
+);
 
 export const ColumnDeclaration = z.strictObject({
   from: ColumnSource,
@@ -92,6 +95,8 @@ const EmbeddingsRequest = z.strictObject({
 });
 
 export const JobTypeDeclaration = z.strictObject({
+  /** The JSON Schema an editor checks the file against (`job-type.schema.json`); batchline ignores it. */
+  $schema: z.string().optional(),
   name: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower case: a-z, 0-9 and _, starting with a letter'),
