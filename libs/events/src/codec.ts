@@ -106,7 +106,7 @@ export interface EncodedResultsChunk {
  * `ResultRecordTuple`, and the persister every row against the job type.
  */
 export const encodeResultRecord = (record: ResultRecord, rowWidth: number): string =>
-  JSON.stringify(resultRecordTuple({ ...record, rows: shippedRows(record.rows, rowWidth) }));
+  JSON.stringify(resultRecordTuple(record, shippedRows(record.rows, rowWidth)));
 
 /**
  * The body of one results chunk: everything but the records validated against the event's schema, and the

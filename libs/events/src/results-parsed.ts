@@ -87,13 +87,17 @@ export const shippedRows = (rows: RowValue[][], rowWidth: number): ShippedRows =
   rowWidth === 1 ? rows.map((row) => row[0]!) : rows;
 
 /**
- * The tuple of a record (the wire form, unchecked: `ResultRecordTuple` checks it where it is read). A failed
- * record without an error code gets an empty one, which that check refuses rather than reading it as succeeded.
+ * The tuple of a record with its rows as they travel (the wire form, unchecked: `ResultRecordTuple` checks it where
+ * it is read). A failed record without an error code gets an empty one, which that check refuses rather than
+ * reading it as succeeded.
  */
-export const resultRecordTuple = (record: ShippedRecord): ResultRecordTuple => [
+export const resultRecordTuple = (
+  record: Omit<ShippedRecord, 'rows'>,
+  rows: ShippedRows,
+): ResultRecordTuple => [
   record.customId,
   record.requestId,
-  record.rows,
+  rows,
   record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
   record.errorMessage,
   record.promptTokens,
@@ -111,7 +115,7 @@ const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {
     promptTokens,
     completionTokens,
   }),
-  encode: resultRecordTuple,
+  encode: (record) => resultRecordTuple(record, record.rows),
 });
 
 /**
