@@ -12,9 +12,6 @@ const INTEGER_RANGES: Partial<Record<ColumnType, readonly [number, number]>> = {
   integer: [-2_147_483_648, 2_147_483_647],
   smallint: [-32_768, 32_767],
 };
-const REAL_MAX = 3.4028234663852886e38;
-/** Below this, a nonzero value underflows `real` and Postgres refuses it. */
-const REAL_MIN = 1.401298464324817e-45;
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether Postgres can store the text: no NUL character, no unpaired UTF-16 surrogate. */
@@ -31,7 +28,11 @@ function storableJson(value: unknown): boolean {
   return true;
 }
 
-const fitsReal = (n: number): boolean => Math.abs(n) <= REAL_MAX && (n === 0 || Math.abs(n) >= REAL_MIN);
+/** Postgres refuses a `real` that overflows to infinity or a nonzero one that underflows to zero. */
+const fitsReal = (n: number): boolean => {
+  const single = Math.fround(n);
+  return Number.isFinite(single) && (single !== 0 || n === 0);
+};
 
 const shownValue = (value: unknown): string => {
   const text = JSON.stringify(value) ?? String(value);

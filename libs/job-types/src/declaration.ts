@@ -43,90 +43,144 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
  * `$item` (the element of `results.each`), `$item/<pointer>` (a pointer into that element) or a JSON pointer into
  * the answer.
  */
-const ColumnSource = z.union(
-  [
-    z.literal('$id'),
-    z.literal('$embedding'),
-    z.literal('$item'),
-    z.string().regex(/^\$item(\/([^~/]|~[01])*)+$/, 'must be $item/<pointer>'),
-    JsonPointer,
-  ],
-  { error: 'must be $id, $embedding, $item, $item/<pointer> or a JSON pointer such as /label' },
-);
+const ColumnSource = z
+  .union(
+    [
+      z.literal('$id'),
+      z.literal('$embedding'),
+      z.literal('$item'),
+      z.string().regex(/^\$item(\/([^~/]|~[01])*)+$/, 'must be $item/<pointer>'),
+      JsonPointer,
+    ],
+    { error: 'must be $id, $embedding, $item, $item/<pointer> or a JSON pointer such as /label' },
+  )
+  .describe(
+    "Where the value comes from: $id (the request's id), $embedding (an embeddings answer's vector), $item (the element of results.each), $item/<pointer> (a JSON pointer into that element) or a JSON pointer into the answer (/label).",
+  );
 
 export const ColumnDeclaration = z.strictObject({
   from: ColumnSource,
   type: z.enum(COLUMN_TYPES),
   /** The value must be a key of the job type's catalogue, or the request fails with `errorCode`. */
-  references: z.literal('catalogue').optional(),
+  references: z
+    .literal('catalogue')
+    .optional()
+    .describe("The value must be a key of the job type's catalogue, or the request fails with errorCode."),
   errorCode: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case error code such as unknown_label')
-    .optional(),
+    .optional()
+    .describe('The error code of a request whose value is not a catalogue key (default unknown_reference).'),
 });
 export type ColumnDeclaration = z.infer<typeof ColumnDeclaration>;
 
 const Message = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
   /** A template: `{{field}}` of `input.fields`, `{{catalogue}}`. */
-  content: z.string().min(1),
+  content: z
+    .string()
+    .min(1)
+    .describe('A template: {{field}} of input.id or input.fields, {{catalogue}} for the catalogue.'),
 });
 
 /** A JSON Schema object; compiled (and so checked) when the declaration loads. */
-const ResponseSchema = z.record(z.string(), z.unknown());
+const ResponseSchema = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'The JSON Schema (2020-12) the answer must satisfy, a JSON object; sent as structured output (OpenAI json_schema, Anthropic tool input_schema).',
+  );
 
 const ChatRequest = z.strictObject({
   endpoint: z.literal('/v1/chat/completions'),
   /** The model unless `submit --model` says otherwise; without it, the configured default model. */
-  model: z.string().min(1).optional(),
-  messages: z.array(Message).min(1),
+  model: z.string().min(1).optional().describe('The model, unless submit --model says otherwise.'),
+  messages: z.array(Message).min(1).describe('The chat messages; at least one with role user.'),
   responseSchema: ResponseSchema,
-  temperature: z.number().min(0).max(2).optional(),
+  temperature: z.number().min(0).max(2).optional().describe('Sampling temperature (Anthropic takes 0 to 1).'),
   /** Anthropic requires a ceiling on the answer's tokens; OpenAI gets it as `max_completion_tokens` when set. */
-  maxTokens: z.number().int().positive().optional(),
+  maxTokens: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "Most tokens of an answer: Anthropic's max_tokens (default 1024), OpenAI's max_completion_tokens.",
+    ),
 });
 
 const EmbeddingsRequest = z.strictObject({
   endpoint: z.literal('/v1/embeddings'),
-  model: z.string().min(1).optional(),
+  model: z.string().min(1).optional().describe('The model, unless submit --model says otherwise.'),
   /** A template of the text to embed. */
-  input: z.string().min(1),
-  dimensions: z.number().int().positive().max(65_536).optional(),
+  input: z
+    .string()
+    .min(1)
+    .describe('A template of the text to embed: {{field}} of input.id or input.fields.'),
+  dimensions: z
+    .number()
+    .int()
+    .positive()
+    .max(65_536)
+    .optional()
+    .describe('The length of the vectors asked for; an answer of another length fails with invalid_content.'),
 });
 
 export const JobTypeDeclaration = z.strictObject({
   /** The JSON Schema an editor checks the file against (`job-type.schema.json`); batchline ignores it. */
-  $schema: z.string().optional(),
+  $schema: z
+    .string()
+    .optional()
+    .describe('The JSON Schema an editor checks the file against; batchline ignores it.'),
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower case: a-z, 0-9 and _, starting with a letter'),
-  description: z.string().optional(),
-  input: z.strictObject({
-    /** The input field that keys a request: a positive integer or a string of 1–64 of [A-Za-z0-9_.-]. */
-    id: Identifier,
-    /** The other input fields templates may use. */
-    fields: z.array(Identifier).default([]),
-  }),
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower case: a-z, 0-9 and _, starting with a letter')
+    .describe('The name submit --job-type and track --job-type use; unique among the job types in force.'),
+  description: z.string().optional().describe('What the job type does, for people.'),
+  input: z
+    .strictObject({
+      /** The input field that keys a request: a positive integer or a string of 1–64 of [A-Za-z0-9_.-]. */
+      id: Identifier.describe(
+        'The input field that keys a request: a positive integer, or a string of 1-64 of [A-Za-z0-9_.-].',
+      ),
+      /** The other input fields templates may use. */
+      fields: z
+        .array(Identifier)
+        .default([])
+        .describe('The other input fields templates may use, as {{field}}.'),
+    })
+    .describe('The fields of each line of the input file (JSONL).'),
   customIdPrefix: z
     .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be 1-16 letters, digits or _, starting with a letter'),
-  request: z.discriminatedUnion('endpoint', [ChatRequest, EmbeddingsRequest]),
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be 1-16 letters, digits or _, starting with a letter')
+    .describe("Each request's custom_id is <customIdPrefix>-<id>."),
+  request: z
+    .discriminatedUnion('endpoint', [ChatRequest, EmbeddingsRequest])
+    .describe('How a request is built: a chat completion with an answer schema, or an embedding.'),
   catalogue: z
     .strictObject({
-      table: TableName,
-      key: Identifier,
-      label: Identifier,
+      table: TableName.describe('The table, optionally schema-qualified.'),
+      key: Identifier.describe('The column an answer value must match.'),
+      label: Identifier.describe('The column {{catalogue}} shows beside each key.'),
     })
-    .optional(),
-  results: z.strictObject({
-    table: TableName,
-    /** One row per element of this array of the answer. */
-    each: JsonPointer.optional(),
-    columns: z.record(Identifier, ColumnDeclaration).refine((columns) => Object.keys(columns).length > 0, {
-      message: 'declare at least one column',
-    }),
-    key: z.array(Identifier).min(1),
-  }),
+    .optional()
+    .describe('A table of allowed values: rendered by {{catalogue}}, checked by references: catalogue.'),
+  results: z
+    .strictObject({
+      table: TableName.describe('The target table, optionally schema-qualified; migrate creates it.'),
+      /** One row per element of this array of the answer. */
+      each: JsonPointer.optional().describe('A JSON pointer to an array of the answer: one row per element.'),
+      columns: z
+        .record(Identifier, ColumnDeclaration)
+        .refine((columns) => Object.keys(columns).length > 0, {
+          message: 'declare at least one column',
+        })
+        .describe('The columns of the target table and where each value comes from.'),
+      key: z
+        .array(Identifier)
+        .min(1)
+        .describe('The columns a row is unique on: a repeated key lands once, the first row stays.'),
+    })
+    .describe('Where the answers land.'),
 });
 export type JobTypeDeclaration = z.infer<typeof JobTypeDeclaration>;
 /** A declaration as written in a file (defaults not yet applied). */

@@ -15,6 +15,8 @@ const ANTHROPIC_MESSAGES_URL = '/v1/messages';
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 1024;
 const ANTHROPIC_MAX_TEMPERATURE = 1;
 const ANSWER_TOOL = 'answer';
+/** What Anthropic's Message Batches take as a custom_id (narrower than OpenAI: no `.`, at most 64). */
+const ANTHROPIC_CUSTOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface RequestPlan {
   name: string;
@@ -101,6 +103,12 @@ export function requestLineBuilder(plan: RequestPlan): RequestLineBuilder {
       body.response_format = responseFormat;
       body.messages = contents.map((content, index) => ({ role: roles[index], content }));
       return { custom_id: customId, method: 'POST', url: request.endpoint, body };
+    }
+    if (!ANTHROPIC_CUSTOM_ID.test(customId)) {
+      throw new JobTypeError(
+        'invalid_declaration',
+        `job type ${shown(name)}: custom_id ${JSON.stringify(customId)} cannot go to Anthropic, which takes 1-64 of [A-Za-z0-9_-]: submit it to openai, or use shorter ids without "."`,
+      );
     }
     // Anthropic takes the system prompt apart from the conversation.
     const params: Record<string, unknown> = {

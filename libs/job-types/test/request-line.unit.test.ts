@@ -130,6 +130,20 @@ describe('chat request lines', () => {
     ]);
   });
 
+  it('refuses a custom_id Anthropic does not take, which OpenAI does', () => {
+    const declaration = sentimentDeclaration();
+    declaration.results.columns.review_id = { from: '$id', type: 'text' };
+    const jobType = compileJobType(declaration, 'test');
+    for (const id of ['a.b', 'x'.repeat(60)]) {
+      const input = { id, fields: { text } };
+      expect(() => jobType.requestLine('anthropic', input, context)).toThrow(/cannot go to Anthropic/);
+      expect(jobType.requestLine('openai', input, context).custom_id).toBe(`sent-${id}`);
+    }
+    expect(jobType.requestLine('anthropic', { id: 'a_b-1', fields: { text } }, context).custom_id).toBe(
+      'sent-a_b-1',
+    );
+  });
+
   it('refuses an input record without a declared field', () => {
     expect(() => sentiment.requestLine('openai', { id: 1, fields: {} }, context)).toThrow(
       /has no field text/,
