@@ -1,5 +1,6 @@
 import {
   type DatabaseSettings,
+  type JobTypeSettings,
   type LogSettings,
   loadSettings,
   type Settings,
@@ -7,40 +8,44 @@ import {
   secretValues,
 } from '@batchline/config';
 import { createPool, type Pool } from '@batchline/db';
+import { type JobType, JobTypeError, type JobTypeSet, loadJobTypes } from '@batchline/job-types';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
 import { CommandError, UsageError } from './errors.ts';
 import { cliSettings } from './settings.ts';
 
-/** Settings, a logger on stderr (stdout is for the command's answer) and lazily opened resources. */
+/** What every command's settings include. */
+type BaseShape = typeof LogSettings & typeof DatabaseSettings & typeof JobTypeSettings;
+
+/** Settings, the job types in force, a logger on stderr (stdout is for the command's answer). */
 export interface CommandContext<S extends SettingsShape = typeof cliSettings> {
   config: Settings<S>;
+  /** Loaded from BATCHLINE_JOB_TYPES at start: a bad declaration stops the command (contract §8). */
+  jobTypes: JobTypeSet;
   log: Logger;
 }
 
-/** The command's settings (`cliSettings` unless it reads a service's), validated, and a logger. */
+/** The command's settings (`cliSettings` unless it reads a service's), validated, the job types and a logger. */
 export function commandContext(requireDatabase: boolean): CommandContext;
-export function commandContext<S extends typeof LogSettings & typeof DatabaseSettings>(
-  requireDatabase: boolean,
-  settings: S,
-): CommandContext<S>;
+export function commandContext<S extends BaseShape>(requireDatabase: boolean, settings: S): CommandContext<S>;
 export function commandContext(
   requireDatabase: boolean,
-  settings: typeof LogSettings & typeof DatabaseSettings = cliSettings,
-): CommandContext<typeof LogSettings & typeof DatabaseSettings> {
+  settings: BaseShape = cliSettings,
+): CommandContext<BaseShape> {
   const config = loadSettings(settings, process.env, { require: requireDatabase ? ['DATABASE_URL'] : [] });
   registerSecrets(secretValues(settings, config));
+  const jobTypes = loadJobTypes(config.BATCHLINE_JOB_TYPES);
   const log = createLogger({
     service: 'cli',
     level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
     destination: process.stderr,
   });
-  return { config, log };
+  return { config, jobTypes, log };
 }
 
 /** Opens a pool, checks that Postgres answers, runs `fn`, closes the pool. */
 export async function withDatabase<T>(
-  context: CommandContext<typeof LogSettings & typeof DatabaseSettings>,
+  context: CommandContext<BaseShape>,
   fn: (pool: Pool) => Promise<T>,
 ): Promise<T> {
   const url = new URL(context.config.DATABASE_URL!);
@@ -77,4 +82,24 @@ export function providerFor(context: CommandContext, name: string): BatchProvide
     default:
       throw new UsageError(`unknown provider "${name}" (use openai or anthropic)`);
   }
+}
+
+/**
+ * The job type `--job-type` names (the default one when it names none), checked against the provider: a name that
+ * is not declared, or an embeddings job type for Anthropic (which has no embeddings), is a usage error.
+ */
+export function jobTypeFor(context: CommandContext, name: string | undefined, providerName: string): JobType {
+  let jobType: JobType;
+  try {
+    jobType = name === undefined ? context.jobTypes.default : context.jobTypes.named(name);
+  } catch (error) {
+    if (error instanceof JobTypeError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (jobType.endpoint === '/v1/embeddings' && providerName === 'anthropic') {
+    throw new UsageError(
+      `job type ${jobType.name} asks for embeddings (/v1/embeddings), which Anthropic does not offer: use --provider openai`,
+    );
+  }
+  return jobType;
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@batchline/config';
+import { JobTypeError } from '@batchline/job-types';
 import { redactSecretsIn } from '@batchline/logging';
 import type { Command } from './commands/command.ts';
 import { CommandError, UsageError } from './errors.ts';
@@ -10,6 +11,7 @@ import { CommandError, UsageError } from './errors.ts';
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
+  'job-types': async () => (await import('./commands/job-types.ts')).jobTypesCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   up: async () => (await import('./commands/up.ts')).upCommand,
   submit: async () => (await import('./commands/submit.ts')).submitCommand,
@@ -77,7 +79,12 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  const known = error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError;
+  // Configuration (variables, job type declarations) and the user's own mistakes: one line, no stack.
+  const known =
+    error instanceof UsageError ||
+    error instanceof CommandError ||
+    error instanceof ConfigError ||
+    error instanceof JobTypeError;
   console.error(`batchline: ${redactSecretsIn(known ? message : `unexpected error: ${message}`)}`);
   if (!known && process.env.LOG_LEVEL === 'debug' && error instanceof Error)
     console.error(redactSecretsIn(error.stack ?? ''));

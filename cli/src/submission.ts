@@ -3,30 +3,30 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertBatchLog, listViewpoints, type Pool } from '@batchline/db';
-import {
-  anthropicRequestLine,
-  CHAT_COMPLETIONS_URL,
-  LineSplitter,
-  openAIRequestLine,
-  type ProviderName,
-  viewpointSystemPrompt,
-} from '@batchline/domain';
+import { insertBatchLog, type Pool, pgErrorCode } from '@batchline/db';
+import { LineSplitter } from '@batchline/domain';
+import type { CatalogueEntry, InputRecord, JobType, RequestId } from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
 import { CommandError } from './errors.ts';
 
-export interface ReviewSentence {
-  review_sentence_id: number;
-  text: string;
+const INTEGER_TYPES: ReadonlySet<string> = new Set(['bigint', 'integer', 'smallint']);
+
+/** What a valid `input.id` is, for the message that refuses one (contract §8). */
+function idRule(jobType: JobType): string {
+  return jobType.target.idColumns.every((column) => INTEGER_TYPES.has(column.type))
+    ? 'a positive integer'
+    : 'a string of 1-64 characters from A-Z a-z 0-9 _ . -';
 }
 
 /**
- * Reads `submit` input (JSONL of `{"review_sentence_id", "text"}`), refusing the whole file on the first bad line
- * or duplicate id, with the line number.
+ * Reads `submit` input — JSONL, one object a line with the job type's `input.id` and `input.fields` (for
+ * `specific_viewpoint`: `{"review_sentence_id", "text"}`) — refusing the whole file on the first bad line or
+ * repeated id, with the line number.
  */
-export async function readReviewSentences(path: string): Promise<ReviewSentence[]> {
-  const sentences: ReviewSentence[] = [];
-  const firstLineOf = new Map<number, number>();
+export async function readInputRecords(path: string, jobType: JobType): Promise<InputRecord[]> {
+  const { id: idField, fields } = jobType.declaration.input;
+  const records: InputRecord[] = [];
+  const firstLineOf = new Map<RequestId, number>();
   const splitter = new LineSplitter(1024 * 1024);
   let problem: string | null = null;
   const onLine = ({ line, text }: { line: number; text: string | null }) => {
@@ -36,23 +36,29 @@ export async function readReviewSentences(path: string): Promise<ReviewSentence[
       return;
     }
     if (text.trim() === '') return;
-    let value: unknown;
+    let value: Record<string, unknown>;
     try {
-      value = JSON.parse(text);
+      value = (JSON.parse(text) ?? {}) as Record<string, unknown>;
     } catch {
       problem = `${path}:${line}: not JSON`;
       return;
     }
-    const { review_sentence_id: id, text: sentence } = (value ?? {}) as Record<string, unknown>;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
-      problem = `${path}:${line}: "review_sentence_id" must be a positive integer`;
-    } else if (typeof sentence !== 'string' || sentence.trim() === '') {
-      problem = `${path}:${line}: "text" must be a non-empty string`;
+    const id = jobType.parseInputId(value[idField]);
+    if (id === null) {
+      problem = `${path}:${line}: "${idField}" must be ${idRule(jobType)}`;
+      return;
+    }
+    const missing = fields.find((field) => typeof value[field] !== 'string' || value[field].trim() === '');
+    if (missing !== undefined) {
+      problem = `${path}:${line}: "${missing}" must be a non-empty string`;
     } else if (firstLineOf.has(id)) {
-      problem = `${path}:${line}: duplicate review_sentence_id ${id} (first on line ${firstLineOf.get(id)})`;
+      problem = `${path}:${line}: duplicate ${idField} ${id} (first on line ${firstLineOf.get(id)})`;
     } else {
       firstLineOf.set(id, line);
-      sentences.push({ review_sentence_id: id, text: sentence });
+      records.push({
+        id,
+        fields: Object.fromEntries(fields.map((field) => [field, value[field] as string])),
+      });
     }
   };
   try {
@@ -62,8 +68,30 @@ export async function readReviewSentences(path: string): Promise<ReviewSentence[
   }
   splitter.end(onLine);
   if (problem !== null) throw new CommandError(problem);
-  if (sentences.length === 0) throw new CommandError(`${path}: no review sentences`);
-  return sentences;
+  if (records.length === 0) throw new CommandError(`${path}: no input lines to submit`);
+  return records;
+}
+
+/** SQLSTATE undefined_table. */
+const UNDEFINED_TABLE = '42P01';
+
+/** The job type's catalogue, read once per submission; a job type without one has none. */
+async function loadCatalogue(pool: Pool, jobType: JobType): Promise<CatalogueEntry[]> {
+  const { catalogue } = jobType;
+  if (catalogue === null) return [];
+  const { rows } = await pool.query<CatalogueEntry>(catalogue.selectSql).catch((error: unknown) => {
+    throw new CommandError(
+      pgErrorCode(error) === UNDEFINED_TABLE
+        ? `${catalogue.table}, the catalogue of job type ${jobType.name}, does not exist: create and fill it before submitting`
+        : `cannot read ${catalogue.table}, the catalogue of job type ${jobType.name}: ${(error as Error).message}`,
+    );
+  });
+  if (rows.length === 0) {
+    throw new CommandError(
+      `${catalogue.table} is empty: fill the catalogue of job type ${jobType.name} before submitting`,
+    );
+  }
+  return rows;
 }
 
 export interface SubmittedBatch {
@@ -72,74 +100,61 @@ export interface SubmittedBatch {
   requests: number;
 }
 
-/** Each provider's request line, and the endpoint every request of its batches targets. */
-const REQUEST_FORMAT: Record<ProviderName, { line: typeof openAIRequestLine; endpoint: string }> = {
-  openai: { line: openAIRequestLine, endpoint: CHAT_COMPLETIONS_URL },
-  anthropic: { line: anthropicRequestLine, endpoint: '/v1/messages' },
-};
-
 /**
- * Builds the provider request file(s) from review sentences — split over the provider's limits (OpenAI 50,000
- * requests or 200 MB a file, Anthropic 100,000 requests or 256 MB a batch) — uploads each, creates the batch and
- * records a pending batch log whose first check follows the poll schedule.
+ * Builds the provider request file(s) of a job type from its input records — split over the provider's limits
+ * (OpenAI 50,000 requests or 200 MB a file, Anthropic 100,000 requests or 256 MB a batch) — uploads each, creates
+ * the batch and records a pending batch log of that job type, with its request ids, whose first check follows the
+ * poll schedule.
  */
-export async function submitSentences(options: {
+export async function submitRequests(options: {
   pool: Pool;
   provider: BatchProvider;
-  sentences: readonly ReviewSentence[];
+  jobType: JobType;
+  records: readonly InputRecord[];
   model: string;
   firstPollDelayMs: number;
 }): Promise<SubmittedBatch[]> {
-  const catalogue = await listViewpoints(options.pool);
-  if (catalogue.length === 0) {
-    throw new CommandError('wl_spec_vps is empty: fill the viewpoint catalogue before submitting');
-  }
-  const systemPrompt = viewpointSystemPrompt(catalogue);
-  const { limits } = options.provider;
-  const format = REQUEST_FORMAT[options.provider.name];
+  const { provider, jobType, records, model } = options;
+  const context = { model, catalogue: await loadCatalogue(options.pool, jobType) };
+  const { limits } = provider;
   const dir = await mkdtemp(join(tmpdir(), 'batchline-submit-'));
   const submitted: SubmittedBatch[] = [];
   try {
     let index = 0;
-    for (let part = 0; index < options.sentences.length; part++) {
+    for (let part = 0; index < records.length; part++) {
       const path = join(dir, `requests-${part}.jsonl`);
       const out = createWriteStream(path);
-      const sentenceIds: number[] = [];
+      const requestIds: RequestId[] = [];
       let bytes = 0;
-      while (index < options.sentences.length && sentenceIds.length < limits.maxRequests) {
-        const sentence = options.sentences[index]!;
-        const line = `${JSON.stringify(
-          format.line({
-            reviewSentenceId: sentence.review_sentence_id,
-            text: sentence.text,
-            model: options.model,
-            systemPrompt,
-          }),
-        )}\n`;
+      while (index < records.length && requestIds.length < limits.maxRequests) {
+        const record = records[index]!;
+        const line = `${JSON.stringify(jobType.requestLine(provider.name, record, context))}\n`;
         const size = Buffer.byteLength(line);
-        if (sentenceIds.length > 0 && bytes + size > limits.maxBytes) break;
+        if (requestIds.length > 0 && bytes + size > limits.maxBytes) break;
         if (!out.write(line)) await once(out, 'drain');
-        sentenceIds.push(sentence.review_sentence_id);
+        requestIds.push(record.id);
         bytes += size;
         index += 1;
       }
       out.end();
       await once(out, 'close');
-      const batch = await options.provider.uploadAndCreateBatch({
+      const batch = await provider.uploadAndCreateBatch({
         inputPath: path,
-        endpoint: format.endpoint,
-        metadata: { job_type: 'specific_viewpoint', source: 'batchline' },
+        endpoint: jobType.batchEndpoint(provider.name),
+        metadata: { job_type: jobType.name, source: 'batchline' },
       });
       const { id } = await insertBatchLog(options.pool, {
-        provider: options.provider.name,
+        provider: provider.name,
         batchId: batch.id,
-        model: options.model,
-        totalSentences: sentenceIds.length,
+        model,
+        jobType: jobType.name,
+        totalSentences: requestIds.length,
         inputFileId: batch.inputFileId,
         firstPollDelayMs: options.firstPollDelayMs,
-        requestIds: sentenceIds,
+        // One job type's ids are all integers or all strings (parseInputId returns its id kind only).
+        requestIds: requestIds as readonly number[] | readonly string[],
       });
-      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: sentenceIds.length });
+      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: requestIds.length });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

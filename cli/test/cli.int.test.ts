@@ -1,22 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createPool, getBatchLog, type Pool } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
-import { BATCHLINE_BIN } from '@batchline/supervisor';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli } from './support.ts';
 
 describe('batchline CLI', () => {
   let db: TestDatabase;
@@ -25,17 +15,7 @@ describe('batchline CLI', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
 
-  const cli = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Outcome> => {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BATCHLINE_BIN, ...args], {
-        env: { ...env, ...extraEnv },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  };
+  const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(args, { ...env, ...extraEnv });
 
   beforeAll(async () => {
     db = await createTestDatabase('cli');
@@ -119,6 +99,7 @@ describe('batchline CLI', () => {
       provider: 'openai',
       totalSentences: 2,
       model: 'gpt-4o-mini',
+      jobType: 'specific_viewpoint',
     });
     expect(emulator.batch(match![2]!)).toBeDefined();
 

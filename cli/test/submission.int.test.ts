@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitSentences } from '../src/submission.ts';
+import { submitRequests } from '../src/submission.ts';
 
 const log = createLogger({ service: 'submission-test', level: 'silent' });
 
@@ -33,13 +34,11 @@ function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) 
   return { provider, files };
 }
 
-describe('submitSentences', () => {
+describe('submitRequests', () => {
   let db: TestDatabase;
   let pool: Pool;
-  const sentences = Array.from({ length: 7 }, (_, i) => ({
-    review_sentence_id: i + 1,
-    text: `sentence ${i + 1}`,
-  }));
+  const jobType = builtInJobTypes().default;
+  const records = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, fields: { text: `sentence ${i + 1}` } }));
 
   beforeAll(async () => {
     db = await createTestDatabase('submission');
@@ -54,10 +53,11 @@ describe('submitSentences', () => {
 
   it('splits over the provider’s request limit, one pending batch log per part', async () => {
     const { provider, files } = recordingProvider('openai', { maxRequests: 3, maxBytes: 1 << 30 });
-    const submitted = await submitSentences({
+    const submitted = await submitRequests({
       pool,
       provider,
-      sentences,
+      jobType,
+      records,
       model: 'gpt-x',
       firstPollDelayMs: 0,
     });
@@ -65,7 +65,7 @@ describe('submitSentences', () => {
     expect(submitted.map((batch) => batch.requests)).toEqual([3, 3, 1]);
     expect(files[0]!.endpoint).toBe('/v1/chat/completions');
     expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual(
-      sentences.map((s) => `rs-${s.review_sentence_id}`),
+      records.map((record) => `rs-${record.id}`),
     );
     const { rows } = await pool.query(
       'SELECT total_sentences, status, provider FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
@@ -85,10 +85,11 @@ describe('submitSentences', () => {
 
   it('splits over the byte limit, and writes Anthropic’s request shape for Anthropic', async () => {
     const probe = recordingProvider('anthropic', { maxRequests: 100, maxBytes: 1 << 30 });
-    await submitSentences({
+    await submitRequests({
       pool,
       provider: probe.provider,
-      sentences: sentences.slice(0, 1),
+      jobType,
+      records: records.slice(0, 1),
       model: 'claude-x',
       firstPollDelayMs: 0,
     });
@@ -97,10 +98,11 @@ describe('submitSentences', () => {
       maxRequests: 100,
       maxBytes: lineBytes * 2 + 10,
     });
-    const submitted = await submitSentences({
+    const submitted = await submitRequests({
       pool,
       provider,
-      sentences,
+      jobType,
+      records,
       model: 'claude-x',
       firstPollDelayMs: 0,
     });

@@ -20,4 +20,10 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export {
+  type ExistingRelation,
+  ensureTargetTables,
+  readExistingTable,
+  type TargetTableOutcome,
+} from './src/target-tables.ts';
 export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';

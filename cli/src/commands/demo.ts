@@ -14,7 +14,7 @@ import { commandContext } from '../context.ts';
 import { sampleReviewSentences, sampleViewpoints } from '../demo/sample-data.ts';
 import { CommandError } from '../errors.ts';
 import { cliSettings } from '../settings.ts';
-import { submitSentences } from '../submission.ts';
+import { submitRequests } from '../submission.ts';
 import { formatTable } from '../table.ts';
 import type { Command } from './command.ts';
 
@@ -91,7 +91,7 @@ export const demoCommand: Command = {
     const count = Number(values.sentences);
     if (!Number.isInteger(count) || count < 1 || count > 50_000)
       throw new CommandError('--sentences must be between 1 and 50000');
-    const { config } = commandContext(false, demoSettings);
+    const { config, jobTypes } = commandContext(false, demoSettings);
     const say = (line: string) => console.log(`demo: ${line}`);
     const log = createLogger({ service: 'demo', level: 'warn', destination: process.stderr });
     const cleanups: (() => Promise<unknown>)[] = [];
@@ -171,10 +171,11 @@ export const demoCommand: Command = {
       say(`started ${PIPELINE_SERVICES.join(', ')} as separate processes`);
 
       const sentences = sampleReviewSentences(count);
-      const submitted = await submitSentences({
+      const submitted = await submitRequests({
         pool,
         provider: createOpenAIProvider({ apiKey: 'demo-key', baseURL: emulator.baseUrl }),
-        sentences,
+        jobType: jobTypes.default,
+        records: sentences.map((s) => ({ id: s.review_sentence_id, fields: { text: s.text } })),
         model: config.BATCHLINE_MODEL,
         firstPollDelayMs: 500,
       });
