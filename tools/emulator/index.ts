@@ -1,10 +1,15 @@
+export { parseAnswerShares } from './src/answer-shares.ts';
 export type { BatchPlan, PlannedRequest, RequestResult } from './src/batch-plan.ts';
 export type { EmulatedBatch } from './src/batch-service.ts';
-export { viewpointClassifier } from './src/classifier.ts';
+export { catalogueMatcher, viewpointClassifier } from './src/classifier.ts';
+export { embeddingOf } from './src/embeddings.ts';
 export { type Emulator, startEmulator } from './src/emulator.ts';
 export type { LifecycleInput, LifecycleState } from './src/lifecycle.ts';
 export type { EmulatedMessageBatch } from './src/message-batches.ts';
+export { expectedRequestOutcome, type MessageBatchRequest } from './src/oracle.ts';
 export type {
+  AnswerShares,
+  AnswerSharesOption,
   BatchErrorEntry,
   BatchObject,
   BatchOutcome,
@@ -14,6 +19,7 @@ export type {
   EmulatorOptions,
   ExpectedBatchOutcomes,
   ExpectedOutcome,
+  FailedOutcome,
   FileObject,
   FilePurpose,
   HttpFault,
@@ -22,4 +28,5 @@ export type {
   MessageBatchObject,
   MessageBatchOutcome,
   RequestLogEntry,
+  SucceededOutcome,
 } from './src/types.ts';

@@ -1,5 +1,6 @@
 import { parseDuration } from '@batchline/config';
-import { startEmulator } from '@batchline/emulator';
+import { parseAnswerShares, startEmulator } from '@batchline/emulator';
+import { loadJobTypes } from '@batchline/job-types';
 import { UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
 
@@ -11,25 +12,44 @@ const durationOption = (name: string, value: unknown): number => {
 
 export const emulatorCommand: Command = {
   name: 'emulator',
-  usage: 'batchline emulator [--port N] [--host H] [--validating D] [--in-progress D] [--finalizing D]',
+  usage:
+    'batchline emulator [--port N] [--host H] [--validating D] [--in-progress D] [--finalizing D] [--invalid-share S] [--unknown-share S]',
   summary:
     'serves the OpenAI-compatible Batches + Files emulator (for laptops, compose and demos) until interrupted',
-  details: ['Point OPENAI_BASE_URL at the printed URL; any non-empty OPENAI_API_KEY is accepted.'],
+  details: [
+    'Point OPENAI_BASE_URL at the printed URL; any non-empty OPENAI_API_KEY is accepted.',
+    'Answers the job types of BATCHLINE_JOB_TYPES and the built-in ones, deterministically.',
+    '--invalid-share / --unknown-share: the share of answers that are invalid / name an unknown catalogue key,',
+    '  for every job type (0.05), one (review_sentiment=0.2) or both (0.05,review_sentiment=0.2).',
+  ],
   options: {
     port: { type: 'string', default: '8089' },
     host: { type: 'string', default: '127.0.0.1' },
     validating: { type: 'string', default: '2s' },
     'in-progress': { type: 'string', default: '20s' },
     finalizing: { type: 'string', default: '2s' },
+    'invalid-share': { type: 'string' },
+    'unknown-share': { type: 'string' },
   },
   async run({ values, positionals }) {
     if (positionals.length > 0) throw new UsageError('emulator takes no arguments');
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError('--port must be a TCP port number');
+    let answerShares: ReturnType<typeof parseAnswerShares>;
+    try {
+      answerShares = parseAnswerShares({
+        invalid: values['invalid-share'] as string | undefined,
+        unknownReference: values['unknown-share'] as string | undefined,
+      });
+    } catch (err) {
+      throw new UsageError(`--invalid-share / --unknown-share: ${(err as Error).message}`);
+    }
     const emulator = await startEmulator({
       port,
       host: String(values.host),
+      jobTypes: loadJobTypes(process.env.BATCHLINE_JOB_TYPES),
+      answerShares,
       clock: {
         validatingMs: durationOption('validating', values.validating),
         inProgressMs: durationOption('in-progress', values['in-progress']),

@@ -40,3 +40,35 @@ export const badRequest = (
   param: string | null = null,
   code: string | null = null,
 ): ApiError => new ApiError(400, message, param, code);
+
+/** An error answered with Anthropic's status and body shape: `{"type":"error","error":{"type","message"}}`. */
+export class AnthropicApiError extends ApiError {
+  constructor(status: number, message: string, anthropicType = anthropicErrorType(status)) {
+    super(status, message, null, null, anthropicType);
+  }
+
+  override get body(): object {
+    return { type: 'error', error: { type: this.type, message: this.message } };
+  }
+}
+
+export function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400:
+      return 'invalid_request_error';
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 529:
+      return 'overloaded_error';
+    default:
+      return 'api_error';
+  }
+}

@@ -1,28 +1,18 @@
 import { createReadStream } from 'node:fs';
-import { LineSplitter, type Viewpoint, viewpointsFromSystemPrompt } from '@batchline/domain';
-import { viewpointClassifier } from './classifier.ts';
+import { LineSplitter } from '@batchline/domain';
+import type { JobType } from '@batchline/job-types';
 import { seedOf } from './ids.ts';
 import { parseRequestLine } from './input-file-check.ts';
-import type { BatchRequestLine, LineFault } from './types.ts';
+import { seededRandom } from './random.ts';
+import {
+  type AnswerSettings,
+  type PlannedRequest,
+  RequestAnswerer,
+  type RequestResult,
+} from './request-answer.ts';
+import type { BatchRequestLine } from './types.ts';
 
-const DEFAULT_MODEL = 'gpt-4o-mini';
-
-/** What running one request yields, before a cancellation or expiry decides whether it ran at all. */
-export type RequestResult =
-  | { kind: 'answer'; content: string; completionTokens: number; catalogue: ReadonlySet<number> }
-  | { kind: 'garbage'; text: string }
-  | { kind: 'http'; status: number; message: string }
-  | { kind: 'error'; code: string; message: string }
-  | { kind: 'omitted' };
-
-export interface PlannedRequest {
-  customId: string;
-  model: string;
-  promptTokens: number;
-  result: RequestResult;
-  /** The request's line appears twice in its result file. */
-  duplicate: boolean;
-}
+export type { PlannedRequest, RequestResult } from './request-answer.ts';
 
 export interface BatchPlan {
   /** The valid requests of the input file, in input order. */
@@ -35,9 +25,8 @@ export interface BatchPlan {
   failedBefore: Uint32Array;
 }
 
-export interface PlanOptions {
+export interface PlanOptions extends AnswerSettings {
   batchId: string;
-  lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
 }
 
 /** Reads the input file once, answering every request and applying the test's line faults. */
@@ -54,10 +43,16 @@ export async function planBatch(inputPath: string, options: PlanOptions): Promis
   return planRequests(lines, options);
 }
 
-/** Answers every request (in the chat-completions shape) and applies the test's line faults. */
+/**
+ * Answers every request as its job type declares and applies the test's line faults. A request whose custom id
+ * names no job type is answered as the batch's (the one most of its requests name), like batchline, which knows
+ * the batch's job type, would read it.
+ */
 export function planRequests(lines: readonly BatchRequestLine[], options: PlanOptions): BatchPlan {
-  const answerer = new CatalogueAnswerer();
-  const requests = lines.map((line) => planRequest(line, answerer, options));
+  const answerer = new RequestAnswerer(options);
+  const jobTypes = lines.map((line) => answerer.jobTypeOf(line));
+  const batchJobType = mostCommon(jobTypes) ?? (lines[0] ? answerer.fallbackFor(lines[0].url) : null);
+  const requests = lines.map((line, i) => answerer.plan(line, jobTypes[i] ?? batchJobType));
   const executionOrder = shuffledIndexes(requests.length, seedOf(options.batchId));
   return {
     requests,
@@ -71,7 +66,9 @@ export function planRequests(lines: readonly BatchRequestLine[], options: PlanOp
 export function withoutOutput(plan: BatchPlan): BatchPlan {
   const requests = plan.requests.map(
     (request): PlannedRequest =>
-      request.result.kind === 'answer' || request.result.kind === 'garbage'
+      request.result.kind === 'answer' ||
+      request.result.kind === 'embeddings' ||
+      request.result.kind === 'garbage'
         ? {
             ...request,
             result: {
@@ -96,103 +93,23 @@ function countFailures(requests: readonly PlannedRequest[], executionOrder: Uint
   return failedBefore;
 }
 
-function planRequest(
-  request: BatchRequestLine,
-  answerer: CatalogueAnswerer,
-  options: PlanOptions,
-): PlannedRequest {
-  const messages = Array.isArray(request.body.messages) ? request.body.messages : [];
-  const systemText = messagesText(messages, ['system', 'developer']);
-  const userText = messagesText(messages, ['user']);
-  const model = typeof request.body.model === 'string' ? request.body.model : DEFAULT_MODEL;
-  const promptTokens = tokenEstimate(systemText) + tokenEstimate(userText) + 3 * messages.length;
-  const fault = options.lineFaults?.(request.custom_id, request);
-  const { catalogue, classify } = answerer.forPrompt(systemText);
-  const answer = (content: string): RequestResult => ({
-    kind: 'answer',
-    content,
-    completionTokens: tokenEstimate(content),
-    catalogue,
-  });
-
-  let result: RequestResult;
-  switch (fault?.kind) {
-    case 'error':
-      result = { kind: 'error', code: fault.code, message: fault.message };
-      break;
-    case 'http':
-      result = {
-        kind: 'http',
-        status: fault.status,
-        message: fault.message ?? `Request failed with status ${fault.status}.`,
-      };
-      break;
-    case 'content':
-      result = answer(fault.content);
-      break;
-    case 'omit':
-      result = { kind: 'omitted' };
-      break;
-    case 'garbage':
-      result = { kind: 'garbage', text: fault.text };
-      break;
-    default:
-      result = answer(JSON.stringify({ viewpoint_ids: classify(userText) }));
+function mostCommon(jobTypes: readonly (JobType | null)[]): JobType | null {
+  const counts = new Map<JobType, number>();
+  let best: JobType | null = null;
+  for (const jobType of jobTypes) {
+    if (!jobType) continue;
+    const count = (counts.get(jobType) ?? 0) + 1;
+    counts.set(jobType, count);
+    if (!best || count > counts.get(best)!) best = jobType;
   }
-  return { customId: request.custom_id, model, promptTokens, result, duplicate: fault?.kind === 'duplicate' };
+  return best;
 }
-
-/** Caches the parsed catalogue and classifier per system prompt: a batch usually repeats one prompt. */
-class CatalogueAnswerer {
-  private readonly byPrompt = new Map<
-    string,
-    { catalogue: ReadonlySet<number>; classify: (sentence: string) => number[] }
-  >();
-
-  forPrompt(systemText: string) {
-    let entry = this.byPrompt.get(systemText);
-    if (!entry) {
-      const viewpoints: Viewpoint[] = viewpointsFromSystemPrompt(systemText);
-      entry = { catalogue: new Set(viewpoints.map((v) => v.id)), classify: viewpointClassifier(viewpoints) };
-      this.byPrompt.set(systemText, entry);
-    }
-    return entry;
-  }
-}
-
-/** The text of the messages with the given roles; array contents contribute their text parts. */
-function messagesText(messages: unknown[], roles: string[]): string {
-  const texts: string[] = [];
-  for (const message of messages) {
-    if (message === null || typeof message !== 'object') continue;
-    const { role, content } = message as { role?: unknown; content?: unknown };
-    if (typeof role !== 'string' || !roles.includes(role)) continue;
-    if (typeof content === 'string') texts.push(content);
-    else if (Array.isArray(content)) {
-      for (const part of content) {
-        const text = (part as { text?: unknown } | null)?.text;
-        if (typeof text === 'string') texts.push(text);
-      }
-    }
-  }
-  return texts.join('\n');
-}
-
-/** A deterministic token count: about four characters a token, like OpenAI's rule of thumb. */
-const tokenEstimate = (text: string): number => Math.ceil(text.length / 4);
 
 /** A seeded Fisher–Yates permutation of 0..n-1 (mulberry32): OpenAI does not keep input order either. */
 function shuffledIndexes(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i += 1) order[i] = i;
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   for (let i = n - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
     const swap = order[i]!;

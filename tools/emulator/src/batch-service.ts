@@ -4,15 +4,15 @@ import { type BatchPlan, planBatch, withoutOutput } from './batch-plan.ts';
 import type { FileStore } from './file-store.ts';
 import { randomId } from './ids.ts';
 import { deriveLifecycle, type LifecycleState } from './lifecycle.ts';
-import { expectedOutcome, type NotRunCode, type ResultFiles, writeResultFiles } from './result-files.ts';
+import { expectedOutcome } from './oracle.ts';
+import { type AnswerSettings, EMBEDDINGS_URL } from './request-answer.ts';
+import { type NotRunCode, type ResultFiles, writeResultFiles } from './result-files.ts';
 import type {
   BatchErrorEntry,
   BatchObject,
   BatchOutcome,
-  BatchRequestLine,
   EmulatorClock,
   ExpectedBatchOutcomes,
-  LineFault,
 } from './types.ts';
 
 const COMPLETION_WINDOW_MS = 24 * 3600 * 1000;
@@ -52,8 +52,7 @@ export interface EmulatedBatch {
   resultFiles: Promise<ResultFiles> | null;
 }
 
-export interface BatchHooks {
-  lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
+export interface BatchHooks extends AnswerSettings {
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
 }
 
@@ -102,7 +101,7 @@ export class BatchService {
       outcome: errors.length > 0 ? { status: 'failed', errors } : { status: 'completed' },
       errors,
       cancelRequestedAtMs: null,
-      plan: await planBatch(file.path, { batchId: id, lineFaults: this.hooks.lineFaults }),
+      plan: await planBatch(file.path, { ...this.hooks, batchId: id }),
       resultFiles: null,
     };
     if (errors.length === 0) this.applyScriptedOutcome(batch);
@@ -155,7 +154,7 @@ export class BatchService {
             outcome: 'missing' as const,
             errorCode: ResultErrorCode.missingResult,
           }
-        : expectedOutcome(request, ran.has(index), notRunCode),
+        : expectedOutcome(request, ran.has(index), notRunCode, 'openai'),
     );
     const files = state.terminal && state.status !== 'failed' ? await this.resultFilesOf(batch, state) : null;
     return {
@@ -303,8 +302,11 @@ function parseCreateBatchBody(body: unknown): CreateBatchRequest {
   const completionWindow = required('completion_window');
   if (!BATCH_ENDPOINTS.has(endpoint))
     throw badRequest(`Invalid value for 'endpoint': ${endpoint}.`, 'endpoint');
-  if (endpoint !== CHAT_COMPLETIONS_URL) {
-    throw badRequest(`The emulator only runs batches for ${CHAT_COMPLETIONS_URL}.`, 'endpoint');
+  if (endpoint !== CHAT_COMPLETIONS_URL && endpoint !== EMBEDDINGS_URL) {
+    throw badRequest(
+      `The emulator only runs batches for ${CHAT_COMPLETIONS_URL} and ${EMBEDDINGS_URL}.`,
+      'endpoint',
+    );
   }
   if (completionWindow !== '24h') {
     throw badRequest(

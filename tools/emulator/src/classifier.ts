@@ -1,4 +1,5 @@
 import type { Viewpoint } from '@batchline/domain';
+import type { CatalogueEntry } from '@batchline/job-types';
 
 const MIN_WORD_LENGTH = 4;
 const SUFFIXES = ['ing', 'es', 'ed', 's'];
@@ -23,25 +24,30 @@ export function significantWords(text: string): Set<string> {
 }
 
 /**
- * The emulator's deterministic stand-in for the model, for one catalogue: a viewpoint applies when one of its
- * name's significant words occurs in the sentence. Ids come back in catalogue order, each once.
+ * The emulator's deterministic stand-in for the model, for one catalogue: an entry applies when one of its label's
+ * significant words occurs in the text. Keys come back in catalogue order, each once.
  */
-export function viewpointClassifier(catalogue: readonly Viewpoint[]): (sentence: string) => number[] {
-  const nameWords = catalogue.map((viewpoint) => ({
-    id: viewpoint.id,
-    words: significantWords(viewpoint.name),
-  }));
-  return (sentence) => {
-    const sentenceWords = significantWords(sentence);
-    const ids = new Set<number>();
-    for (const { id, words } of nameWords) {
+export function catalogueMatcher(catalogue: readonly CatalogueEntry[]): (text: string) => string[] {
+  const labelWords = catalogue.map((entry) => ({ key: entry.key, words: significantWords(entry.label) }));
+  return (text) => {
+    const textWords = significantWords(text);
+    const keys = new Set<string>();
+    for (const { key, words } of labelWords) {
       for (const word of words) {
-        if (sentenceWords.has(word)) {
-          ids.add(id);
+        if (textWords.has(word)) {
+          keys.add(key);
           break;
         }
       }
     }
-    return [...ids];
+    return [...keys];
   };
+}
+
+/** `catalogueMatcher` over viewpoints (key the id, label the name): the viewpoints a sentence names. */
+export function viewpointClassifier(catalogue: readonly Viewpoint[]): (sentence: string) => number[] {
+  const match = catalogueMatcher(
+    catalogue.map((viewpoint) => ({ key: String(viewpoint.id), label: viewpoint.name })),
+  );
+  return (sentence) => match(sentence).map(Number);
 }

@@ -5,12 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, badRequest } from './api-error.ts';
+import { builtInJobTypes } from '@batchline/job-types';
+import { checkAnswerShares } from './answer-shares.ts';
+import { AnthropicApiError, ApiError, badRequest } from './api-error.ts';
 import { BatchService, type EmulatedBatch } from './batch-service.ts';
+import { createEmbeddings } from './embeddings.ts';
 import { FileStore } from './file-store.ts';
 import { delayResponse, HttpFaults, limitResponseBody } from './http-faults.ts';
 import { randomId } from './ids.ts';
-import { AnthropicApiError, type EmulatedMessageBatch, MessageBatchService } from './message-batches.ts';
+import { readJson, sendJson } from './json-io.ts';
+import { type EmulatedMessageBatch, MessageBatchService } from './message-batches.ts';
 import type {
   EmulatorClock,
   EmulatorOptions,
@@ -41,7 +45,6 @@ export interface Emulator {
 }
 
 const DEFAULT_CLOCK = { validatingMs: 200, inProgressMs: 1000, finalizingMs: 200 };
-const MAX_JSON_BODY_BYTES = 1024 * 1024;
 /** Anthropic takes a Message Batch's requests inline, up to 256 MB. */
 const MAX_MESSAGE_BATCH_BODY_BYTES = 256 * 1024 * 1024;
 /** Paths of Anthropic's API, which authenticates and answers errors its own way. */
@@ -63,9 +66,10 @@ interface Route {
 }
 
 /**
- * Starts an OpenAI-compatible Batches + Files server on 127.0.0.1. Batches answer every chat-completions request
- * with a deterministic classifier; status advances lazily with the clock; tests script line faults, batch
- * outcomes and HTTP faults.
+ * Starts an OpenAI-compatible Batches + Files server (and Anthropic Message Batches) on 127.0.0.1. Batches answer
+ * each request as its job type declares, deterministically (chat answers satisfying the response schema,
+ * embeddings of the requested dimension); status advances lazily with the clock; tests script answer shares, line
+ * faults, batch outcomes and HTTP faults.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const now = options.now ?? Date.now;
@@ -79,13 +83,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchline-emulator-')));
   await mkdir(dataDir, { recursive: true });
 
+  checkAnswerShares(options.answerShares);
+  const answering = {
+    jobTypes: options.jobTypes ?? builtInJobTypes(),
+    answerShares: options.answerShares,
+    lineFaults: options.lineFaults,
+  };
   const files = new FileStore(dataDir, now);
-  const batches = new BatchService(files, clock, now, {
-    lineFaults: options.lineFaults,
-    batchOutcome: options.batchOutcome,
-  });
+  const batches = new BatchService(files, clock, now, { ...answering, batchOutcome: options.batchOutcome });
   const messageBatches = new MessageBatchService(clock, now, {
-    lineFaults: options.lineFaults,
+    ...answering,
     messageBatchOutcome: options.messageBatchOutcome,
   });
   const faults = new HttpFaults();
@@ -219,6 +226,9 @@ function apiRoutes(files: FileStore, batches: BatchService): Route[] {
         // The client went away or a fault cut the response: nothing left to answer.
       });
     }),
+    route('POST', /^\/v1\/embeddings$/, async ({ req, res }) => {
+      sendJson(res, 200, createEmbeddings(await readJson(req)));
+    }),
     route('POST', /^\/v1\/batches$/, async ({ req, res }) => {
       sendJson(res, 200, await batches.create(await readJson(req)));
     }),
@@ -335,37 +345,6 @@ function authenticateAnthropic(req: IncomingMessage, apiKey: string | undefined)
 /** Shows the ends of a long key only, as OpenAI does, so that an error message never carries the key. */
 const maskKey = (key: string): string =>
   key.length > 16 ? `${key.slice(0, 3)}${'*'.repeat(8)}${key.slice(-4)}` : '*'.repeat(8);
-
-async function readJson(
-  req: IncomingMessage,
-  maxBytes = MAX_JSON_BODY_BYTES,
-  anthropic = false,
-): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      throw anthropic
-        ? new AnthropicApiError(413, 'Request exceeds the maximum allowed number of bytes.')
-        : badRequest('The request body is too large.');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw anthropic
-      ? new AnthropicApiError(400, 'The request body is not valid JSON.')
-      : badRequest('We could not parse the JSON body of your request.');
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
-  res.end(data);
-}
 
 function sendError(res: ServerResponse, err: unknown, anthropic: boolean): void {
   if (err instanceof ApiError) {

@@ -1,14 +1,15 @@
-import { checkViewpointContent, parseCustomId, ResultErrorCode } from '@batchline/domain';
-import { ApiError } from './api-error.ts';
+import { ResultErrorCode } from '@batchline/domain';
+import { AnthropicApiError } from './api-error.ts';
 import { type BatchPlan, type PlannedRequest, planRequests } from './batch-plan.ts';
 import { derivedId, randomId } from './ids.ts';
 import { deriveLifecycle, type LifecycleState } from './lifecycle.ts';
+import { messageRequestAsLine } from './message-request.ts';
+import { expectedOutcome, failureCode, servedAnswer } from './oracle.ts';
+import type { AnswerSettings } from './request-answer.ts';
 import type {
   BatchRequestLine,
   EmulatorClock,
   ExpectedBatchOutcomes,
-  ExpectedOutcome,
-  LineFault,
   MessageBatchObject,
   MessageBatchOutcome,
 } from './types.ts';
@@ -28,41 +29,8 @@ export interface EmulatedMessageBatch {
   deleted: boolean;
 }
 
-export interface MessageBatchHooks {
-  lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
+export interface MessageBatchHooks extends AnswerSettings {
   messageBatchOutcome?: (batch: MessageBatchObject) => MessageBatchOutcome | undefined;
-}
-
-/** An error answered with Anthropic's status and body shape: `{"type":"error","error":{"type","message"}}`. */
-export class AnthropicApiError extends ApiError {
-  constructor(status: number, message: string, anthropicType = anthropicErrorType(status)) {
-    super(status, message, null, null, anthropicType);
-  }
-
-  override get body(): object {
-    return { type: 'error', error: { type: this.type, message: this.message } };
-  }
-}
-
-export function anthropicErrorType(status: number): string {
-  switch (status) {
-    case 400:
-      return 'invalid_request_error';
-    case 401:
-      return 'authentication_error';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 413:
-      return 'request_too_large';
-    case 429:
-      return 'rate_limit_error';
-    case 529:
-      return 'overloaded_error';
-    default:
-      return 'api_error';
-  }
 }
 
 const invalid = (message: string) => new AnthropicApiError(400, message);
@@ -94,7 +62,7 @@ export class MessageBatchService {
       createdAtMs: this.now(),
       outcome: { status: 'completed' },
       cancelRequestedAtMs: null,
-      plan: planRequests(lines, { batchId: id, lineFaults: this.hooks.lineFaults }),
+      plan: planRequests(lines, { ...this.hooks, batchId: id }),
       deleted: false,
     };
     this.batches.set(id, batch);
@@ -170,7 +138,7 @@ export class MessageBatchService {
       status: state.status,
       final: state.terminal,
       outcomes: batch.plan.requests.map((request, index) =>
-        expectedOutcome(request, ran.has(index), notRunCode),
+        expectedOutcome(request, ran.has(index), notRunCode, 'anthropic'),
       ),
       unattributableLines: state.terminal ? unattributableLines : [],
     };
@@ -256,7 +224,9 @@ const ranCountOf = (plan: BatchPlan, state: LifecycleState): number =>
 function resultLine(batchId: string, request: PlannedRequest): string | null {
   const { result, customId } = request;
   switch (result.kind) {
-    case 'answer':
+    case 'answer': {
+      const answer = servedAnswer(result);
+      const toolUse = typeof answer === 'object';
       return JSON.stringify({
         custom_id: customId,
         result: {
@@ -266,13 +236,23 @@ function resultLine(batchId: string, request: PlannedRequest): string | null {
             type: 'message',
             role: 'assistant',
             model: request.model,
-            content: [{ type: 'text', text: result.content }],
-            stop_reason: 'end_turn',
+            content: [
+              toolUse
+                ? {
+                    type: 'tool_use',
+                    id: derivedId('toolu_', batchId, customId),
+                    name: 'answer',
+                    input: answer,
+                  }
+                : { type: 'text', text: result.content },
+            ],
+            stop_reason: toolUse ? 'tool_use' : 'end_turn',
             stop_sequence: null,
             usage: { input_tokens: request.promptTokens, output_tokens: result.completionTokens },
           },
         },
       });
+    }
     case 'http':
     case 'error':
       return JSON.stringify({
@@ -281,7 +261,7 @@ function resultLine(batchId: string, request: PlannedRequest): string | null {
           type: 'errored',
           error: {
             type: 'error',
-            error: { type: erroredType(request), message: result.message },
+            error: { type: failureCode(result, 'anthropic'), message: result.message },
           },
         },
       });
@@ -289,28 +269,9 @@ function resultLine(batchId: string, request: PlannedRequest): string | null {
       return result.text;
     case 'omitted':
       return null;
+    case 'embeddings':
+      throw new Error(`request ${customId}: Anthropic has no embeddings`);
   }
-}
-
-/** The error type of an errored result: a scripted code as is, an HTTP failure by its status. */
-const erroredType = (request: PlannedRequest): string =>
-  request.result.kind === 'error'
-    ? request.result.code || 'api_error'
-    : anthropicErrorType(request.result.kind === 'http' ? request.result.status : 500);
-
-/** What docs/interface.md §4 makes of the line served for a request (derived from why it was served, not by parsing). */
-function expectedOutcome(request: PlannedRequest, ran: boolean, notRunCode: string): ExpectedOutcome {
-  const { customId, result } = request;
-  const failed = (errorCode: string): ExpectedOutcome => ({ customId, outcome: 'failed', errorCode });
-  if (ran && (result.kind === 'omitted' || result.kind === 'garbage')) {
-    return { customId, outcome: 'missing', errorCode: ResultErrorCode.missingResult };
-  }
-  if (parseCustomId(customId) === null) return failed(ResultErrorCode.invalidCustomId);
-  if (!ran) return failed(notRunCode);
-  if (result.kind === 'http' || result.kind === 'error') return failed(erroredType(request));
-  if (result.kind !== 'answer') throw new Error(`unexpected result kind for ${customId}`);
-  const check = checkViewpointContent(result.content, (id) => result.catalogue.has(id));
-  return check.ok ? { customId, outcome: 'succeeded', viewpointIds: check.viewpointIds } : failed(check.code);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -339,20 +300,6 @@ function parseCreateBody(body: unknown): BatchRequestLine[] {
     if (typeof params.model !== 'string') throw invalid(`${where}.params.model: Field required`);
     if (typeof params.max_tokens !== 'number') throw invalid(`${where}.params.max_tokens: Field required`);
     if (!Array.isArray(params.messages)) throw invalid(`${where}.params.messages: Field required`);
-    const system =
-      typeof params.system === 'string'
-        ? params.system
-        : Array.isArray(params.system)
-          ? params.system.map((block) => (isObject(block) ? String(block.text ?? '') : '')).join('\n')
-          : null;
-    return {
-      custom_id: customId,
-      method: 'POST',
-      url: '/v1/messages',
-      body: {
-        model: params.model,
-        messages: [...(system === null ? [] : [{ role: 'system', content: system }]), ...params.messages],
-      },
-    };
+    return messageRequestAsLine(customId, params);
   });
 }

@@ -1,9 +1,9 @@
-import { checkViewpointContent, httpErrorCode, parseCustomId, ResultErrorCode } from '@batchline/domain';
+import type { ResultErrorCode } from '@batchline/domain';
 import { errorTypeForStatus } from './api-error.ts';
 import { type BatchPlan, endsInErrorFile, type PlannedRequest } from './batch-plan.ts';
 import type { FileStore, LineSink, StoredFile } from './file-store.ts';
 import { derivedId } from './ids.ts';
-import type { ExpectedOutcome } from './types.ts';
+import { embeddingsBodyOf } from './oracle.ts';
 
 /** Why the requests that did not run failed: the batch was cancelled or expired first. */
 export type NotRunCode = typeof ResultErrorCode.batchCancelled | typeof ResultErrorCode.batchExpired;
@@ -39,7 +39,7 @@ export async function writeResultFiles(store: FileStore, ctx: ResultContext): Pr
   const { plan, batchId } = ctx;
   const ran = [...plan.executionOrder.subarray(0, ctx.ranCount)].map((i) => plan.requests[i]!);
   const notRun = [...plan.executionOrder.subarray(ctx.ranCount)].map((i) => plan.requests[i]!);
-  const inOutput = ran.filter((r) => r.result.kind === 'answer' || r.result.kind === 'garbage');
+  const inOutput = ran.filter((r) => !endsInErrorFile(r.result) && r.result.kind !== 'omitted');
   const inErrors = ran.filter((r) => endsInErrorFile(r.result));
   const unattributableLines: ResultFiles['unattributableLines'] = [];
 
@@ -126,6 +126,16 @@ function resultLine(batchId: string, request: PlannedRequest, answeredAt: number
         },
         error: null,
       });
+    case 'embeddings':
+      return JSON.stringify({
+        ...ids,
+        response: {
+          status_code: 200,
+          request_id: requestId,
+          body: embeddingsBodyOf(request, result.vectors),
+        },
+        error: null,
+      });
     case 'http':
       return JSON.stringify({
         ...ids,
@@ -159,36 +169,4 @@ function errorLine(batchId: string, customId: string, code: string, message: str
     response: null,
     error: { code, message },
   });
-}
-
-/**
- * What docs/interface.md §4 makes of the line served for `request` — derived from why the emulator served it, not by
- * parsing the line, so that the oracle stays independent of the fetcher's parser.
- */
-export function expectedOutcome(
-  request: PlannedRequest,
-  ran: boolean,
-  notRunCode: NotRunCode,
-): ExpectedOutcome {
-  const { customId, result } = request;
-  const failed = (errorCode: string): ExpectedOutcome => ({ customId, outcome: 'failed', errorCode });
-  if (ran && (result.kind === 'omitted' || result.kind === 'garbage')) {
-    return { customId, outcome: 'missing', errorCode: ResultErrorCode.missingResult };
-  }
-  if (parseCustomId(customId) === null) return failed(ResultErrorCode.invalidCustomId);
-  if (!ran) return failed(notRunCode);
-  switch (result.kind) {
-    case 'error':
-      return failed(result.code || 'provider_error');
-    case 'http':
-      return failed(httpErrorCode(result.status));
-    case 'answer': {
-      const check = checkViewpointContent(result.content, (id) => result.catalogue.has(id));
-      return check.ok
-        ? { customId, outcome: 'succeeded', viewpointIds: check.viewpointIds }
-        : failed(check.code);
-    }
-    default:
-      throw new Error(`unexpected result kind for ${customId}`);
-  }
 }

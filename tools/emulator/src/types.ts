@@ -1,3 +1,5 @@
+import type { JobTypeSet, RequestId, RowValue } from '@batchline/job-types';
+
 /** Phase lengths of an emulated batch. Status is derived from the time elapsed since creation at each read. */
 export interface EmulatorClock {
   validatingMs: number;
@@ -130,11 +132,34 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Where uploaded and generated files live; a temporary directory (removed on close) by default. */
   dataDir?: string;
+  /** The job types whose requests the emulator answers (by custom id prefix and endpoint); the built-in ones by default. */
+  jobTypes?: JobTypeSet;
+  /** Shares of spoiled answers, chosen by custom id (see `AnswerShares`); none by default. */
+  answerShares?: AnswerSharesOption;
+  /** Scripted faults of single requests; a line fault wins over `answerShares`. */
   lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
   /** Called once when a batch is created; `undefined` lets it complete normally. */
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
   /** The same for an Anthropic Message Batch (which cannot fail as a whole: bad input is refused at creation). */
   messageBatchOutcome?: (batch: MessageBatchObject) => MessageBatchOutcome | undefined;
+}
+
+/**
+ * Shares (0 to 1) of a job type's answers the emulator spoils. Which answers is decided by a hash of the job type
+ * and the custom id, so a rerun spoils the same ones.
+ * - `invalid`: answers that are not JSON or violate the response schema (`invalid_content`); for embeddings, a
+ *   body without a usable vector;
+ * - `unknownReference`: answers naming a key the catalogue lacks (the column's `errorCode`); only job types with a
+ *   catalogue-referencing column have any.
+ */
+export interface AnswerShares {
+  invalid?: number;
+  unknownReference?: number;
+}
+
+/** Shares for every job type, overridden per job type by name. */
+export interface AnswerSharesOption extends AnswerShares {
+  byJobType?: Readonly<Record<string, AnswerShares>>;
 }
 
 /** How an Anthropic Message Batch ends: like `BatchOutcome`, less `failed`. */
@@ -199,12 +224,25 @@ export interface RequestLogEntry {
 }
 
 /**
- * What the emulator served for one input request, mapped to docs/interface.md §4: `succeeded` with its viewpoint ids,
- * `failed` with the error code the served line implies, or `missing` (no attributable line: lands as
- * `missing_result`).
+ * What the emulator served for one input request, mapped to docs/interface.md §4: `succeeded` with the rows its
+ * job type lands, `failed` with the error code the served line implies, or `missing` (no attributable line: lands
+ * as `missing_result`).
  */
-export type ExpectedOutcome =
-  | { customId: string; outcome: 'succeeded'; viewpointIds: number[] }
+export type ExpectedOutcome = SucceededOutcome | FailedOutcome;
+
+export interface SucceededOutcome {
+  customId: string;
+  outcome: 'succeeded';
+  /** The job type whose rows land. */
+  jobType: string;
+  requestId: RequestId;
+  /** The value columns of each row, in the job type's `target.valueColumns` order (as `checkAnswer` gives them). */
+  rows: RowValue[][];
+  /** For `specific_viewpoint`: the viewpoint ids of its rows, each once; empty for other job types. */
+  viewpointIds: number[];
+}
+
+export type FailedOutcome =
   | { customId: string; outcome: 'failed'; errorCode: string }
   | { customId: string; outcome: 'missing'; errorCode: 'missing_result' };
 
