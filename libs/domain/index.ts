@@ -45,4 +45,4 @@ export {
   type ResultRecord,
   type RowValue,
 } from './src/result-record.ts';
-export { checkViewpointContent, type ViewpointContentCheck } from './src/viewpoint-content.ts';
+export { checkViewpointContent } from './src/viewpoint-content.ts';

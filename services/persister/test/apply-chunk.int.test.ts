@@ -1,5 +1,5 @@
 import { DbError, getBatchLog, type Pool } from '@batchline/db';
-import { customIdFor, type ResultRecord } from '@batchline/domain';
+import type { ResultRecord } from '@batchline/domain';
 import { BatchFinalizedEvent } from '@batchline/events';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,7 +305,7 @@ describe('applyResultsChunk', () => {
     function awkwardRecords(base: number): ResultRecord[] {
       return AWKWARD.map((message, i) => ({
         ...failed(base + i, `code\t${i}\n`, message),
-        customId: `${customIdFor(base + i)}`,
+        customId: `${viewpoints.customIdFor(base + i)}`,
       }));
     }
 

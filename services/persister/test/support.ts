@@ -1,5 +1,5 @@
 import { insertBatchLog, type Pool } from '@batchline/db';
-import { BatchStatus, customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
+import { BatchStatus, failedRecord, type ResultRecord } from '@batchline/domain';
 import {
   decodeEvent,
   encodeResultRecord,
@@ -31,7 +31,7 @@ export async function newBatch(pool: Pool, totalSentences = 0, jobType = viewpoi
 }
 
 export const succeeded = (sentenceId: number, viewpointIds: number[]): ResultRecord => ({
-  customId: customIdFor(sentenceId),
+  customId: viewpoints.customIdFor(sentenceId),
   requestId: sentenceId,
   outcome: 'succeeded',
   rows: viewpointIds.map((viewpointId) => [viewpointId]),
@@ -42,7 +42,7 @@ export const succeeded = (sentenceId: number, viewpointIds: number[]): ResultRec
 });
 
 export const failed = (sentenceId: number, errorCode: string, message = 'it went wrong'): ResultRecord =>
-  failedRecord(customIdFor(sentenceId), sentenceId, errorCode, message);
+  failedRecord(viewpoints.customIdFor(sentenceId), sentenceId, errorCode, message);
 
 export const summaryOf = (overrides: Partial<ResultsSummary> = {}): ResultsSummary => ({
   finalStatus: BatchStatus.completed,
