@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, connectBus, type DeadLetter, deadLetterOf } from '@batchline/bus';
-import { createPool, getBatchLog, type Pool } from '@batchline/db';
+import { createPool, getBatchLog, insertBatchLog, type Pool } from '@batchline/db';
 import { type Emulator, type ExpectedOutcome, type LineFault, startEmulator } from '@batchline/emulator';
-import { encodeResultsChunk } from '@batchline/events';
+import { encodeResultsChunk, type OpsErrorEvent } from '@batchline/events';
 import { loadJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
-import { createOpenAIProvider } from '@batchline/providers';
+import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
 import {
   createTestDatabase,
@@ -71,6 +71,8 @@ describe('the shipped job types, end to end through migrate, submit --job-type a
   let sentimentBatch: Submitted;
   let embeddingsBatch: Submitted;
   let trackedBatch: Submitted;
+  let provider: BatchProvider;
+  let trackedLines: Record<string, unknown>[];
 
   const batchline = async (...args: string[]) =>
     (await execBatchline(process.execPath, [BATCHLINE_BIN, ...args], { env })).stdout;
@@ -136,7 +138,7 @@ describe('the shipped job types, end to end through migrate, submit --job-type a
     );
 
     // A batch of embeddings created elsewhere, one of its custom ids not of the form emb-<id>, adopted by `track`.
-    const lines = ['a', 'b', 'c'].map((id) =>
+    trackedLines = ['a', 'b', 'c'].map((id) =>
       embeddings.requestLine(
         'openai',
         { id, fields: { text: `tracked ${id}` } },
@@ -146,13 +148,13 @@ describe('the shipped job types, end to end through migrate, submit --job-type a
         },
       ),
     );
-    lines[2] = { ...lines[2], custom_id: 'emb-not an id' };
-    const provider = createOpenAIProvider({
+    trackedLines[2] = { ...trackedLines[2], custom_id: 'emb-not an id' };
+    provider = createOpenAIProvider({
       apiKey: 'sk-test-canary-0123456789abcdef',
       baseURL: emulator.baseUrl,
     });
     const created = await provider.uploadAndCreateBatch({
-      inputPath: await writeJsonl('tracked.jsonl', lines),
+      inputPath: await writeJsonl('tracked.jsonl', trackedLines),
       endpoint: '/v1/embeddings',
     });
     const tracked = await batchline('track', created.id, '--job-type', 'review_embeddings');
@@ -266,6 +268,42 @@ describe('the shipped job types, end to end through migrate, submit --job-type a
       [trackedBatch.batchLogId],
     );
     expect(rows.map((r) => r.doc_id)).toEqual(succeeded.map((o) => o.requestId).sort());
+  });
+
+  it('keeps a batch of a job type the services were not given, and tells operators why', async () => {
+    // Recorded by a CLI that knew a job type these services were started without.
+    const created = await provider.uploadAndCreateBatch({
+      inputPath: await writeJsonl('undeclared.jsonl', trackedLines.slice(0, 2)),
+      endpoint: '/v1/embeddings',
+    });
+    const { id } = await insertBatchLog(pool, {
+      provider: 'openai',
+      batchId: created.id,
+      model: null,
+      jobType: 'retired_embeddings',
+      totalSentences: 2,
+      inputFileId: created.inputFileId,
+      firstPollDelayMs: 0,
+    });
+    const notice = await waitFor(
+      'an ops.error about the batch',
+      async () => {
+        for await (const message of bus.readStream('OPS', { subject: 'ops.error' })) {
+          const event = JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent;
+          if (event.batchLogId === id) return event;
+        }
+        return undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(notice).toMatchObject({ kind: 'results_unreadable', service: 'fetcher' });
+    expect(notice.detail).toContain('its job type "retired_embeddings" is not declared here');
+    expect(notice.nextStep).toContain('BATCHLINE_JOB_TYPES');
+    expect(await getBatchLog(pool, id)).toMatchObject({
+      status: 1,
+      processedSentences: 0,
+      failedSentences: 0,
+    });
   });
 
   it('dead-letters a chunk whose rows do not fit its job type, and lands nothing of it', async () => {
