@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import { columnValue } from './column-value.ts';
+import { columnConverter, ValueProblem } from './column-value.ts';
 import type { ColumnType } from './declaration.ts';
 import type { AnswerCheck, RowValue } from './job-type.ts';
 import { pointerOf, resolvePointer } from './json-pointer.ts';
@@ -50,15 +50,33 @@ function parseContent(content: unknown): { ok: true; answer: unknown } | { ok: f
   };
 }
 
-/** Rows whose key columns repeat a row before them collapse into it: the first stays, as in the table. */
-function rowDeduplicator(columns: readonly AnswerColumnPlan[]): (row: RowValue[]) => boolean {
+/**
+ * The key of a row, for collapsing rows whose key repeats within one answer (the first stays, as in the table):
+ * the value itself for one scalar key column (specific_viewpoint's viewpoint id), else the key values' JSON.
+ */
+function rowKey(columns: readonly AnswerColumnPlan[]): (row: readonly RowValue[]) => unknown {
   const keyIndexes = columns.flatMap((column, index) => (column.inKey ? [index] : []));
-  const seen = new Set<string>();
-  return (row) => {
-    const key = JSON.stringify(keyIndexes.map((index) => row[index]));
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
+  const [only] = keyIndexes;
+  if (keyIndexes.length === 1 && !columns[only!]!.type.endsWith('[]')) return (row) => row[only!];
+  return (row) => JSON.stringify(keyIndexes.map((index) => row[index]));
+}
+
+/** Where a column's value sits in the answer, for messages. */
+function locationOf(each: { pointer: string } | null, column: AnswerColumnPlan, index: number): string {
+  const inner = pointerOf(column.source.tokens);
+  return column.source.kind === 'item' ? `${each!.pointer}/${index}${inner}` : inner;
+}
+
+function unknownReferences(
+  column: AnswerColumnPlan,
+  values: ReadonlySet<string>,
+  catalogueTable: string | null,
+): AnswerCheck {
+  const listed = [...values].slice(0, MAX_LISTED).map((value) => value.slice(0, 60));
+  return {
+    ok: false,
+    code: column.referenceErrorCode!,
+    message: `${column.name} values not in ${catalogueTable}: ${listed.join(', ')}${values.size > MAX_LISTED ? ', ...' : ''}`,
   };
 }
 
@@ -69,59 +87,74 @@ export function answerChecker(plan: {
   catalogueTable: string | null;
 }): (content: unknown, isCatalogueKey: (key: string) => boolean) => AnswerCheck {
   const { validate, each, columns, catalogueTable } = plan;
-  return (content, isCatalogueKey) => {
+  const converters = columns.map((column) => columnConverter(column.type));
+  const keyOf = rowKey(columns);
+
+  // Runs per result line: no allocation beyond the rows unless something is wrong.
+  function check(content: unknown, isCatalogueKey: (key: string) => boolean): AnswerCheck {
     const parsed = parseContent(content);
     if (!parsed.ok) return parsed.check;
     const answer = parsed.answer;
-    if (!validate(answer)) {
-      return invalid(schemaViolation(validate.errors));
-    }
+    if (!validate(answer)) return invalid(schemaViolation(validate.errors));
     let items: readonly unknown[] = [answer];
     if (each !== null) {
       const list = resolvePointer(answer, each.tokens);
-      if (!Array.isArray(list))
+      if (!Array.isArray(list)) {
         return invalid(`${each.pointer} is ${list === undefined ? 'missing' : 'not an array'}`);
+      }
       items = list;
     }
-    const isNew = rowDeduplicator(columns);
     const rows: RowValue[][] = [];
-    // Per referencing column, its values not in the catalogue, in order of appearance.
-    const unknown = new Map<AnswerColumnPlan, Set<string>>();
-    for (const [index, item] of items.entries()) {
-      const row: RowValue[] = [];
-      for (const column of columns) {
-        const { source } = column;
-        const raw = resolvePointer(source.kind === 'item' ? item : answer, source.tokens);
-        const location =
-          source.kind === 'item'
-            ? `${each!.pointer}/${index}${pointerOf(source.tokens)}`
-            : pointerOf(source.tokens);
+    const seen = items.length > 1 ? new Set<unknown>() : null;
+    // The first referencing column with values not in the catalogue, and those values in order of appearance.
+    let unknown: { column: AnswerColumnPlan; values: Set<string> } | null = null;
+    for (let index = 0; index < items.length; index += 1) {
+      const item = items[index];
+      const row: RowValue[] = new Array(columns.length);
+      for (let at = 0; at < columns.length; at += 1) {
+        const column = columns[at]!;
+        const raw = resolvePointer(column.source.kind === 'item' ? item : answer, column.source.tokens);
         if (raw === undefined || raw === null) {
-          if (column.inKey)
-            return invalid(`${location} is missing, and column ${column.name} is part of the key`);
-          row.push(null);
+          if (column.inKey) {
+            return invalid(
+              `${locationOf(each, column, index)} is missing, and column ${column.name} is part of the key`,
+            );
+          }
+          row[at] = null;
           continue;
         }
-        const value = columnValue(column.type, raw);
-        if (!value.ok) return invalid(`${location} (column ${column.name}) ${value.problem}`);
-        if (column.referenceErrorCode !== null && !isCatalogueKey(String(value.value))) {
-          const values = unknown.get(column) ?? new Set<string>();
-          values.add(String(value.value));
-          unknown.set(column, values);
+        const value = converters[at]!(raw);
+        if (value instanceof ValueProblem) {
+          return invalid(`${locationOf(each, column, index)} (column ${column.name}) ${value.problem}`);
         }
-        row.push(value.value);
+        if (column.referenceErrorCode !== null && !isCatalogueKey(String(value))) {
+          if (unknown === null) unknown = { column, values: new Set() };
+          if (unknown.column === column) unknown.values.add(String(value));
+        }
+        row[at] = value;
       }
-      if (isNew(row)) rows.push(row);
+      if (seen === null) {
+        rows.push(row);
+      } else {
+        const key = keyOf(row);
+        if (!seen.has(key)) {
+          seen.add(key);
+          rows.push(row);
+        }
+      }
     }
-    for (const [column, values] of unknown) {
-      const listed = [...values].slice(0, MAX_LISTED).map((value) => value.slice(0, 60));
-      return {
-        ok: false,
-        code: column.referenceErrorCode!,
-        message: `${column.name} values not in ${catalogueTable}: ${listed.join(', ')}${values.size > MAX_LISTED ? ', ...' : ''}`,
-      };
-    }
+    if (unknown !== null) return unknownReferences(unknown.column, unknown.values, catalogueTable);
     return { ok: true, rows };
+  }
+
+  return (content, isCatalogueKey) => {
+    try {
+      return check(content, isCatalogueKey);
+    } catch (error) {
+      // An answer nested deeper than the validator's recursion can follow is an invalid answer, not a crash.
+      if (error instanceof RangeError) return invalid(`the answer could not be checked: ${error.message}`);
+      throw error;
+    }
   };
 }
 
@@ -130,6 +163,7 @@ export function embeddingChecker(plan: {
   columns: readonly EmbeddingColumnPlan[];
 }): (body: unknown) => AnswerCheck {
   const { dimensions, columns } = plan;
+  const converters = columns.map((column) => columnConverter(column.type));
   return (body) => {
     const data = isObject(body) && Array.isArray(body.data) ? body.data : null;
     if (data === null) return invalid('the response body has no "data" list');
@@ -141,10 +175,12 @@ export function embeddingChecker(plan: {
       return invalid(`data[0].embedding has ${vector.length} dimensions, not the ${dimensions} requested`);
     }
     const row: RowValue[] = [];
-    for (const column of columns) {
-      const value = columnValue(column.type, vector);
-      if (!value.ok) return invalid(`data[0].embedding (column ${column.name}) ${value.problem}`);
-      row.push(value.value);
+    for (const [at, column] of columns.entries()) {
+      const value = converters[at]!(vector);
+      if (value instanceof ValueProblem) {
+        return invalid(`data[0].embedding (column ${column.name}) ${value.problem}`);
+      }
+      row.push(value);
     }
     return { ok: true, rows: [row] };
   };

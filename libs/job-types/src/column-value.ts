@@ -3,9 +3,14 @@ import type { RowValue } from './job-type.ts';
 
 /**
  * One answer value made into what its column takes, checked so that Postgres accepts it: an answer that would make
- * the insert fail is an invalid answer, never a stuck batch.
+ * the insert fail is an invalid answer, never a stuck batch. Each column gets its converter once, at compile time;
+ * a converter returns the value, or a ValueProblem (no allocation when the value is fine: this runs per answer).
  */
-export type ValueCheck = { ok: true; value: RowValue } | { ok: false; problem: string };
+export class ValueProblem {
+  constructor(readonly problem: string) {}
+}
+
+export type ValueConverter = (value: unknown) => RowValue | ValueProblem;
 
 const INTEGER_RANGES: Partial<Record<ColumnType, readonly [number, number]>> = {
   bigint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
@@ -19,13 +24,15 @@ function storableText(text: string): boolean {
   return !text.includes('\u0000') && !UNPAIRED_SURROGATE.test(text);
 }
 
-function storableJson(value: unknown): boolean {
+/** Deeper JSON than this is refused: Postgres's jsonb parser (and our own recursion) would run out of stack. */
+const MAX_JSON_DEPTH = 200;
+
+function storableJson(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return storableText(value);
-  if (Array.isArray(value)) return value.every(storableJson);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(([key, inner]) => storableText(key) && storableJson(inner));
-  }
-  return true;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) return value.every((inner) => storableJson(inner, depth + 1));
+  return Object.entries(value).every(([key, inner]) => storableText(key) && storableJson(inner, depth + 1));
 }
 
 /** Postgres refuses a `real` that overflows to infinity or a nonzero one that underflows to zero. */
@@ -39,50 +46,64 @@ const shownValue = (value: unknown): string => {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 };
 
-export function columnValue(type: ColumnType, value: unknown): ValueCheck {
-  const wrong = (expected: string): ValueCheck => ({
-    ok: false,
-    problem: `must be ${expected}, got ${shownValue(value)}`,
-  });
+const wrong = (expected: string, value: unknown): ValueProblem =>
+  new ValueProblem(`must be ${expected}, got ${shownValue(value)}`);
+
+function integerConverter(type: 'bigint' | 'integer' | 'smallint'): ValueConverter {
+  const [min, max] = INTEGER_RANGES[type]!;
+  return (value) => {
+    if (typeof value !== 'number' || !Number.isInteger(value)) return wrong(`an integer (${type})`, value);
+    if (value < min || value > max) return wrong(`an integer from ${min} to ${max} (${type})`, value);
+    return value;
+  };
+}
+
+function vectorConverter(type: 'real[]' | 'double precision[]'): ValueConverter {
+  const fits = type === 'real[]' ? fitsReal : () => true;
+  return (value) => {
+    if (!Array.isArray(value)) return wrong('an array of numbers', value);
+    const bad = value.findIndex((n) => typeof n !== 'number' || !Number.isFinite(n) || !fits(n));
+    if (bad >= 0) {
+      return new ValueProblem(
+        `element ${bad} must be a number fit for ${type}, got ${shownValue(value[bad])}`,
+      );
+    }
+    return value as number[];
+  };
+}
+
+export function columnConverter(type: ColumnType): ValueConverter {
   switch (type) {
     case 'bigint':
     case 'integer':
-    case 'smallint': {
-      const [min, max] = INTEGER_RANGES[type]!;
-      if (typeof value !== 'number' || !Number.isInteger(value)) return wrong(`an integer (${type})`);
-      if (value < min || value > max) return wrong(`an integer from ${min} to ${max} (${type})`);
-      return { ok: true, value };
-    }
+    case 'smallint':
+      return integerConverter(type);
     case 'double precision':
     case 'numeric':
-      return typeof value === 'number' && Number.isFinite(value) ? { ok: true, value } : wrong('a number');
+      return (value) =>
+        typeof value === 'number' && Number.isFinite(value) ? value : wrong('a number', value);
     case 'real':
-      return typeof value === 'number' && Number.isFinite(value) && fitsReal(value)
-        ? { ok: true, value }
-        : wrong('a number within the range of real');
+      return (value) =>
+        typeof value === 'number' && Number.isFinite(value) && fitsReal(value)
+          ? value
+          : wrong('a number within the range of real', value);
     case 'boolean':
-      return typeof value === 'boolean' ? { ok: true, value } : wrong('true or false');
+      return (value) => (typeof value === 'boolean' ? value : wrong('true or false', value));
     case 'text':
-      if (typeof value !== 'string') return wrong('a string');
-      return storableText(value)
-        ? { ok: true, value }
-        : wrong('text without NUL characters or broken UTF-16');
+      return (value) => {
+        if (typeof value !== 'string') return wrong('a string', value);
+        return storableText(value) ? value : wrong('text without NUL characters or broken UTF-16', value);
+      };
     case 'jsonb':
-      return storableJson(value)
-        ? { ok: true, value: JSON.stringify(value) }
-        : wrong('JSON without NUL characters or broken UTF-16');
+      return (value) =>
+        storableJson(value)
+          ? JSON.stringify(value)
+          : wrong(
+              `JSON without NUL characters or broken UTF-16, nested at most ${MAX_JSON_DEPTH} deep`,
+              value,
+            );
     case 'real[]':
-    case 'double precision[]': {
-      const fits = type === 'real[]' ? fitsReal : () => true;
-      if (!Array.isArray(value)) return wrong('an array of numbers');
-      const bad = value.findIndex((n) => typeof n !== 'number' || !Number.isFinite(n) || !fits(n));
-      if (bad >= 0) {
-        return {
-          ok: false,
-          problem: `element ${bad} must be a number fit for ${type}, got ${shownValue(value[bad])}`,
-        };
-      }
-      return { ok: true, value: value as number[] };
-    }
+    case 'double precision[]':
+      return vectorConverter(type);
   }
 }

@@ -228,3 +228,38 @@ describe('checkEmbedding', () => {
     expect(failed(embeddings.checkAnswer('{}', noCatalogue)).code).toBe('invalid_content');
   });
 });
+
+describe('checkAnswer: answers nested without end', () => {
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  it('refuses jsonb nested deeper than Postgres takes', () => {
+    const declaration = sentimentDeclaration();
+    (declaration.request as { responseSchema: unknown }).responseSchema = { type: 'object' };
+    declaration.results.columns = {
+      review_id: { from: '$id', type: 'bigint' },
+      doc: { from: '/a', type: 'jsonb' },
+    };
+    const jobType = compileJobType(declaration, 'test');
+    expect(jobType.checkAnswer(nested(150), noCatalogue).ok).toBe(true);
+    expect(failed(jobType.checkAnswer(nested(250), noCatalogue)).message).toContain(
+      'nested at most 200 deep',
+    );
+  });
+
+  it('fails an answer deeper than a recursive schema can be followed, rather than throwing', () => {
+    const declaration = sentimentDeclaration();
+    (declaration.request as { responseSchema: unknown }).responseSchema = {
+      type: 'object',
+      properties: { a: { $ref: '#' } },
+    };
+    declaration.results.columns = {
+      review_id: { from: '$id', type: 'bigint' },
+      a: { from: '/a', type: 'jsonb' },
+    };
+    const check = failed(compileJobType(declaration, 'test').checkAnswer(nested(100_000), noCatalogue));
+    expect(check).toMatchObject({
+      code: 'invalid_content',
+      message: expect.stringContaining('could not be checked'),
+    });
+  });
+});
