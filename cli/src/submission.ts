@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { insertBatchLog, type Pool, pgErrorCode } from '@batchline/db';
 import { LineSplitter } from '@batchline/domain';
-import type { CatalogueEntry, InputRecord, JobType, RequestId } from '@batchline/job-types';
+import type { CatalogueEntry, InputRecord, JobType, RequestContext, RequestId } from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
 import { CommandError } from './errors.ts';
 
@@ -100,11 +100,54 @@ export interface SubmittedBatch {
   requests: number;
 }
 
+interface RequestFile {
+  path: string;
+  requestIds: RequestId[];
+}
+
 /**
- * Builds the provider request file(s) of a job type from its input records — split over the provider's limits
- * (OpenAI 50,000 requests or 200 MB a file, Anthropic 100,000 requests or 256 MB a batch) — uploads each, creates
- * the batch and records a pending batch log of that job type, with its request ids, whose first check follows the
- * poll schedule.
+ * Writes the request lines into files within the provider's limits (OpenAI 50,000 requests or 200 MB a file,
+ * Anthropic 100,000 requests or 256 MB a batch). Every file is written before any is uploaded, so that a request
+ * that cannot be built (an id Anthropic refuses) stops the submission before any batch exists.
+ */
+async function writeRequestFiles(
+  dir: string,
+  provider: BatchProvider,
+  jobType: JobType,
+  records: readonly InputRecord[],
+  context: RequestContext,
+): Promise<RequestFile[]> {
+  const { limits } = provider;
+  const files: RequestFile[] = [];
+  let index = 0;
+  while (index < records.length) {
+    const file: RequestFile = { path: join(dir, `requests-${files.length}.jsonl`), requestIds: [] };
+    const out = createWriteStream(file.path);
+    try {
+      let bytes = 0;
+      while (index < records.length && file.requestIds.length < limits.maxRequests) {
+        const record = records[index]!;
+        const line = `${JSON.stringify(jobType.requestLine(provider.name, record, context))}\n`;
+        const size = Buffer.byteLength(line);
+        if (file.requestIds.length > 0 && bytes + size > limits.maxBytes) break;
+        if (!out.write(line)) await once(out, 'drain');
+        file.requestIds.push(record.id);
+        bytes += size;
+        index += 1;
+      }
+    } finally {
+      out.end();
+      await once(out, 'close');
+    }
+    files.push(file);
+  }
+  return files;
+}
+
+/**
+ * Builds the provider request file(s) of a job type from its input records, split over the provider's limits,
+ * uploads each, creates the batch and records a pending batch log of that job type, with its request ids, whose
+ * first check follows the poll schedule.
  */
 export async function submitRequests(options: {
   pool: Pool;
@@ -114,32 +157,14 @@ export async function submitRequests(options: {
   model: string;
   firstPollDelayMs: number;
 }): Promise<SubmittedBatch[]> {
-  const { provider, jobType, records, model } = options;
+  const { provider, jobType, model } = options;
   const context = { model, catalogue: await loadCatalogue(options.pool, jobType) };
-  const { limits } = provider;
   const dir = await mkdtemp(join(tmpdir(), 'batchline-submit-'));
   const submitted: SubmittedBatch[] = [];
   try {
-    let index = 0;
-    for (let part = 0; index < records.length; part++) {
-      const path = join(dir, `requests-${part}.jsonl`);
-      const out = createWriteStream(path);
-      const requestIds: RequestId[] = [];
-      let bytes = 0;
-      while (index < records.length && requestIds.length < limits.maxRequests) {
-        const record = records[index]!;
-        const line = `${JSON.stringify(jobType.requestLine(provider.name, record, context))}\n`;
-        const size = Buffer.byteLength(line);
-        if (requestIds.length > 0 && bytes + size > limits.maxBytes) break;
-        if (!out.write(line)) await once(out, 'drain');
-        requestIds.push(record.id);
-        bytes += size;
-        index += 1;
-      }
-      out.end();
-      await once(out, 'close');
+    for (const file of await writeRequestFiles(dir, provider, jobType, options.records, context)) {
       const batch = await provider.uploadAndCreateBatch({
-        inputPath: path,
+        inputPath: file.path,
         endpoint: jobType.batchEndpoint(provider.name),
         metadata: { job_type: jobType.name, source: 'batchline' },
       });
@@ -148,13 +173,13 @@ export async function submitRequests(options: {
         batchId: batch.id,
         model,
         jobType: jobType.name,
-        totalSentences: requestIds.length,
+        totalSentences: file.requestIds.length,
         inputFileId: batch.inputFileId,
         firstPollDelayMs: options.firstPollDelayMs,
         // One job type's ids are all integers or all strings (parseInputId returns its id kind only).
-        requestIds: requestIds as readonly number[] | readonly string[],
+        requestIds: file.requestIds as readonly number[] | readonly string[],
       });
-      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: requestIds.length });
+      submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: file.requestIds.length });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,14 +1,17 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
-import { builtInJobTypes } from '@batchline/job-types';
+import { builtInJobTypes, compileJobType, JobTypeError, readJobTypeFile } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitRequests } from '../src/submission.ts';
+import { DOC_TOPICS } from './declarations.ts';
 
 const log = createLogger({ service: 'submission-test', level: 'silent' });
+const EXAMPLES = new URL('../../examples/job-types/', import.meta.url);
 
 /** A provider that records the request files it is given, with small limits. */
 function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) {
@@ -119,5 +122,56 @@ describe('submitRequests', () => {
     });
     expect((files[0]!.lines[0] as { params: { system: string } }).params.system).toContain('1: Battery life');
     expect(submitted).toHaveLength(4);
+  });
+
+  it('writes a declared job type’s Anthropic requests (the forced answer tool) and records its job type', async () => {
+    await pool.query(await readFile(new URL('sentiment_labels.sql', EXAMPLES), 'utf8'));
+    const [sentiment] = readJobTypeFile(fileURLToPath(new URL('review_sentiment.yaml', EXAMPLES)));
+    const { provider, files } = recordingProvider('anthropic', { maxRequests: 2, maxBytes: 1 << 30 });
+    const submitted = await submitRequests({
+      pool,
+      provider,
+      jobType: sentiment!,
+      records: records.slice(0, 3),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    expect(files.map((file) => file.endpoint)).toEqual(['/v1/messages', '/v1/messages']);
+    expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual([
+      'sent-1',
+      'sent-2',
+      'sent-3',
+    ]);
+    expect(files[0]!.lines[0]).toMatchObject({
+      params: {
+        model: 'claude-x',
+        messages: [{ role: 'user', content: 'sentence 1' }],
+        tools: [{ name: 'answer' }],
+        tool_choice: { type: 'tool', name: 'answer' },
+      },
+    });
+    const { rows } = await pool.query(
+      'SELECT job_type, total_sentences FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
+      [submitted.map((batch) => batch.batchLogId)],
+    );
+    expect(rows).toEqual([
+      { job_type: 'review_sentiment', total_sentences: 2 },
+      { job_type: 'review_sentiment', total_sentences: 1 },
+    ]);
+  });
+
+  it('builds every request before uploading any: an id Anthropic refuses, even in a later part, creates no batch', async () => {
+    const { provider, files } = recordingProvider('anthropic', { maxRequests: 1, maxBytes: 1 << 30 });
+    const submission = submitRequests({
+      pool,
+      provider,
+      jobType: compileJobType(DOC_TOPICS, 'submission.int.test.ts'),
+      records: ['fine', 'has.dot'].map((id) => ({ id, fields: { title: 't', body: 'b' } })),
+      model: 'claude-x',
+      firstPollDelayMs: 0,
+    });
+    await expect(submission).rejects.toThrow(JobTypeError);
+    await expect(submission).rejects.toThrow(/doc-has\.dot.*Anthropic/);
+    expect(files).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createPool, getBatchLog, loadRequestCustomIds, type Pool } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
@@ -11,6 +12,7 @@ import { writeDeclarations } from './declarations.ts';
 import { runCli } from './support.ts';
 
 const API_KEY = 'sk-cli-job-type-test-000000';
+const EXAMPLES = fileURLToPath(new URL('../../examples/job-types/', import.meta.url));
 
 /**
  * A new job type needs no code (issue 14): declarations in a temporary folder, `migrate` creates their tables,
@@ -236,6 +238,24 @@ describe('batchline submit and track --job-type', () => {
       'batchline: job type doc_vectors asks for embeddings (/v1/embeddings), which Anthropic does not offer: use --provider openai',
     );
     expect((await cli(['track', 'batch_x', '--job-type', 'nope'])).code).toBe(2);
+  });
+
+  it('the shipped examples: migrate creates their tables, the sample input of review_sentiment submits', async () => {
+    const examples = { BATCHLINE_JOB_TYPES: EXAMPLES };
+    await pool.query(await readFile(join(EXAMPLES, 'sentiment_labels.sql'), 'utf8'));
+    const migrated = await cli(['migrate'], examples);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toContain('created table review_embeddings for job type review_embeddings\n');
+    const sample = join(EXAMPLES, 'review_sentiment.jsonl');
+    const outcome = await cli(['submit', '--job-type', 'review_sentiment', '--input', sample], examples);
+    expect(outcome.code, outcome.stderr).toBe(0);
+    const batch = submitted(outcome.stdout);
+    const sampleIds = (await readFile(sample, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => `sent-${(JSON.parse(line) as { review_id: number }).review_id}`);
+    expect(batch.requests).toBe(sampleIds.length);
+    expect((await uploadedRequests(batch.batchLogId)).map((line) => line.custom_id)).toEqual(sampleIds);
   });
 
   it('track --job-type records the job type of the adopted batch', async () => {
