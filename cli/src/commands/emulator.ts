@@ -36,19 +36,23 @@ export const emulatorCommand: Command = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError('--port must be a TCP port number');
+    const jobTypes = loadJobTypes(process.env.BATCHLINE_JOB_TYPES);
     let answerShares: ReturnType<typeof parseAnswerShares>;
     try {
-      answerShares = parseAnswerShares({
-        invalid: values['invalid-share'] as string | undefined,
-        unknownReference: values['unknown-share'] as string | undefined,
-      });
+      answerShares = parseAnswerShares(
+        {
+          invalid: values['invalid-share'] as string | undefined,
+          unknownReference: values['unknown-share'] as string | undefined,
+        },
+        jobTypes.all().map((jobType) => jobType.name),
+      );
     } catch (err) {
       throw new UsageError(`--invalid-share / --unknown-share: ${(err as Error).message}`);
     }
     const emulator = await startEmulator({
       port,
       host: String(values.host),
-      jobTypes: loadJobTypes(process.env.BATCHLINE_JOB_TYPES),
+      jobTypes,
       answerShares,
       clock: {
         validatingMs: durationOption('validating', values.validating),

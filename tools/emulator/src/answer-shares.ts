@@ -28,9 +28,20 @@ export function sharesFor(
   };
 }
 
-/** Refuses shares outside [0, 1] or adding up to more than 1, naming the job type. */
-export function checkAnswerShares(option: AnswerSharesOption | undefined): void {
+/** Refuses shares outside [0, 1], adding up to more than 1, or for a job type not declared, naming the job type. */
+export function checkAnswerShares(
+  option: AnswerSharesOption | undefined,
+  jobTypeNames?: readonly string[],
+): void {
   if (!option) return;
+  const undeclared = Object.keys(option.byJobType ?? {}).find(
+    (name) => jobTypeNames && !jobTypeNames.includes(name),
+  );
+  if (undeclared !== undefined) {
+    throw new RangeError(
+      `answer shares name ${undeclared}, which is not a declared job type (${jobTypeNames!.join(', ')})`,
+    );
+  }
   const check = (shares: AnswerShares, where: string) => {
     for (const [name, share] of Object.entries({
       invalid: shares.invalid,
@@ -58,10 +69,10 @@ export function checkAnswerShares(option: AnswerSharesOption | undefined): void 
  * The shares of the `emulator` command's `--invalid-share` and `--unknown-share`, each `0.05` for every job type,
  * `review_sentiment=0.2` for one, or a comma-separated mix (`0.05,review_sentiment=0.2`); checked.
  */
-export function parseAnswerShares(texts: {
-  invalid?: string;
-  unknownReference?: string;
-}): AnswerSharesOption {
+export function parseAnswerShares(
+  texts: { invalid?: string; unknownReference?: string },
+  jobTypeNames?: readonly string[],
+): AnswerSharesOption {
   const option: AnswerSharesOption = {};
   const byJobType: Record<string, AnswerShares> = {};
   for (const kind of ['invalid', 'unknownReference'] as const) {
@@ -76,6 +87,6 @@ export function parseAnswerShares(texts: {
     }
   }
   if (Object.keys(byJobType).length > 0) option.byJobType = byJobType;
-  checkAnswerShares(option);
+  checkAnswerShares(option, jobTypeNames);
   return option;
 }

@@ -83,12 +83,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchline-emulator-')));
   await mkdir(dataDir, { recursive: true });
 
-  checkAnswerShares(options.answerShares);
-  const answering = {
-    jobTypes: options.jobTypes ?? builtInJobTypes(),
-    answerShares: options.answerShares,
-    lineFaults: options.lineFaults,
-  };
+  const jobTypes = options.jobTypes ?? builtInJobTypes();
+  checkAnswerShares(
+    options.answerShares,
+    jobTypes.all().map((jobType) => jobType.name),
+  );
+  const answering = { jobTypes, answerShares: options.answerShares, lineFaults: options.lineFaults };
   const files = new FileStore(dataDir, now);
   const batches = new BatchService(files, clock, now, { ...answering, batchOutcome: options.batchOutcome });
   const messageBatches = new MessageBatchService(clock, now, {

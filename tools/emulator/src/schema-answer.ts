@@ -134,9 +134,12 @@ class AnswerWriter {
   /** The keys the text names (the viewpoint classifier's answer), topped up to `min` and cut at `max`. */
   private referenceArray(items: Schema, min: number, max: number): unknown[] {
     const keys = [...this.source.named];
-    const others = this.source.catalogue.map((entry) => entry.key).filter((key) => !keys.includes(key));
-    while (keys.length < min && others.length > 0) {
-      keys.push(others.splice(Math.floor(this.source.random() * others.length), 1)[0]!);
+    if (keys.length < min) {
+      const named = new Set(keys);
+      const others = this.source.catalogue.map((entry) => entry.key).filter((key) => !named.has(key));
+      while (keys.length < min && others.length > 0) {
+        keys.push(others.splice(Math.floor(this.source.random() * others.length), 1)[0]!);
+      }
     }
     const values = keys.map((key) => keyValue(key, items)).filter((value) => value !== undefined);
     const out: unknown[] = values.slice(0, max);

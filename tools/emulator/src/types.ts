@@ -21,7 +21,8 @@ export interface BatchRequestLine {
  * How one request's result is spoiled, so that tests can produce every bad-line kind of docs/interface.md §4:
  * - `error`: a line in the error file with `error: {code, message}`;
  * - `http`: a line in the error file with a non-200 `status_code` and an error body;
- * - `content`: a 200 line in the output file whose message content is `content` (prose, unknown ids, ...);
+ * - `content`: a 200 line in the output file whose message content is `content` (prose, unknown ids, ...); chat
+ *   requests only (an embeddings request keeps its vectors);
  * - `omit`: no line in either file;
  * - `garbage`: `text`, written verbatim, in the output file instead of the answer;
  * - `duplicate`: the normal line appears twice (the copy at the end of its file).

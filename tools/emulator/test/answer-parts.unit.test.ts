@@ -25,6 +25,9 @@ describe('answer shares', () => {
     expect(sharesFor(option, 'other')).toEqual({ invalid: 0.1, unknownReference: 0.05 });
     expect(sharesFor(undefined, 'other')).toEqual({ invalid: 0, unknownReference: 0 });
     expect(() => checkAnswerShares({ unknownReference: -0.1 })).toThrow(RangeError);
+    expect(() =>
+      checkAnswerShares({ byJobType: { typo: { invalid: 0.1 } } }, ['specific_viewpoint']),
+    ).toThrow('answer shares name typo, which is not a declared job type (specific_viewpoint)');
   });
 
   it('spoils about the configured share, the same custom ids every time', () => {
