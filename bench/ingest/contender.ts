@@ -46,9 +46,9 @@ export async function connect(input: ContenderInput): Promise<pg.Client> {
   return client;
 }
 
-export async function loadCatalogue(client: pg.Client): Promise<Set<number>> {
-  const { rows } = await client.query<{ id: string }>('SELECT id FROM wl_spec_vps');
-  return new Set(rows.map((row) => Number(row.id)));
+export async function loadCatalogue(client: pg.Client): Promise<Set<string>> {
+  const { rows } = await client.query<{ id: string }>('SELECT id::text AS id FROM wl_spec_vps');
+  return new Set(rows.map((row) => row.id));
 }
 
 /** Starts the clocks: wall time, this process's CPU time and that of the client's Postgres backend. */

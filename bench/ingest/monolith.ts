@@ -3,6 +3,7 @@
  * statements in one transaction. Run by the bench as its own process.
  */
 import { parseOpenAIResultLine, type ResultRecord } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import { connect, contenderInput, loadCatalogue, openDownload, startClocks } from './contender.ts';
 
 const ROWS_PER_STATEMENT = 1000;
@@ -11,6 +12,7 @@ const input = contenderInput();
 const client = await connect(input);
 const catalogue = await loadCatalogue(client);
 const clocks = await startClocks(client);
+const viewpoints = builtInJobTypes().default;
 
 const parts: Buffer[] = [];
 for await (const chunk of await openDownload(input)) parts.push(chunk as Buffer);
@@ -21,15 +23,14 @@ lines.forEach((text, index) => {
   const parsed = parseOpenAIResultLine(text, {
     file: 'output',
     line: index + 1,
-    isKnownViewpoint: (id) => catalogue.has(id),
+    jobType: viewpoints,
+    isCatalogueKey: (key) => catalogue.has(key),
   });
   if (parsed.kind === 'record' && !records.has(parsed.record.customId))
     records.set(parsed.record.customId, parsed.record);
 });
 const associations = [...records.values()].flatMap((record) =>
-  record.sentenceId === null
-    ? []
-    : record.viewpointIds.map((id) => [record.sentenceId, id, input.batchLogId]),
+  record.requestId === null ? [] : record.rows.map(([id]) => [record.requestId, id, input.batchLogId]),
 );
 
 async function insertAll(table: string, columns: string[], rows: unknown[][]): Promise<void> {
@@ -64,7 +65,7 @@ await insertAll(
     r.outcome,
     r.errorCode,
     r.errorMessage,
-    r.sentenceId,
+    r.requestId,
     r.promptTokens,
     r.completionTokens,
   ]),

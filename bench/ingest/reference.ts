@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { copyTextField } from '@batchline/db';
 import { LineSplitter, parseOpenAIResultLine, type SplitLine } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import { from as copyFrom } from 'pg-copy-streams';
 import { connect, contenderInput, loadCatalogue, openDownload, startClocks } from './contender.ts';
 
@@ -13,6 +14,7 @@ const input = contenderInput();
 const client = await connect(input);
 const catalogue = await loadCatalogue(client);
 const clocks = await startClocks(client);
+const viewpoints = builtInJobTypes().default;
 
 await client.query('BEGIN');
 const outcomes = client.query(
@@ -34,7 +36,8 @@ const onLine = (line: SplitLine) => {
   const parsed = parseOpenAIResultLine(line.text, {
     file: 'output',
     line: line.line,
-    isKnownViewpoint: (id) => catalogue.has(id),
+    jobType: viewpoints,
+    isCatalogueKey: (key) => catalogue.has(key),
   });
   if (parsed.kind !== 'record' || seen.has(parsed.record.customId)) return;
   const record = parsed.record;
@@ -46,15 +49,15 @@ const onLine = (line: SplitLine) => {
     record.outcome,
     record.errorCode,
     record.errorMessage,
-    record.sentenceId,
+    record.requestId,
     record.promptTokens,
     record.completionTokens,
   ]
     .map(copyTextField)
     .join('\t')}\n`;
-  if (record.sentenceId === null) return;
-  for (const viewpointId of record.viewpointIds) {
-    associationLines.push(`${record.sentenceId}\t${viewpointId}\t${input.batchLogId}\n`);
+  if (record.requestId === null) return;
+  for (const [viewpointId] of record.rows) {
+    associationLines.push(`${record.requestId}\t${viewpointId}\t${input.batchLogId}\n`);
   }
 };
 

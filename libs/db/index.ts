@@ -26,4 +26,4 @@ export {
   readExistingTable,
   type TargetTableOutcome,
 } from './src/target-tables.ts';
-export { listViewpoints, loadViewpointIds, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';
+export { listViewpoints, upsertViewpoints, type Viewpoint } from './src/viewpoints.ts';

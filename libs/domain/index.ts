@@ -28,17 +28,21 @@ export { LineSplitter, type SplitLine } from './src/line-splitter.ts';
 export { nextPollDelayMs, pollDelayMs } from './src/poll-schedule.ts';
 export { type BatchLimits, PROVIDER_BATCH_LIMITS } from './src/provider-limits.ts';
 export {
-  checkViewpointContent,
   type LineContext,
   type ParsedLine,
   parseAnthropicResultLine,
   parseOpenAIResultLine,
   type ResultFileKind,
+  type ResultReader,
 } from './src/result-line.ts';
 export {
+  type AnswerCheck,
   failedRecord,
   httpErrorCode,
   MAX_ERROR_MESSAGE_LENGTH,
+  type RequestId,
   ResultErrorCode,
   type ResultRecord,
+  type RowValue,
 } from './src/result-record.ts';
+export { checkViewpointContent } from './src/viewpoint-content.ts';

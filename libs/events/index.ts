@@ -12,7 +12,13 @@ export {
 export { EventValidationError } from './src/errors.ts';
 export { type OpsErrorDetails, type OpsErrorMessage, opsErrorEvent } from './src/ops-error-message.ts';
 export { OpsErrorEvent, OpsErrorKind, PollerSummaryEvent } from './src/ops-events.ts';
-export { InvalidLines, ResultsParsedEvent, ResultsSummary } from './src/results-parsed.ts';
+export {
+  InvalidLines,
+  ResultsParsedEvent,
+  ResultsSummary,
+  type ShippedRecord,
+  type ShippedRows,
+} from './src/results-parsed.ts';
 export type { EventOf } from './src/schemas.ts';
 export { StatusChangedEvent } from './src/status-changed.ts';
 export { type Subject, Subjects } from './src/subjects.ts';

@@ -24,9 +24,3 @@ export async function listViewpoints(db: Queryable): Promise<Viewpoint[]> {
   );
   return rows.map((row) => ({ id: Number(row.id), name: row.name }));
 }
-
-/** The ids a result line may name (docs/interface.md §4: every id must exist in `wl_spec_vps`). */
-export async function loadViewpointIds(db: Queryable): Promise<Set<number>> {
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM wl_spec_vps');
-  return new Set(rows.map((row) => Number(row.id)));
-}

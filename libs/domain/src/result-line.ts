@@ -1,8 +1,9 @@
-import { parseCustomId } from './custom-id.ts';
 import {
+  type AnswerCheck,
   failedRecord,
   httpErrorCode,
   MAX_ERROR_MESSAGE_LENGTH,
+  type RequestId,
   ResultErrorCode,
   type ResultRecord,
 } from './result-record.ts';
@@ -10,12 +11,33 @@ import {
 /** Which result file a line came from. */
 export type ResultFileKind = 'output' | 'error' | 'results';
 
+/** The endpoint whose answers are vectors (the response body), not a message. */
+const EMBEDDINGS_URL = '/v1/embeddings';
+
+/**
+ * What reading a result line needs of the batch's job type. A `JobType` of libs/job-types is one (this package
+ * cannot import it: job types build on the domain).
+ */
+export interface ResultReader {
+  /** `/v1/chat/completions` or `/v1/embeddings`. */
+  readonly endpoint: string;
+  readonly declaration: { readonly customIdPrefix: string };
+  /** The request id in a custom id, or null when it is not `<prefix>-<id>` of this job type. */
+  parseCustomId(customId: string): RequestId | null;
+  /** Checks a chat answer: its content text, or an already parsed object (Anthropic tool use). */
+  checkAnswer(content: unknown, isCatalogueKey: (key: string) => boolean): AnswerCheck;
+  /** Checks an embeddings response body. */
+  checkEmbedding(body: unknown): AnswerCheck;
+}
+
 export interface LineContext {
   file: ResultFileKind;
   /** 1-based line number within its file. */
   line: number;
-  /** Whether a viewpoint id exists in `wl_spec_vps`. */
-  isKnownViewpoint: (id: number) => boolean;
+  /** The batch's job type. */
+  jobType: ResultReader;
+  /** Whether a value is a key of the job type's catalogue (as text). */
+  isCatalogueKey: (key: string) => boolean;
 }
 
 export type ParsedLine =
@@ -23,60 +45,6 @@ export type ParsedLine =
   | { kind: 'blank' }
   /** A line that cannot be attributed to a request: counted in `log_details` with its location. */
   | { kind: 'invalid_line'; file: ResultFileKind; line: number; error: string };
-
-type ContentCheck = { ok: true; viewpointIds: number[] } | { ok: false; code: string; message: string };
-
-const MAX_VIEWPOINTS_PER_LINE = 1000;
-
-/**
- * Validates model output of the form `{"viewpoint_ids": [<integer>, ...]}` against the catalogue. Duplicated ids
- * count once. A line with any unknown id lands none of its ids.
- */
-export function checkViewpointContent(
-  content: unknown,
-  isKnownViewpoint: (id: number) => boolean,
-): ContentCheck {
-  const invalid = (message: string): ContentCheck => ({
-    ok: false,
-    code: ResultErrorCode.invalidContent,
-    message,
-  });
-  if (typeof content !== 'string') return invalid('message content is not a string');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(content);
-  } catch {
-    return invalid('message content is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return invalid('message content is not a JSON object');
-  }
-  const keys = Object.keys(parsed);
-  if (keys.length !== 1 || keys[0] !== 'viewpoint_ids') {
-    return invalid(`expected exactly the key "viewpoint_ids", got ${JSON.stringify(keys.slice(0, 5))}`);
-  }
-  const ids = (parsed as { viewpoint_ids: unknown }).viewpoint_ids;
-  if (!Array.isArray(ids)) return invalid('"viewpoint_ids" is not an array');
-  if (ids.length > MAX_VIEWPOINTS_PER_LINE) return invalid(`"viewpoint_ids" has ${ids.length} entries`);
-  const unique = new Set<number>();
-  for (const [index, id] of ids.entries()) {
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
-      return invalid(
-        `"viewpoint_ids"[${index}] is not a positive integer: ${JSON.stringify(id)}`.slice(0, 200),
-      );
-    }
-    unique.add(id);
-  }
-  const unknown = [...unique].filter((id) => !isKnownViewpoint(id));
-  if (unknown.length > 0) {
-    return {
-      ok: false,
-      code: ResultErrorCode.unknownViewpoint,
-      message: `viewpoint ids not in wl_spec_vps: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', ...' : ''}`,
-    };
-  }
-  return { ok: true, viewpointIds: [...unique] };
-}
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -91,7 +59,7 @@ function parseJsonLine(
   raw: string,
   ctx: LineContext,
 ):
-  | { ok: true; value: Record<string, unknown>; customId: string; sentenceId: number | null }
+  | { ok: true; value: Record<string, unknown>; customId: string; requestId: RequestId | null }
   | { ok: false; parsed: ParsedLine } {
   const fail = (error: string) =>
     ({ ok: false, parsed: { kind: 'invalid_line', file: ctx.file, line: ctx.line, error } }) as const;
@@ -106,7 +74,7 @@ function parseJsonLine(
   if (typeof customId !== 'string' || customId.length === 0 || customId.length > 512) {
     return fail('line has no usable "custom_id"');
   }
-  return { ok: true, value, customId, sentenceId: parseCustomId(customId) };
+  return { ok: true, value, customId, requestId: ctx.jobType.parseCustomId(customId) };
 }
 
 /** Strips a UTF-8 byte-order mark and a trailing CR; reports blank lines. */
@@ -120,7 +88,12 @@ type Tokens = Pick<ResultRecord, 'promptTokens' | 'completionTokens'>;
 /** What a provider-specific reader makes of an attributable line. */
 interface LineReader {
   tokens(value: Record<string, unknown>): Tokens;
-  outcome(value: Record<string, unknown>, customId: string, sentenceId: number, tokens: Tokens): ResultRecord;
+  outcome(
+    value: Record<string, unknown>,
+    customId: string,
+    requestId: RequestId,
+    tokens: Tokens,
+  ): ResultRecord;
 }
 
 /**
@@ -132,30 +105,29 @@ function parseResultLine(raw: string, ctx: LineContext, reader: LineReader): Par
   if (line === null) return { kind: 'blank' };
   const json = parseJsonLine(line, ctx);
   if (!json.ok) return json.parsed;
-  const { value, customId, sentenceId } = json;
+  const { value, customId, requestId } = json;
   const tokens = reader.tokens(value);
-  if (sentenceId === null) {
-    const message = `custom_id ${JSON.stringify(customId.slice(0, 80))} is not of the form rs-<positive integer>`;
+  if (requestId === null) {
+    const form = `${ctx.jobType.declaration.customIdPrefix}-<id>`;
+    const message = `custom_id ${JSON.stringify(customId.slice(0, 80))} is not of the form ${form}`;
     return record(failedRecord(customId, null, ResultErrorCode.invalidCustomId, message, tokens));
   }
-  return record(reader.outcome(value, customId, sentenceId, tokens));
+  return record(reader.outcome(value, customId, requestId, tokens));
 }
 
-/** A model answer: succeeded with its viewpoints, or failed with the content check's code. */
-function answerRecord(
+/** An answer: succeeded with the rows the job type's check extracted, or failed with its code. */
+function checkedRecord(
   customId: string,
-  sentenceId: number,
-  content: unknown,
-  ctx: LineContext,
+  requestId: RequestId,
+  check: AnswerCheck,
   tokens: Tokens,
 ): ResultRecord {
-  const check = checkViewpointContent(content, ctx.isKnownViewpoint);
-  if (!check.ok) return failedRecord(customId, sentenceId, check.code, check.message, tokens);
+  if (!check.ok) return failedRecord(customId, requestId, check.code, check.message, tokens);
   return {
     customId,
-    sentenceId,
+    requestId,
     outcome: 'succeeded',
-    viewpointIds: check.viewpointIds,
+    rows: check.rows,
     errorCode: null,
     errorMessage: null,
     ...tokens,
@@ -164,7 +136,8 @@ function answerRecord(
 
 /**
  * Parses one line of an OpenAI batch output or error file into a request outcome (docs/interface.md §4). Precedence: an
- * unattributable line, then a malformed `custom_id`, the line's `error`, a non-200 status, then the content.
+ * unattributable line, then a malformed `custom_id`, the line's `error`, a non-200 status, then the answer as the
+ * job type checks it: a chat answer's `choices[0].message.content`, an embeddings answer's response body.
  */
 export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine {
   const bodyOf = (value: Record<string, unknown>) => {
@@ -180,11 +153,11 @@ export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine
         completionTokens: tokenCount(usage?.completion_tokens),
       };
     },
-    outcome(value, customId, sentenceId, tokens) {
+    outcome(value, customId, requestId, tokens) {
       if (isObject(value.error)) {
         const code =
           typeof value.error.code === 'string' && value.error.code ? value.error.code : 'provider_error';
-        return failedRecord(customId, sentenceId, code, text(value.error.message), tokens);
+        return failedRecord(customId, requestId, code, text(value.error.message), tokens);
       }
       const { response, body } = bodyOf(value);
       const status = response?.status_code;
@@ -193,23 +166,33 @@ export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine
         const code = typeof status === 'number' ? httpErrorCode(status) : 'http_unknown';
         return failedRecord(
           customId,
-          sentenceId,
+          requestId,
           code,
           text(errorBody?.message) ?? 'response status is not 200',
           tokens,
         );
       }
+      const { jobType } = ctx;
+      if (jobType.endpoint === EMBEDDINGS_URL) {
+        return checkedRecord(customId, requestId, jobType.checkEmbedding(body), tokens);
+      }
       const choices = body && Array.isArray(body.choices) ? body.choices : [];
       const first = choices[0];
       const message = isObject(first) && isObject(first.message) ? first.message : null;
-      return answerRecord(customId, sentenceId, message?.content, ctx, tokens);
+      return checkedRecord(
+        customId,
+        requestId,
+        jobType.checkAnswer(message?.content, ctx.isCatalogueKey),
+        tokens,
+      );
     },
   });
 }
 
 /**
- * Parses one line of an Anthropic Message Batches results stream: `succeeded` is validated like OpenAI content
- * (first text block); `errored` is recorded with its error's type, `canceled` and `expired` with our codes.
+ * Parses one line of an Anthropic Message Batches results stream: a `succeeded` message's answer is its `tool_use`
+ * block's input (the forced `answer` tool of a job type with a response schema), else its first text block, checked
+ * like OpenAI content; `errored` is recorded with its error's type, `canceled` and `expired` with our codes.
  */
 export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedLine {
   const resultOf = (value: Record<string, unknown>) => {
@@ -225,31 +208,24 @@ export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedL
         completionTokens: tokenCount(usage?.output_tokens),
       };
     },
-    outcome(value, customId, sentenceId, tokens) {
+    outcome(value, customId, requestId, tokens) {
       const { result, message } = resultOf(value);
       switch (result?.type) {
         case 'succeeded': {
-          const blocks = message && Array.isArray(message.content) ? message.content : [];
-          const firstText = blocks.find((block) => isObject(block) && block.type === 'text');
-          return answerRecord(
-            customId,
-            sentenceId,
-            isObject(firstText) ? firstText.text : undefined,
-            ctx,
-            tokens,
-          );
+          const check = ctx.jobType.checkAnswer(anthropicAnswer(message), ctx.isCatalogueKey);
+          return checkedRecord(customId, requestId, check, tokens);
         }
         case 'errored': {
           // { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message } } }
           const outer = isObject(result.error) ? result.error : null;
           const inner = outer && isObject(outer.error) ? outer.error : outer;
           const code = typeof inner?.type === 'string' ? inner.type : 'provider_error';
-          return failedRecord(customId, sentenceId, code, text(inner?.message), tokens);
+          return failedRecord(customId, requestId, code, text(inner?.message), tokens);
         }
         case 'canceled':
           return failedRecord(
             customId,
-            sentenceId,
+            requestId,
             ResultErrorCode.batchCancelled,
             'the batch was cancelled before this request ran',
             tokens,
@@ -257,7 +233,7 @@ export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedL
         case 'expired':
           return failedRecord(
             customId,
-            sentenceId,
+            requestId,
             ResultErrorCode.batchExpired,
             'the batch expired before this request ran',
             tokens,
@@ -265,7 +241,7 @@ export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedL
         default:
           return failedRecord(
             customId,
-            sentenceId,
+            requestId,
             ResultErrorCode.invalidContent,
             `unknown result type ${JSON.stringify(result?.type ?? null)}`,
             tokens,
@@ -273,6 +249,15 @@ export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedL
       }
     },
   });
+}
+
+/** The answer of a succeeded Anthropic message: the first `tool_use` block's input, else the first text block's text. */
+function anthropicAnswer(message: Record<string, unknown> | null): unknown {
+  const blocks = message && Array.isArray(message.content) ? message.content : [];
+  const toolUse = blocks.find((block) => isObject(block) && block.type === 'tool_use');
+  if (isObject(toolUse)) return toolUse.input;
+  const firstText = blocks.find((block) => isObject(block) && block.type === 'text');
+  return isObject(firstText) ? firstText.text : undefined;
 }
 
 const record = (r: ResultRecord): ParsedLine => ({ kind: 'record', record: r });

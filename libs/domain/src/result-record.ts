@@ -1,15 +1,27 @@
+/** A request's id: an integer when the job type's `$id` columns are integers, a string otherwise. */
+export type RequestId = number | string;
+
+/** One value of a landed row: jsonb travels as its JSON text, vectors (`real[]`) as numbers. */
+export type RowValue = string | number | boolean | null | number[];
+
+/** The verdict on one answer: its rows (value columns only, in the target's order), or why it failed. */
+export type AnswerCheck = { ok: true; rows: RowValue[][] } | { ok: false; code: string; message: string };
+
 /**
  * One request outcome, validated: what the fetcher publishes and the persister writes. On the bus it travels as
- * a compact tuple (libs/bus `ResultRecordWire`, the one schema that checks it).
+ * a compact tuple (libs/events `ResultRecordTuple`, the one schema that checks it).
  */
 export interface ResultRecord {
   customId: string;
-  /** The review sentence the request was about; null when `customId` is not of the form `rs-<id>`. */
-  sentenceId: number | null;
+  /** The request's id from `customId`; null when `customId` is not `<prefix>-<id>` of the batch's job type. */
+  requestId: RequestId | null;
   /** `failed` exactly when `errorCode` is set. */
   outcome: 'succeeded' | 'failed';
-  /** Viewpoints to associate; always empty for a failed request. */
-  viewpointIds: number[];
+  /**
+   * The rows to land: each the job type's value columns (`target.valueColumns`, in order); the id columns are the
+   * request id. Always empty for a failed request.
+   */
+  rows: RowValue[][];
   errorCode: string | null;
   errorMessage: string | null;
   promptTokens: number | null;
@@ -33,7 +45,7 @@ export const MAX_ERROR_MESSAGE_LENGTH = 500;
 
 export function failedRecord(
   customId: string,
-  sentenceId: number | null,
+  requestId: RequestId | null,
   errorCode: string,
   errorMessage: string | null,
   tokens: { promptTokens: number | null; completionTokens: number | null } = {
@@ -43,9 +55,9 @@ export function failedRecord(
 ): ResultRecord {
   return {
     customId,
-    sentenceId,
+    requestId,
     outcome: 'failed',
-    viewpointIds: [],
+    rows: [],
     errorCode,
     errorMessage: errorMessage === null ? null : errorMessage.slice(0, MAX_ERROR_MESSAGE_LENGTH),
     ...tokens,

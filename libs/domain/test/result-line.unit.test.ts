@@ -1,6 +1,6 @@
+import { builtInJobTypes } from '@batchline/job-types';
 import { describe, expect, it } from 'vitest';
 import {
-  checkViewpointContent,
   customIdFor,
   type LineContext,
   type ParsedLine,
@@ -9,8 +9,14 @@ import {
   parseOpenAIResultLine,
 } from '../index.ts';
 
-const known = new Set([1, 2, 3, 101]);
-const ctx: LineContext = { file: 'output', line: 7, isKnownViewpoint: (id) => known.has(id) };
+const known = new Set(['1', '2', '3', '101']);
+/** specific_viewpoint as it ships: the result lines of §4 read through the job type. */
+const ctx: LineContext = {
+  file: 'output',
+  line: 7,
+  jobType: builtInJobTypes().default,
+  isCatalogueKey: (key) => known.has(key),
+};
 
 const okLine = (customId: string, content: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -47,52 +53,13 @@ describe('custom ids', () => {
   it('round-trips', () => expect(parseCustomId(customIdFor(42))).toBe(42));
 });
 
-describe('checkViewpointContent', () => {
-  const check = (content: unknown) => checkViewpointContent(content, (id) => known.has(id));
-  it('accepts ids and an empty list, de-duplicating', () => {
-    expect(check('{"viewpoint_ids":[1,2,2]}')).toEqual({ ok: true, viewpointIds: [1, 2] });
-    expect(check('{"viewpoint_ids": []}')).toEqual({ ok: true, viewpointIds: [] });
-  });
-  it.each([
-    ['prose', 'It is about battery life'],
-    ['a JSON array', '[1,2]'],
-    ['strings', '{"viewpoint_ids":["1"]}'],
-    ['floats', '{"viewpoint_ids":[1.5]}'],
-    ['negative', '{"viewpoint_ids":[-1]}'],
-    ['zero', '{"viewpoint_ids":[0]}'],
-    ['nested', '{"viewpoint_ids":[[1]]}'],
-    ['wrong key', '{"ids":[1]}'],
-    ['extra key', '{"viewpoint_ids":[1],"reason":"x"}'],
-    ['not an array', '{"viewpoint_ids":1}'],
-    ['null', 'null'],
-  ])('invalid_content for %s', (_label, content) => {
-    expect(check(content)).toMatchObject({ ok: false, code: 'invalid_content' });
-  });
-  it('invalid_content for non-string content', () => {
-    expect(check(null)).toMatchObject({ ok: false, code: 'invalid_content' });
-  });
-  it('invalid_content for an absurd number of ids', () => {
-    expect(
-      check(JSON.stringify({ viewpoint_ids: Array.from({ length: 10_000 }, (_, i) => i + 1) })),
-    ).toMatchObject({
-      ok: false,
-      code: 'invalid_content',
-    });
-  });
-  it('unknown_viewpoint names the unknown ids', () => {
-    const result = check('{"viewpoint_ids":[1,999]}');
-    expect(result).toMatchObject({ ok: false, code: 'unknown_viewpoint' });
-    expect(!result.ok && result.message).toContain('999');
-  });
-});
-
 describe('parseOpenAIResultLine', () => {
   it('a good line succeeds with its ids and tokens', () => {
     expect(recordOf(parseOpenAIResultLine(okLine('rs-5', '{"viewpoint_ids":[101,3]}'), ctx))).toEqual({
       customId: 'rs-5',
-      sentenceId: 5,
+      requestId: 5,
       outcome: 'succeeded',
-      viewpointIds: [101, 3],
+      rows: [[101], [3]],
       errorCode: null,
       errorMessage: null,
       promptTokens: 120,
@@ -133,10 +100,10 @@ describe('parseOpenAIResultLine', () => {
     });
     expect(recordOf(parseOpenAIResultLine(line, ctx))).toMatchObject({
       outcome: 'failed',
-      sentenceId: 9,
+      requestId: 9,
       errorCode: 'batch_expired',
       errorMessage: 'too late',
-      viewpointIds: [],
+      rows: [],
     });
   });
 
@@ -165,21 +132,43 @@ describe('parseOpenAIResultLine', () => {
     });
   });
 
+  it.each([
+    ['prose', 'It is about battery life'],
+    ['a JSON array', '[1,2]'],
+    ['strings', '{"viewpoint_ids":["1"]}'],
+    ['floats', '{"viewpoint_ids":[1.5]}'],
+    ['negative', '{"viewpoint_ids":[-1]}'],
+    ['zero', '{"viewpoint_ids":[0]}'],
+    ['nested', '{"viewpoint_ids":[[1]]}'],
+    ['wrong key', '{"ids":[1]}'],
+    ['extra key', '{"viewpoint_ids":[1],"reason":"x"}'],
+    ['not an array', '{"viewpoint_ids":1}'],
+    ['null', 'null'],
+    ['too many ids', JSON.stringify({ viewpoint_ids: Array.from({ length: 1001 }, (_, i) => (i % 3) + 1) })],
+  ])('%s → invalid_content, as before job types', (_label, content) => {
+    expect(recordOf(parseOpenAIResultLine(okLine('rs-2', content), ctx))).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'invalid_content',
+      rows: [],
+    });
+  });
+
   it('unknown viewpoint → unknown_viewpoint, landing none of the ids', () => {
     expect(recordOf(parseOpenAIResultLine(okLine('rs-2', '{"viewpoint_ids":[1,77]}'), ctx))).toMatchObject({
       outcome: 'failed',
       errorCode: 'unknown_viewpoint',
-      viewpointIds: [],
+      rows: [],
     });
   });
 
   it('malformed custom_id → invalid_custom_id with a null sentence', () => {
     expect(recordOf(parseOpenAIResultLine(okLine('review-2', '{"viewpoint_ids":[1]}'), ctx))).toMatchObject({
       customId: 'review-2',
-      sentenceId: null,
+      requestId: null,
       outcome: 'failed',
       errorCode: 'invalid_custom_id',
-      viewpointIds: [],
+      errorMessage: 'custom_id "review-2" is not of the form rs-<id>',
+      rows: [],
     });
   });
 
@@ -217,10 +206,25 @@ describe('parseAnthropicResultLine', () => {
     );
     expect(recordOf(parsed)).toMatchObject({
       outcome: 'succeeded',
-      viewpointIds: [2],
       promptTokens: 50,
       completionTokens: 5,
+      rows: [[2]],
     });
+  });
+  it('succeeded with the forced tool’s input, before any text block', () => {
+    const parsed = parseAnthropicResultLine(
+      line({
+        type: 'succeeded',
+        message: {
+          content: [
+            { type: 'text', text: 'Here is my answer.' },
+            { type: 'tool_use', id: 'toolu_1', name: 'answer', input: { viewpoint_ids: [3, 1] } },
+          ],
+        },
+      }),
+      ctx,
+    );
+    expect(recordOf(parsed)).toMatchObject({ outcome: 'succeeded', requestId: 4, rows: [[3], [1]] });
   });
   it('errored → the error type', () => {
     const parsed = parseAnthropicResultLine(

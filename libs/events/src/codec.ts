@@ -1,7 +1,7 @@
 import type { ResultRecord } from '@batchline/domain';
 import type { z } from 'zod';
 import { EventValidationError } from './errors.ts';
-import { ResultsParsedEvent, resultRecordTuple } from './results-parsed.ts';
+import { ResultsParsedEvent, resultRecordTuple, shippedRows } from './results-parsed.ts';
 import { type EventOf, EventSchemas } from './schemas.ts';
 import { type Subject, Subjects } from './subjects.ts';
 
@@ -18,11 +18,33 @@ function validationError(subject: Subject, error: z.ZodError): EventValidationEr
 }
 
 /**
- * Chunks published before records travelled as tuples carry them as objects (`{customId, sentenceId, outcome, ...}`);
- * read as tuples, they are checked like any other, so stored events replay and an upgrade mid-batch loses nothing.
+ * Chunks published before records travelled as tuples carry them as objects (`{customId, sentenceId, outcome,
+ * viewpointIds, ...}`, all of specific_viewpoint, whose one value column travels flat); read as tuples, they are
+ * checked like any other, so stored events replay and an upgrade mid-batch loses nothing.
  */
-const isObjectRecord = (record: unknown): record is object =>
+interface ObjectRecord {
+  customId: unknown;
+  sentenceId: unknown;
+  outcome: unknown;
+  viewpointIds: unknown;
+  errorCode: unknown;
+  errorMessage: unknown;
+  promptTokens: unknown;
+  completionTokens: unknown;
+}
+const isObjectRecord = (record: unknown): record is ObjectRecord =>
   record !== null && typeof record === 'object' && !Array.isArray(record);
+
+// Unchecked fields go through as they are: the tuple schema checks them next.
+const objectRecordTuple = (record: ObjectRecord): unknown[] => [
+  record.customId,
+  record.sentenceId,
+  record.viewpointIds,
+  record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
+  record.errorMessage,
+  record.promptTokens,
+  record.completionTokens,
+];
 
 function recordsAsTuples(value: unknown): unknown {
   if (
@@ -36,10 +58,7 @@ function recordsAsTuples(value: unknown): unknown {
   if (!records.some(isObjectRecord)) return value;
   return {
     ...value,
-    // Unchecked fields go through as they are: the tuple schema checks them next.
-    records: records.map((record) =>
-      isObjectRecord(record) ? resultRecordTuple(record as ResultRecord) : record,
-    ),
+    records: records.map((record) => (isObjectRecord(record) ? objectRecordTuple(record) : record)),
   };
 }
 
@@ -82,10 +101,12 @@ export interface EncodedResultsChunk {
 
 /**
  * One record's wire form as JSON text, so that a chunk can be cut by its encoded size and its body built without
- * serializing anything twice. Not checked here: the records come typed from the result parser, and the consumer
- * checks every one against `ResultRecordTuple`.
+ * serializing anything twice; `rowWidth` is the number of the job type's value columns (one: rows travel flat).
+ * Not checked here: the records come typed from the result parser, and the consumer checks every one against
+ * `ResultRecordTuple`, and the persister every row against the job type.
  */
-export const encodeResultRecord = (record: ResultRecord): string => JSON.stringify(resultRecordTuple(record));
+export const encodeResultRecord = (record: ResultRecord, rowWidth: number): string =>
+  JSON.stringify(resultRecordTuple(record, shippedRows(record.rows, rowWidth)));
 
 /**
  * The body of one results chunk: everything but the records validated against the event's schema, and the

@@ -1,4 +1,5 @@
-import type { ResultRecord } from '@batchline/domain';
+import type { ResultRecord, RowValue } from '@batchline/domain';
+import { DEFAULT_JOB_TYPE } from '@batchline/job-types';
 import { z } from 'zod';
 import { EndReason, FinalStatus, Provider, ProviderError } from './common.ts';
 
@@ -33,61 +34,88 @@ export type ResultsSummary = z.infer<typeof ResultsSummary>;
 
 const positiveId = z.number().int().positive();
 const tokenCount = z.number().int().nonnegative().nullable();
+/** A request id as `JobType.parseCustomId` gives it: a positive integer, or 1–64 of [A-Za-z0-9_.-]. */
+const RequestIdSchema = z.union([
+  positiveId,
+  z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a request id is a positive integer or 1-64 of [A-Za-z0-9_.-]'),
+]);
 
 /**
- * One request outcome as it travels in `batch.results.parsed`: the tuple `[customId, sentenceId, viewpointIds,
- * errorCode, errorMessage, promptTokens, completionTokens]`, a third of the bytes of the object form (a batch
- * sends 50,000), decoded to a `ResultRecord`: succeeded when `errorCode` is null, and then only with viewpoints.
+ * Rows as they travel: each a row (the job type's value columns, in order), or — when the job type has exactly one
+ * value column — that column's value alone (`[1, 2]`, not `[[1], [2]]`). Which of the two only the job type says:
+ * the persister reads them with it (`rowsOfShipped`), checking every row's width.
+ */
+export type ShippedRows = (RowValue | RowValue[])[];
+
+const isScalar = (value: unknown): boolean =>
+  value === null ||
+  typeof value === 'string' ||
+  typeof value === 'boolean' ||
+  (typeof value === 'number' && Number.isFinite(value));
+const isVector = (value: unknown): boolean =>
+  Array.isArray(value) && value.every((n) => typeof n === 'number' && Number.isFinite(n));
+const isRowValue = (value: unknown): value is RowValue => isScalar(value) || isVector(value);
+/** A row (an array of values) or a value: scalars, or arrays of numbers (vectors). */
+const isShippedRow = (value: unknown): value is RowValue | RowValue[] =>
+  isScalar(value) || (Array.isArray(value) && value.every(isRowValue));
+
+/**
+ * One request outcome as it travels in `batch.results.parsed`: the tuple `[customId, requestId, rows, errorCode,
+ * errorMessage, promptTokens, completionTokens]`, a third of the bytes of the object form (a batch sends 50,000),
+ * decoded to a `ShippedRecord`: succeeded when `errorCode` is null, and only then with rows.
  */
 export const ResultRecordTuple = z
   .tuple([
     z.string({ error: 'customId must be a string' }).min(1).max(512),
-    positiveId.nullable(),
-    z.array(positiveId),
+    RequestIdSchema.nullable(),
+    z.array(z.custom<RowValue | RowValue[]>(isShippedRow, 'a row is a value or an array of values')),
     z.string().min(1).nullable(),
     z.string().nullable(),
     tokenCount,
     tokenCount,
   ])
-  .refine(([, , viewpointIds, errorCode]) => errorCode === null || viewpointIds.length === 0, {
-    message: 'a failed record (errorCode set) has no viewpoints',
+  .refine(([, , rows, errorCode]) => errorCode === null || rows.length === 0, {
+    message: 'a failed record (errorCode set) has no rows',
   });
 export type ResultRecordTuple = z.infer<typeof ResultRecordTuple>;
 
+/** A `ResultRecord` as it travels: its rows as `shippedRows` made them. */
+export type ShippedRecord = Omit<ResultRecord, 'rows'> & { rows: ShippedRows };
+
+/** The rows of a job type with `rowWidth` value columns as they travel: flat when it has one. */
+export const shippedRows = (rows: RowValue[][], rowWidth: number): ShippedRows =>
+  rowWidth === 1 ? rows.map((row) => row[0]!) : rows;
+
 /**
- * The tuple of a record (the wire form, unchecked: `ResultRecordTuple` checks it where it is read). A failed
- * record without an error code gets an empty one, which that check refuses rather than reading it as succeeded.
+ * The tuple of a record with its rows as they travel (the wire form, unchecked: `ResultRecordTuple` checks it where
+ * it is read). A failed record without an error code gets an empty one, which that check refuses rather than
+ * reading it as succeeded.
  */
-export const resultRecordTuple = (record: ResultRecord): ResultRecordTuple => [
+export const resultRecordTuple = (
+  record: Omit<ShippedRecord, 'rows'>,
+  rows: ShippedRows,
+): ResultRecordTuple => [
   record.customId,
-  record.sentenceId,
-  record.viewpointIds,
+  record.requestId,
+  rows,
   record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
   record.errorMessage,
   record.promptTokens,
   record.completionTokens,
 ];
 
-const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ResultRecord>(), {
-  decode: ([
+const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {
+  decode: ([customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens]) => ({
     customId,
-    sentenceId,
-    viewpointIds,
-    errorCode,
-    errorMessage,
-    promptTokens,
-    completionTokens,
-  ]) => ({
-    customId,
-    sentenceId,
+    requestId,
     outcome: errorCode === null ? ('succeeded' as const) : ('failed' as const),
-    viewpointIds,
+    rows,
     errorCode,
     errorMessage,
     promptTokens,
     completionTokens,
   }),
-  encode: resultRecordTuple,
+  encode: (record) => resultRecordTuple(record, record.rows),
 });
 
 /**
@@ -100,6 +128,8 @@ export const ResultsParsedEvent = z
     batchLogId: z.number().int().positive(),
     provider: Provider,
     providerBatchId: z.string().min(1),
+    /** The batch's job type; chunks from before job types name none and are `specific_viewpoint`'s. */
+    jobType: z.string().min(1).max(63).default(DEFAULT_JOB_TYPE),
     chunkSeq: z.number().int().nonnegative(),
     last: z.boolean(),
     /** Total number of chunks; set on the last chunk only. */

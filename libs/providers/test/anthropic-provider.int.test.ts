@@ -10,6 +10,7 @@ import {
   viewpointSystemPrompt,
 } from '@batchline/domain';
 import { type Emulator, type MessageBatchOutcome, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BatchProvider, createAnthropicProvider, ProviderError } from '../index.ts';
 
@@ -54,7 +55,12 @@ describe('Anthropic provider against the emulator', () => {
     const splitter = new LineSplitter();
     const onLine = ({ line, text }: { line: number; text: string | null }) =>
       parsed.push(
-        provider.parseResultLine(text ?? '', { file: 'results', line, isKnownViewpoint: (id) => id <= 2 }),
+        provider.parseResultLine(text ?? '', {
+          file: 'results',
+          line,
+          jobType: builtInJobTypes().default,
+          isCatalogueKey: (key) => key === '1' || key === '2',
+        }),
       );
     for await (const chunk of stream) splitter.push(chunk as Buffer, onLine);
     splitter.end(onLine);
@@ -112,7 +118,7 @@ describe('Anthropic provider against the emulator', () => {
 
     const lines = await readResults(await provider.openFile(ended.outputFileId!));
     const records = lines.map((line) => (line.kind === 'record' ? line.record : null));
-    expect(records.map((r) => [r?.customId, r?.outcome, r?.viewpointIds, r?.errorCode]).sort()).toEqual([
+    expect(records.map((r) => [r?.customId, r?.outcome, r?.rows.flat(), r?.errorCode]).sort()).toEqual([
       ['rs-1', 'succeeded', [1], null],
       ['rs-2', 'succeeded', [2], null],
       ['rs-3', 'failed', [], 'invalid_request_error'],

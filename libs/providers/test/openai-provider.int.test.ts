@@ -11,6 +11,7 @@ import {
   viewpointSystemPrompt,
 } from '@batchline/domain';
 import { type BatchOutcome, type Emulator, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BatchProvider, createOpenAIProvider, ProviderError } from '../index.ts';
 
@@ -142,7 +143,12 @@ describe('OpenAI provider against the emulator', () => {
     const { lines } = await consume(await provider.openFile(done.outputFileId!));
     expect(lines).toHaveLength(6);
     const parsed = lines.map((line, i) =>
-      parseOpenAIResultLine(line, { file: 'output', line: i + 1, isKnownViewpoint: (id) => id <= 2 }),
+      parseOpenAIResultLine(line, {
+        file: 'output',
+        line: i + 1,
+        jobType: builtInJobTypes().default,
+        isCatalogueKey: (key) => key === '1' || key === '2',
+      }),
     );
     expect(parsed.every((p) => p.kind === 'record' && p.record.outcome === 'succeeded')).toBe(true);
   });

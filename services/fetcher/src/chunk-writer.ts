@@ -6,7 +6,7 @@ import {
 } from '@batchline/events';
 
 export interface ChunkWriterOptions {
-  batch: Pick<ResultsParsedEvent, 'batchLogId' | 'provider' | 'providerBatchId'>;
+  batch: Pick<ResultsParsedEvent, 'batchLogId' | 'provider' | 'providerBatchId' | 'jobType'>;
   /** Most records in one chunk. */
   maxRecords: number;
   /** Most encoded record bytes in one chunk: keeps every message far below the server's max payload. */

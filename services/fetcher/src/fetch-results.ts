@@ -7,7 +7,6 @@ import {
   LineSplitter,
   MAX_ERROR_MESSAGE_LENGTH,
   type ParsedLine,
-  parseCustomId,
   parseOpenAIResultLine,
   ResultErrorCode,
   type SplitLine,
@@ -19,6 +18,7 @@ import {
   type ResultsSummary,
   type StatusChangedEvent,
 } from '@batchline/events';
+import type { JobType } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import { ChunkWriter } from './chunk-writer.ts';
 import { RequestIdCollector } from './request-ids.ts';
@@ -39,7 +39,10 @@ export interface FetchOptions {
    * is read to learn them.
    */
   recordedRequests(batchLogId: number): Promise<Set<string> | null>;
-  isKnownViewpoint(id: number): boolean;
+  /** The batch's job type: it checks every answer and fixes the shape of the records. */
+  jobType: JobType;
+  /** Whether a value is a key of the job type's catalogue (loaded once per fetch). */
+  isCatalogueKey(key: string): boolean;
   publish(chunk: EncodedResultsChunk): Promise<void>;
   /** A file the provider no longer has: the batch ends without it instead of retrying for ever. */
   isGone(error: unknown): boolean;
@@ -86,9 +89,16 @@ const MAX_LINE_BYTES = 8 * 1024 * 1024;
  */
 export async function fetchResults(options: FetchOptions, event: StatusChangedEvent): Promise<FetchOutcome> {
   const started = performance.now();
+  const { jobType, isCatalogueKey } = options;
+  const rowWidth = jobType.target.valueColumns.length;
   const finalStatus = event.reason === 'completed' ? BatchStatus.completed : BatchStatus.failed;
   const writer = new ChunkWriter({
-    batch: { batchLogId: event.batchLogId, provider: event.provider, providerBatchId: event.providerBatchId },
+    batch: {
+      batchLogId: event.batchLogId,
+      provider: event.provider,
+      providerBatchId: event.providerBatchId,
+      jobType: jobType.name,
+    },
     maxRecords: options.maxRecords,
     maxBytes: options.maxBytes,
     window: options.window,
@@ -161,7 +171,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
       return;
     }
     seen.add(customId);
-    const encoded = encodeResultRecord(parsed.record);
+    const encoded = encodeResultRecord(parsed.record, rowWidth);
     if (drained) return land(customId, encoded);
     held.push({ customId, encoded });
     heldBytes += encoded.length;
@@ -185,11 +195,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
                 line: line.line,
                 error: `line is ${line.bytes} bytes, over the ${MAX_LINE_BYTES}-byte limit`,
               }
-            : parseResultLine(line.text, {
-                file: kind,
-                line: line.line,
-                isKnownViewpoint: options.isKnownViewpoint,
-              }),
+            : parseResultLine(line.text, { file: kind, line: line.line, jobType, isCatalogueKey }),
         ),
       );
     } catch (error) {
@@ -212,11 +218,11 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
       missingResults += 1;
       const missing = failedRecord(
         customId,
-        parseCustomId(customId),
+        jobType.parseCustomId(customId),
         ResultErrorCode.missingResult,
         'no line for this request in the output or error file',
       );
-      const waiting = writer.addEncoded(encodeResultRecord(missing));
+      const waiting = writer.addEncoded(encodeResultRecord(missing, rowWidth));
       if (waiting) await waiting;
     }
   }

@@ -1,6 +1,6 @@
 import { type Bus, PoisonMessageError, TransientError } from '@batchline/bus';
 import { PROVIDER_API_KEYS } from '@batchline/config';
-import { getBatchLog, loadRequestCustomIds, loadViewpointIds } from '@batchline/db';
+import { getBatchLog, loadRequestCustomIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import { opsErrorEvent, type StatusChangedEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
@@ -10,6 +10,7 @@ import { defineService } from '@batchline/runtime';
 import type { Context } from '@opentelemetry/api';
 import { fetchResults } from './fetch-results.ts';
 import { fetcherSettings } from './settings.ts';
+import { loadCatalogueKeys } from './store/catalogue-keys.ts';
 
 /** Chunks stay far below NATS's default 1 MiB max payload whatever the line sizes. */
 const MAX_CHUNK_BYTES = 512 * 1024;
@@ -36,6 +37,7 @@ async function reportUnreadableResults(
   log: Logger,
   delivery: { event: StatusChangedEvent; traceContext: Context },
   detail: string,
+  nextStep = 'Check the provider status page and the fetcher log; the fetch is retried, and `batchline replay` re-runs it.',
 ) {
   const { event } = delivery;
   const message = opsErrorEvent({
@@ -47,8 +49,7 @@ async function reportUnreadableResults(
     batchLogId: event.batchLogId,
     providerBatchId: event.providerBatchId,
     detail,
-    nextStep:
-      'Check the provider status page and the fetcher log; the fetch is retried, and `batchline replay` re-runs it.',
+    nextStep,
     occurrenceKey: `batch-${event.batchLogId}`,
   });
   const published = bus.publish(message.subject, message.payload, {
@@ -69,7 +70,7 @@ export const fetcherService = defineService({
   settings: fetcherSettings,
   defaultHealthPort: 9402,
   requires: [PROVIDER_API_KEYS],
-  async start({ config, log, pool, bus, metrics }) {
+  async start({ config, log, pool, bus, metrics, jobTypes }) {
     const chunksPublished = new Counter({
       name: 'batchline_fetcher_chunks_published_total',
       help: 'Result chunks published (acknowledged by JetStream), by provider',
@@ -90,15 +91,34 @@ export const fetcherService = defineService({
           );
           return;
         }
-        const viewpoints = await loadViewpointIds(pool);
+        const jobType = jobTypes.get(batch.jobType);
+        if (!jobType) {
+          // A fetcher started without the declaration: nothing can be read until it is restarted with it. The
+          // event is retried (then dead-lettered, to redrive) and the poller re-publishes it while nothing lands.
+          const problem = `its job type ${JSON.stringify(batch.jobType)} is not declared here (declared: ${jobTypes
+            .all()
+            .map((declared) => declared.name)
+            .join(', ')})`;
+          await reportUnreadableResults(
+            bus,
+            log,
+            { event, traceContext: message.traceContext },
+            problem,
+            'Add the declaration to BATCHLINE_JOB_TYPES of every service and restart them; the fetch is retried, and `batchline dlq redrive` re-runs a dead-lettered one.',
+          );
+          throw new TransientError(`batch log ${event.batchLogId}: ${problem}`);
+        }
+        const catalogueKeys = await loadCatalogueKeys(pool, jobType.catalogue);
         const started = Date.now();
         try {
           const result = await fetchResults(
             {
               // A provider without an API key fails here, and the message is retried later.
               files: providers.get(event.provider),
-              recordedRequests: (batchLogId) => loadRequestCustomIds(pool, batchLogId),
-              isKnownViewpoint: (id) => viewpoints.has(id),
+              recordedRequests: (batchLogId) =>
+                loadRequestCustomIds(pool, batchLogId, jobType.declaration.customIdPrefix),
+              jobType,
+              isCatalogueKey: (key) => catalogueKeys.has(key),
               publish: async (chunk) => {
                 await bus.publishResultsChunk(chunk, {
                   msgId: `results:${chunk.batchLogId}:${chunk.chunkSeq}`,

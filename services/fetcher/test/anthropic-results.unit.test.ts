@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parseAnthropicResultLine } from '@batchline/domain';
 import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
+import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it } from 'vitest';
 import { fetchResults } from '../src/fetch-results.ts';
@@ -61,7 +62,8 @@ describe('fetchResults for an Anthropic batch', () => {
           parseResultLine: parseAnthropicResultLine,
           hasInputFiles: false,
         },
-        isKnownViewpoint: (id) => id <= 3,
+        jobType: builtInJobTypes().default,
+        isCatalogueKey: (key) => ['1', '2', '3'].includes(key),
         recordedRequests: async () => null,
         publish: async (chunk) => void chunks.push(decodeEvent(Subjects.resultsParsed, chunk.data)),
         isGone: () => false,
@@ -77,7 +79,7 @@ describe('fetchResults for an Anthropic batch', () => {
       event,
     );
     const records = chunks.flatMap((chunk) => chunk.records);
-    expect(records.map((r) => [r.customId, r.outcome, r.errorCode, r.viewpointIds])).toEqual([
+    expect(records.map((r) => [r.customId, r.outcome, r.errorCode, r.rows])).toEqual([
       ['rs-1', 'succeeded', null, [1]],
       ['rs-2', 'failed', 'overloaded_error', []],
       ['rs-3', 'failed', 'batch_cancelled', []],

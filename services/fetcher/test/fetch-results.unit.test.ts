@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream';
 import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
+import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import { describe, expect, it, vi } from 'vitest';
 import { type FetchOptions, fetchResults } from '../src/fetch-results.ts';
 import { RequestIdCollector } from '../src/request-ids.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });
-const known = new Set([1, 2, 3]);
+/** specific_viewpoint as it ships, and its catalogue's keys (as text, as the fetcher loads them). */
+const viewpoints = builtInJobTypes().default;
+const known = new Set(['1', '2', '3']);
 
 const okLine = (customId: string, ids: number[]) =>
   JSON.stringify({
@@ -59,7 +62,8 @@ const isTransient = (error: unknown) => (error as { transient?: boolean }).trans
 const options = (
   overrides: Partial<FetchOptions> & Pick<FetchOptions, 'files' | 'publish'>,
 ): FetchOptions => ({
-  isKnownViewpoint: (id) => known.has(id),
+  jobType: viewpoints,
+  isCatalogueKey: (key) => known.has(key),
   recordedRequests: async () => null,
   isGone,
   isTransient,
@@ -104,7 +108,7 @@ describe('fetchResults', () => {
     });
     const { chunks, records, result } = await run({ in: input, out: output, err: error });
 
-    expect(records.map((r) => [r.customId, r.outcome, r.errorCode, r.viewpointIds])).toEqual([
+    expect(records.map((r) => [r.customId, r.outcome, r.errorCode, r.rows])).toEqual([
       ['rs-1', 'succeeded', null, [1, 2]],
       ['rs-2', 'failed', 'unknown_viewpoint', []],
       ['rs-3', 'failed', 'server_error', []],

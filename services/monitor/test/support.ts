@@ -79,9 +79,9 @@ const toRecord = (result: SeedResult, index: number, firstSentence: number): Res
     return failedRecord(customIdFor(sentenceId), sentenceId, result.errorCode!, 'seeded failure', tokens);
   return {
     customId: customIdFor(sentenceId),
-    sentenceId,
+    requestId: sentenceId,
     outcome: 'succeeded',
-    viewpointIds: [1 + (index % 5)],
+    rows: [[1 + (index % 5)]],
     errorCode: null,
     errorMessage: null,
     ...tokens,
@@ -108,15 +108,13 @@ async function landResults(
       records.map((record) => record.outcome),
       records.map((record) => record.errorCode),
       records.map((record) => record.errorMessage),
-      records.map((record) => record.sentenceId),
+      records.map((record) => record.requestId),
       records.map((record) => record.promptTokens),
       records.map((record) => record.completionTokens),
     ],
   );
   const associations = records.flatMap((record) =>
-    record.outcome === 'succeeded'
-      ? record.viewpointIds.map((viewpointId) => [record.sentenceId, viewpointId])
-      : [],
+    record.outcome === 'succeeded' ? record.rows.map(([viewpointId]) => [record.requestId, viewpointId]) : [],
   );
   await db.query(
     `INSERT INTO review_sentences_wl_spec_vp (review_sentence_id, wl_spec_vp_id, batch_log_id)

@@ -1,24 +1,36 @@
-import type { EventHandler } from '@batchline/bus';
+import { type EventHandler, PoisonMessageError } from '@batchline/bus';
 import type { Pool } from '@batchline/db';
+import type { JobTypeSet } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import { Counter, Histogram, type Registry } from '@batchline/metrics';
 import type { OutboxRelay } from '@batchline/outbox';
 import { traceHeaders } from '@batchline/telemetry';
 import { applyResultsChunk } from './store/apply-chunk.ts';
+import { MalformedChunkError } from './store/landing-plan.ts';
 
 export interface ChunkHandlerDeps {
   pool: Pool;
   log: Logger;
   metrics: Registry;
+  /** The job types in force: a chunk lands as the job type it names. */
+  jobTypes: JobTypeSet;
   /** Kicked when a chunk finalized its batch, so that `batch.finalized` goes out without waiting for a poll. */
   relay: OutboxRelay;
 }
 
 /**
- * Handles one `batch.results.parsed` chunk: applies it (see `applyResultsChunk`), measures how long that took and
- * what it wrote, and logs a batch it finalized. It resolves only after the commit, and the bus runner acks then.
+ * Handles one `batch.results.parsed` chunk: applies it as the job type it names (see `applyResultsChunk`),
+ * measures how long that took and what it wrote, and logs a batch it finalized. It resolves only after the
+ * commit, and the bus runner acks then. A chunk whose rows do not fit its job type is dead-lettered at once; one
+ * of a job type not declared here is retried (the declaration may come with a restart), then dead-lettered.
  */
-export function chunkHandler({ pool, log, metrics, relay }: ChunkHandlerDeps): EventHandler<'persister'> {
+export function chunkHandler({
+  pool,
+  log,
+  metrics,
+  jobTypes,
+  relay,
+}: ChunkHandlerDeps): EventHandler<'persister'> {
   const chunkDuration = new Histogram({
     name: 'batchline_persister_chunk_duration_seconds',
     help: 'Time to apply one result chunk, by whether it was applied or had landed before',
@@ -28,15 +40,22 @@ export function chunkHandler({ pool, log, metrics, relay }: ChunkHandlerDeps): E
   });
   const rowsWritten = new Counter({
     name: 'batchline_persister_rows_written_total',
-    help: 'Rows written by applied chunks: outcomes (batch_request_results) and associations',
+    help: "Rows written by applied chunks: outcomes (batch_request_results) and associations (the job type's target rows)",
     labelNames: ['kind'],
     registers: [metrics],
   });
   return async (chunk, delivery) => {
     const started = Date.now();
     // Should this chunk complete the batch, `batch.finalized` continues this chunk's trace.
-    const { applied, finalized, written } = await applyResultsChunk(pool, chunk, {
+    const jobType = jobTypes.named(chunk.jobType);
+    const { applied, finalized, written } = await applyResultsChunk(pool, jobType, chunk, {
       finalizedEventHeaders: traceHeaders(delivery.traceContext),
+    }).catch((error: unknown) => {
+      if (!(error instanceof MalformedChunkError)) throw error;
+      throw new PoisonMessageError(
+        `chunk ${chunk.chunkSeq} of batch log ${chunk.batchLogId} (${chunk.jobType}): ${error.message}`,
+        { cause: error },
+      );
     });
     chunkDuration.observe(
       { outcome: applied ? 'applied' : 'already_applied' },
@@ -48,6 +67,7 @@ export function chunkHandler({ pool, log, metrics, relay }: ChunkHandlerDeps): E
       {
         batchLogId: chunk.batchLogId,
         chunkSeq: chunk.chunkSeq,
+        jobType: chunk.jobType,
         records: chunk.records.length,
         applied,
         ms: Date.now() - started,

@@ -1,10 +1,10 @@
 import { DbError, getBatchLog, type Pool } from '@batchline/db';
-import { customIdFor, type ResultRecord } from '@batchline/domain';
+import type { ResultRecord } from '@batchline/domain';
 import { BatchFinalizedEvent } from '@batchline/events';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyResultsChunk } from '../src/store/apply-chunk.ts';
-import { chunksOf, failed, newBatch, succeeded, summaryOf } from './support.ts';
+import { chunksOf, failed, newBatch, succeeded, summaryOf, viewpoints } from './support.ts';
 
 describe('applyResultsChunk', () => {
   let db: MigratedTestDatabase;
@@ -54,7 +54,7 @@ describe('applyResultsChunk', () => {
     const batch = await newBatch(pool, 20);
     const [first] = chunksOf(batch, [mixedRecords(1000, 10), mixedRecords(1010, 10)]);
 
-    expect(await applyResultsChunk(pool, first!)).toEqual({
+    expect(await applyResultsChunk(pool, viewpoints, first!)).toEqual({
       applied: true,
       finalized: null,
       written: { outcomes: 10, associations: 10 },
@@ -63,7 +63,7 @@ describe('applyResultsChunk', () => {
     const associationsAfterFirst = await associationsOf(batch);
     const logAfterFirst = await getBatchLog(pool, batch);
 
-    expect(await applyResultsChunk(pool, first!)).toEqual(NOTHING_WRITTEN);
+    expect(await applyResultsChunk(pool, viewpoints, first!)).toEqual(NOTHING_WRITTEN);
     expect(await resultRows(batch)).toEqual(rowsAfterFirst);
     expect(await associationsOf(batch)).toEqual(associationsAfterFirst);
     const logAfterSecond = await getBatchLog(pool, batch);
@@ -84,7 +84,7 @@ describe('applyResultsChunk', () => {
     const invalid: ResultRecord = {
       ...failed(1, 'invalid_custom_id'),
       customId: 'not-a-sentence',
-      sentenceId: null,
+      requestId: null,
     };
     const summary = summaryOf({
       finalStatus: 9,
@@ -108,7 +108,8 @@ describe('applyResultsChunk', () => {
     );
 
     const outcomes = [];
-    for (const chunk of [...chunks].reverse()) outcomes.push(await applyResultsChunk(pool, chunk));
+    for (const chunk of [...chunks].reverse())
+      outcomes.push(await applyResultsChunk(pool, viewpoints, chunk));
     expect(outcomes.map((o) => o.applied)).toEqual([true, true, true]);
     expect(outcomes[0]!.finalized).toBeNull();
     expect(outcomes[1]!.finalized).toBeNull();
@@ -174,7 +175,8 @@ describe('applyResultsChunk', () => {
     ]);
 
     // Every chunk again (a replay): nothing changes, no second event.
-    for (const chunk of chunks) expect(await applyResultsChunk(pool, chunk)).toEqual(NOTHING_WRITTEN);
+    for (const chunk of chunks)
+      expect(await applyResultsChunk(pool, viewpoints, chunk)).toEqual(NOTHING_WRITTEN);
     expect(await finalizedOutboxRows(batch)).toHaveLength(1);
     expect(await getBatchLog(pool, batch)).toMatchObject({
       status: 9,
@@ -194,7 +196,7 @@ describe('applyResultsChunk', () => {
     // Each chunk delivered twice, all at once, over separate pooled connections.
     const outcomes = await Promise.all(
       [...work, ...work].map((chunk) =>
-        applyResultsChunk(pool, chunk, { finalizedEventHeaders: { traceparent: 'tp' } }),
+        applyResultsChunk(pool, viewpoints, chunk, { finalizedEventHeaders: { traceparent: 'tp' } }),
       ),
     );
 
@@ -225,7 +227,7 @@ describe('applyResultsChunk', () => {
 
   it('lands the rest of a chunk when an association already exists from an earlier batch', async () => {
     const earlier = await newBatch(pool, 1);
-    await applyResultsChunk(pool, chunksOf(earlier, [[succeeded(3001, [1])]])[0]!);
+    await applyResultsChunk(pool, viewpoints, chunksOf(earlier, [[succeeded(3001, [1])]])[0]!);
 
     const later = await newBatch(pool, 4);
     const records = [
@@ -234,7 +236,7 @@ describe('applyResultsChunk', () => {
       failed(3002, 'invalid_content'),
       succeeded(3003, []),
     ];
-    const { finalized } = await applyResultsChunk(pool, chunksOf(later, [records])[0]!);
+    const { finalized } = await applyResultsChunk(pool, viewpoints, chunksOf(later, [records])[0]!);
 
     expect(await associationsOf(earlier)).toEqual(['3001:1']);
     expect(await associationsOf(later)).toEqual(['3000:1', '3000:3', '3001:2']);
@@ -263,10 +265,10 @@ describe('applyResultsChunk', () => {
       [succeeded(4000, [1])],
       [succeeded(4001, [2, 77]), succeeded(4002, [3])],
     ]);
-    await applyResultsChunk(pool, chunks[0]!);
+    await applyResultsChunk(pool, viewpoints, chunks[0]!);
     await pool.query('DELETE FROM wl_spec_vps WHERE id = 77');
 
-    const { finalized } = await applyResultsChunk(pool, chunks[1]!);
+    const { finalized } = await applyResultsChunk(pool, viewpoints, chunks[1]!);
 
     expect(await associationsOf(batch)).toEqual(['4000:1', '4002:3']);
     expect((await resultRows(batch)).find((row) => row.custom_id === 'rs-4001')).toMatchObject({
@@ -280,6 +282,7 @@ describe('applyResultsChunk', () => {
     const batch = await newBatch(pool, 1);
     const { finalized } = await applyResultsChunk(
       pool,
+      viewpoints,
       chunksOf(batch, [[succeeded(5000, [1]), failed(5000, 'http_500'), succeeded(5000, [2])]])[0]!,
     );
     expect((await resultRows(batch)).map((row) => row.outcome)).toEqual(['succeeded']);
@@ -302,7 +305,7 @@ describe('applyResultsChunk', () => {
     function awkwardRecords(base: number): ResultRecord[] {
       return AWKWARD.map((message, i) => ({
         ...failed(base + i, `code\t${i}\n`, message),
-        customId: `${customIdFor(base + i)}`,
+        customId: `${viewpoints.customIdFor(base + i)}`,
       }));
     }
 
@@ -315,15 +318,19 @@ describe('applyResultsChunk', () => {
 
     it('round-trips exactly through COPY', async () => {
       const batch = await newBatch(pool, AWKWARD.length);
-      await applyResultsChunk(pool, chunksOf(batch, [awkwardRecords(6000)])[0]!);
+      await applyResultsChunk(pool, viewpoints, chunksOf(batch, [awkwardRecords(6000)])[0]!);
       await expectRoundTrip(batch, 6000);
     });
 
     it('round-trips exactly through the conflict path too', async () => {
       const earlier = await newBatch(pool, 1);
-      await applyResultsChunk(pool, chunksOf(earlier, [[succeeded(6100, [1])]])[0]!);
+      await applyResultsChunk(pool, viewpoints, chunksOf(earlier, [[succeeded(6100, [1])]])[0]!);
       const batch = await newBatch(pool, AWKWARD.length + 1);
-      await applyResultsChunk(pool, chunksOf(batch, [[...awkwardRecords(6101), succeeded(6100, [1])]])[0]!);
+      await applyResultsChunk(
+        pool,
+        viewpoints,
+        chunksOf(batch, [[...awkwardRecords(6101), succeeded(6100, [1])]])[0]!,
+      );
       const rows = await resultRows(batch);
       expect(rows.filter((row) => row.outcome === 'failed').map((row) => row.error_message)).toEqual(AWKWARD);
       expect(await associationsOf(batch)).toEqual([]);
@@ -334,7 +341,8 @@ describe('applyResultsChunk', () => {
       const customId = "rs-1\n'; DROP TABLE x; --\t\\";
       await applyResultsChunk(
         pool,
-        chunksOf(batch, [[{ ...failed(1, 'invalid_custom_id'), customId, sentenceId: null }]])[0]!,
+        viewpoints,
+        chunksOf(batch, [[{ ...failed(1, 'invalid_custom_id'), customId, requestId: null }]])[0]!,
       );
       expect((await resultRows(batch)).map((row) => row.custom_id)).toEqual([customId]);
       const tables = await pool.query(`SELECT to_regclass('batch_request_results') AS t`);
@@ -343,15 +351,21 @@ describe('applyResultsChunk', () => {
 
     it('replaces NUL, which Postgres text cannot hold, instead of failing the chunk forever', async () => {
       const batch = await newBatch(pool, 1);
-      await applyResultsChunk(pool, chunksOf(batch, [[failed(6200, 'http_500', 'before\u0000after')]])[0]!);
+      await applyResultsChunk(
+        pool,
+        viewpoints,
+        chunksOf(batch, [[failed(6200, 'http_500', 'before\u0000after')]])[0]!,
+      );
       expect((await resultRows(batch))[0].error_message).toBe('before\ufffdafter');
     });
   });
 
   it('refuses a chunk of an unknown batch and writes nothing', async () => {
-    const error = await applyResultsChunk(pool, chunksOf(987_654, [[succeeded(7000, [1])]])[0]!).catch(
-      (err: unknown) => err,
-    );
+    const error = await applyResultsChunk(
+      pool,
+      viewpoints,
+      chunksOf(987_654, [[succeeded(7000, [1])]])[0]!,
+    ).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(DbError);
     expect((error as DbError).code).toBe('batch_not_found');
     const leftovers = await pool.query(
@@ -365,6 +379,7 @@ describe('applyResultsChunk', () => {
     const batch = await newBatch(pool, 0);
     const { finalized } = await applyResultsChunk(
       pool,
+      viewpoints,
       chunksOf(batch, [[]], summaryOf({ finalStatus: 9, reason: 'failed' }))[0]!,
     );
     expect(finalized).toMatchObject({ status: 9, processedSentences: 0, associations: 0, topErrors: [] });

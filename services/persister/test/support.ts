@@ -1,14 +1,26 @@
 import { insertBatchLog, type Pool } from '@batchline/db';
-import { BatchStatus, customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
-import type { ResultsParsedEvent, ResultsSummary } from '@batchline/events';
+import { BatchStatus, failedRecord, type ResultRecord } from '@batchline/domain';
+import {
+  decodeEvent,
+  encodeResultRecord,
+  encodeResultsChunk,
+  type ResultsParsedEvent,
+  type ResultsSummary,
+  Subjects,
+} from '@batchline/events';
+import { builtInJobTypes, type JobType } from '@batchline/job-types';
+
+/** specific_viewpoint as it ships. */
+export const viewpoints: JobType = builtInJobTypes().default;
 
 let batchCounter = 0;
 
 /** A pending batch log with a unique provider batch id, due for its first check now. */
-export async function newBatch(pool: Pool, totalSentences = 0): Promise<number> {
+export async function newBatch(pool: Pool, totalSentences = 0, jobType = viewpoints.name): Promise<number> {
   batchCounter += 1;
   const { id } = await insertBatchLog(pool, {
     provider: 'openai',
+    jobType,
     batchId: `batch_test_${process.pid}_${batchCounter}_${Date.now()}`,
     model: 'gpt-test',
     totalSentences,
@@ -19,10 +31,10 @@ export async function newBatch(pool: Pool, totalSentences = 0): Promise<number> 
 }
 
 export const succeeded = (sentenceId: number, viewpointIds: number[]): ResultRecord => ({
-  customId: customIdFor(sentenceId),
-  sentenceId,
+  customId: viewpoints.customIdFor(sentenceId),
+  requestId: sentenceId,
   outcome: 'succeeded',
-  viewpointIds,
+  rows: viewpointIds.map((viewpointId) => [viewpointId]),
   errorCode: null,
   errorMessage: null,
   promptTokens: 10,
@@ -30,7 +42,7 @@ export const succeeded = (sentenceId: number, viewpointIds: number[]): ResultRec
 });
 
 export const failed = (sentenceId: number, errorCode: string, message = 'it went wrong'): ResultRecord =>
-  failedRecord(customIdFor(sentenceId), sentenceId, errorCode, message);
+  failedRecord(viewpoints.customIdFor(sentenceId), sentenceId, errorCode, message);
 
 export const summaryOf = (overrides: Partial<ResultsSummary> = {}): ResultsSummary => ({
   finalStatus: BatchStatus.completed,
@@ -47,23 +59,32 @@ export const summaryOf = (overrides: Partial<ResultsSummary> = {}): ResultsSumma
   ...overrides,
 });
 
-/** The `batch.results.parsed` events of one batch: one per group of records, the last carrying the summary. */
+/**
+ * The `batch.results.parsed` events of one batch of `jobType`: one per group of records, the last carrying the
+ * summary; encoded and decoded as the fetcher and the persister's consumer do.
+ */
 export function chunksOf(
   batchLogId: number,
   groups: ResultRecord[][],
   summary: ResultsSummary = summaryOf(),
+  jobType: JobType = viewpoints,
 ): ResultsParsedEvent[] {
+  const rowWidth = jobType.target.valueColumns.length;
   return groups.map((records, chunkSeq) => {
     const last = chunkSeq === groups.length - 1;
-    return {
-      batchLogId,
-      provider: 'openai',
-      providerBatchId: 'batch_test',
-      chunkSeq,
-      last,
-      chunkCount: last ? groups.length : null,
-      records,
-      summary: last ? summary : null,
-    };
+    const chunk = encodeResultsChunk(
+      {
+        batchLogId,
+        provider: 'openai',
+        providerBatchId: 'batch_test',
+        jobType: jobType.name,
+        chunkSeq,
+        last,
+        chunkCount: last ? groups.length : null,
+        summary: last ? summary : null,
+      },
+      records.map((record) => encodeResultRecord(record, rowWidth)),
+    );
+    return decodeEvent(Subjects.resultsParsed, chunk.data);
   });
 }

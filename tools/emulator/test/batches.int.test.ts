@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHAT_COMPLETIONS_URL, parseOpenAIResultLine, type ResultRecord } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../index.ts';
@@ -52,7 +53,8 @@ describe('emulator: batches through the openai SDK', () => {
     const parsed = parseOpenAIResultLine(line, {
       file,
       line: lineNo,
-      isKnownViewpoint: (id) => CATALOGUE.some((v) => v.id === id),
+      jobType: builtInJobTypes().default,
+      isCatalogueKey: (key) => CATALOGUE.some((v) => String(v.id) === key),
     });
     if (parsed.kind !== 'record')
       throw new Error(`line ${lineNo} of the ${file} file is not a record: ${line}`);
@@ -132,7 +134,7 @@ describe('emulator: batches through the openai SDK', () => {
     for (const sentence of SENTENCES) {
       const record = answers.get(`rs-${sentence.id}`)!;
       expect(record.outcome).toBe('succeeded');
-      expect([...record.viewpointIds].sort()).toEqual(sentence.expected);
+      expect(record.rows.map(([id]) => id).sort()).toEqual(sentence.expected);
     }
   });
 

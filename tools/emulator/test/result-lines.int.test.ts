@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHAT_COMPLETIONS_URL, type ParsedLine, parseOpenAIResultLine } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BatchOutcome, type Emulator, type LineFault, startEmulator } from '../index.ts';
@@ -83,7 +84,8 @@ describe('emulator: result lines, line faults, batch outcomes and the oracle', (
         parseOpenAIResultLine(line, {
           file,
           line: i + 1,
-          isKnownViewpoint: (id) => CATALOGUE.some((v) => v.id === id),
+          jobType: builtInJobTypes().default,
+          isCatalogueKey: (key) => CATALOGUE.some((v) => String(v.id) === key),
         }),
       );
   }
@@ -118,7 +120,8 @@ describe('emulator: result lines, line faults, batch outcomes and the oracle', (
       expect(got, outcome.customId).toBeDefined();
       for (const record of got!) {
         expect(record.outcome, outcome.customId).toBe(outcome.outcome);
-        if (outcome.outcome === 'succeeded') expect(record.viewpointIds).toEqual(outcome.viewpointIds);
+        if (outcome.outcome === 'succeeded')
+          expect(record.rows).toEqual(outcome.viewpointIds.map((id) => [id]));
         else expect(record.errorCode).toBe(outcome.errorCode);
       }
     }
@@ -144,12 +147,10 @@ describe('emulator: result lines, line faults, batch outcomes and the oracle', (
     expect(invalid[0]!.file).toBe('output');
     expect(records.get('rs-7')).toHaveLength(2);
     expect(records.get('rs-7')!.every((r) => r.outcome === 'succeeded')).toBe(true);
-    expect(records.get('rs-8')).toEqual([
-      expect.objectContaining({ outcome: 'succeeded', viewpointIds: [] }),
-    ]);
+    expect(records.get('rs-8')).toEqual([expect.objectContaining({ outcome: 'succeeded', rows: [] })]);
     for (const id of [10, 11, 12]) {
       expect(records.get(`rs-${id}`)).toEqual([
-        expect.objectContaining({ outcome: 'succeeded', viewpointIds: [11] }),
+        expect.objectContaining({ outcome: 'succeeded', rows: [[11]] }),
       ]);
     }
 

@@ -1,9 +1,11 @@
 import { DbError, type TransactionSource, withTransaction } from '@batchline/db';
 import { BatchStatus, type BatchStatusCode } from '@batchline/domain';
 import type { BatchFinalizedEvent, ResultsParsedEvent, ResultsSummary } from '@batchline/events';
+import type { JobType } from '@batchline/job-types';
 import type pg from 'pg';
 import { landChunkRows } from './chunk-rows.ts';
 import { finalizeBatch } from './finalize.ts';
+import { landingPlan, prepareChunk } from './landing-plan.ts';
 
 export interface ChunkOutcome {
   /** False when this chunk had landed before (a redelivery or replay): nothing was written. */
@@ -27,17 +29,22 @@ interface BatchProgressRow {
 }
 
 /**
- * Lands one `batch.results.parsed` chunk exactly once, in one transaction:
- * the ledger row `(batch, chunk_seq)` makes a repeated chunk a no-op; the records are COPYed in (falling back to
- * skipping rows that exist already); the batch counts grow under the batch row lock; and whichever chunk commits
- * last, in any order, sees every ledger row and sets the final status with its `batch.finalized` outbox event.
+ * Lands one `batch.results.parsed` chunk of `jobType` (the job type the chunk names) exactly once, in one
+ * transaction: the ledger row `(batch, chunk_seq)` makes a repeated chunk a no-op; the outcomes and the job type's
+ * rows are COPYed in (falling back to skipping rows that exist already); the batch counts grow under the batch
+ * row lock; and whichever chunk commits last, in any order, sees every ledger row and sets the final status with
+ * its `batch.finalized` outbox event. A chunk whose rows do not fit the job type throws `MalformedChunkError`
+ * before anything is written.
  */
 export async function applyResultsChunk(
   db: TransactionSource,
+  jobType: JobType,
   event: ResultsParsedEvent,
   { finalizedEventHeaders = {} }: ApplyChunkOptions = {},
 ): Promise<ChunkOutcome> {
   const { batchLogId, chunkSeq } = event;
+  const plan = landingPlan(jobType);
+  const chunk = prepareChunk(plan, event.records);
   return withTransaction(db, async (client) => {
     // A concurrent delivery of the same chunk waits here for the first one and then finds its row.
     const ledger = await client.query(
@@ -48,7 +55,7 @@ export async function applyResultsChunk(
     if (ledger.rowCount !== 1)
       return { applied: false, finalized: null, written: { outcomes: 0, associations: 0 } };
 
-    const landed = await landChunkRows(client, batchLogId, event.records);
+    const landed = await landChunkRows(client, plan, batchLogId, chunk);
     const written = { outcomes: landed.succeeded + landed.failed, associations: landed.associations };
     await client.query(
       `UPDATE batch_result_chunks SET succeeded = $3, failed = $4, associations = $5

@@ -1,0 +1,152 @@
+import { Readable } from 'node:stream';
+import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
+import { compileJobType, type JobType } from '@batchline/job-types';
+import { createLogger } from '@batchline/logging';
+import { describe, expect, it } from 'vitest';
+import { fetchResults } from '../src/fetch-results.ts';
+
+const labels = compileJobType(
+  {
+    name: 'labels_fetch_test',
+    input: { id: 'review_id', fields: ['text'] },
+    customIdPrefix: 'lab',
+    request: {
+      endpoint: '/v1/chat/completions',
+      messages: [{ role: 'user', content: 'Labels:\n{{catalogue}}\n\n{{text}}' }],
+      responseSchema: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['label', 'score'],
+        properties: { label: { type: 'string' }, score: { type: 'number', minimum: 0, maximum: 1 } },
+      },
+    },
+    catalogue: { table: 'labels', key: 'name', label: 'description' },
+    results: {
+      table: 'review_labels',
+      columns: {
+        review_id: { from: '$id', type: 'bigint' },
+        label: { from: '/label', type: 'text', references: 'catalogue', errorCode: 'unknown_label' },
+        score: { from: '/score', type: 'double precision' },
+      },
+      key: ['review_id'],
+    },
+  },
+  'labels.test.yaml',
+);
+
+const vectors = compileJobType(
+  {
+    name: 'vectors_fetch_test',
+    input: { id: 'doc_id', fields: ['text'] },
+    customIdPrefix: 'vec',
+    request: { endpoint: '/v1/embeddings', input: '{{text}}', dimensions: 3 },
+    results: {
+      table: 'doc_vectors',
+      columns: { doc_id: { from: '$id', type: 'text' }, embedding: { from: '$embedding', type: 'real[]' } },
+      key: ['doc_id'],
+    },
+  },
+  'vectors.test.yaml',
+);
+
+const chatLine = (customId: string, content: string) =>
+  JSON.stringify({
+    custom_id: customId,
+    response: {
+      status_code: 200,
+      body: { choices: [{ message: { content } }], usage: { prompt_tokens: 9 } },
+    },
+    error: null,
+  });
+const embeddingLine = (customId: string, embedding: number[]) =>
+  JSON.stringify({
+    custom_id: customId,
+    response: {
+      status_code: 200,
+      body: {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding }],
+        usage: { prompt_tokens: 3 },
+      },
+    },
+    error: null,
+  });
+
+const event: StatusChangedEvent = {
+  batchLogId: 12,
+  provider: 'openai',
+  providerBatchId: 'batch_jt',
+  previousProviderStatus: 'finalizing',
+  providerStatus: 'completed',
+  terminal: true,
+  reason: 'completed',
+  inputFileId: 'in',
+  outputFileId: 'out',
+  errorFileId: null,
+  requestCounts: null,
+  providerErrors: [],
+  observedAt: new Date().toISOString(),
+};
+
+/** Fetches one output file of `jobType` whose requests were recorded at submission. */
+async function fetchOf(jobType: JobType, output: string[], requests: string[]) {
+  const chunks: ResultsParsedEvent[] = [];
+  const wire: unknown[] = [];
+  await fetchResults(
+    {
+      files: { openFile: async () => Readable.from([Buffer.from(output.join('\n'))]) },
+      recordedRequests: async () => new Set(requests),
+      jobType,
+      isCatalogueKey: (key) => ['good', 'bad'].includes(key),
+      publish: async (chunk) => {
+        chunks.push(decodeEvent(Subjects.resultsParsed, chunk.data));
+        wire.push(...JSON.parse(new TextDecoder().decode(chunk.data)).records);
+      },
+      isGone: () => false,
+      isTransient: () => false,
+      maxRecords: 100,
+      maxBytes: 1 << 20,
+      window: 2,
+      downloadRetries: 0,
+      retryDelayMs: 1,
+      maxHeldBytes: 1 << 20,
+      log: createLogger({ service: 'test', level: 'silent' }),
+    },
+    event,
+  );
+  return { chunks, wire };
+}
+
+describe('fetchResults for a declared job type', () => {
+  it('ships rows of several value columns as rows, names the job type, and misses requests by its prefix', async () => {
+    const { chunks, wire } = await fetchOf(
+      labels,
+      [
+        chatLine('lab-1', '{"label":"good","score":0.5}'),
+        chatLine('lab-2', '{"label":"great","score":0.5}'),
+        chatLine('rs-3', '{"label":"good","score":0.5}'),
+      ],
+      ['lab-1', 'lab-2', 'lab-4'],
+    );
+    expect(chunks.map((chunk) => chunk.jobType)).toEqual(['labels_fetch_test']);
+    expect(wire).toEqual([
+      ['lab-1', 1, [['good', 0.5]], null, null, 9, null],
+      ['lab-2', 2, [], 'unknown_label', expect.stringContaining('great'), 9, null],
+      ['lab-4', 4, [], 'missing_result', 'no line for this request in the output or error file', null, null],
+    ]);
+    expect(chunks[0]!.summary).toMatchObject({ unexpectedLines: 1, missingResults: 1 });
+  });
+
+  it('ships an embeddings job type’s one column flat: each row is its vector', async () => {
+    const { wire } = await fetchOf(
+      vectors,
+      [embeddingLine('vec-doc.1', [0.5, -1, 0.25]), embeddingLine('vec-doc.2', [1, 2])],
+      ['vec-doc.1', 'vec-doc.2', 'vec-doc.3'],
+    );
+    expect(wire).toEqual([
+      ['vec-doc.1', 'doc.1', [[0.5, -1, 0.25]], null, null, 3, null],
+      ['vec-doc.2', 'doc.2', [], 'invalid_content', expect.any(String), 3, null],
+      ['vec-doc.3', 'doc.3', [], 'missing_result', expect.any(String), null, null],
+    ]);
+  });
+});
