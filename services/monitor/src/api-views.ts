@@ -1,6 +1,7 @@
-import type { AlertRules, Polling, RecentAlert } from './api-schema.ts';
+import type { AlertRules, Polling, ProviderState, RecentAlert } from './api-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
 import type { PollingState } from './store/polling-control.ts';
+import type { ProviderStateRow } from './store/provider-states.ts';
 
 // The store's rows as the admin API shows them (jobs: `jobView` in figures.ts, which prices them).
 
@@ -34,4 +35,23 @@ export const alertView = (alert: RaisedAlert): RecentAlert => ({
   batchLogIds: alert.batchLogIds,
   channels: alert.channels,
   raisedAt: alert.raisedAt.toISOString(),
+});
+
+export const providerStateView = (row: ProviderStateRow): ProviderState => ({
+  provider: row.provider,
+  paused: row.paused,
+  pause:
+    row.paused && row.kind && row.reason && row.since && row.until
+      ? {
+          kind: row.kind,
+          reason: row.reason,
+          since: row.since.toISOString(),
+          until: row.until.toISOString(),
+          needsProbe: row.needsProbe,
+        }
+      : null,
+  lastRateLimit:
+    row.kind === 'rate_limited' && row.since && row.until
+      ? { at: row.since.toISOString(), until: row.until.toISOString() }
+      : null,
 });
