@@ -222,6 +222,23 @@ export const MonitoringDataSchema = z.strictObject({
 });
 export type MonitoringData = z.infer<typeof MonitoringDataSchema>;
 
+/** One rule's delivery and scope (added with issue 17): cadence, UTC quiet hours ("HH:MM"), job type, provider. */
+export const AlertRuleDeliverySchema = z.strictObject({
+  cadence: z.enum(['immediate', 'hourly', 'daily']),
+  quietHours: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
+  jobType: z.string().nullable(),
+  provider: z.string().nullable(),
+});
+export type AlertRuleDelivery = z.infer<typeof AlertRuleDeliverySchema>;
+
+export const AlertConditionSchema = z.enum([
+  'high_error_rate',
+  'long_processing_time',
+  'low_throughput',
+  'stuck_batches',
+  'batch_failures',
+]);
+
 export const AlertRulesSchema = z.strictObject({
   errorRateThreshold: z.number().nullable(),
   processingTimeThreshold: z.number().nullable(),
@@ -231,6 +248,7 @@ export const AlertRulesSchema = z.strictObject({
   notificationChannels: z.array(AlertChannelSchema),
   alertSuppression: z.number(),
   evaluationWindow: z.number(),
+  perRule: z.record(AlertConditionSchema, AlertRuleDeliverySchema),
   updatedAt: Timestamp,
   updatedBy: z.string().nullable(),
 });
@@ -246,6 +264,10 @@ export const RecentAlertSchema = z.strictObject({
   batchLogIds: z.array(BatchLogId),
   channels: z.array(AlertChannelSchema),
   raisedAt: Timestamp,
+  /** Held for the digest due then (null: announced at once); the digest that announced it; a digest's count. */
+  dueAt: Timestamp.nullable(),
+  digestedIn: z.number().int().positive().nullable(),
+  digestOf: z.number().int().positive().nullable(),
 });
 export type RecentAlert = z.infer<typeof RecentAlertSchema>;
 

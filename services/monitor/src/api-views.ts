@@ -1,3 +1,4 @@
+import { type AlertRule, formatMinute } from './alert-cadence.ts';
 import type { AlertRules, Polling, ProviderState, RecentAlert } from './api-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
 import type { PollingState } from './store/polling-control.ts';
@@ -12,7 +13,7 @@ export const pollingView = (polling: PollingState): Polling => ({
   pausedBatches: polling.pausedBatches,
 });
 
-export const alertRulesView = (config: AlertConfig): AlertRules => ({
+export const alertRulesView = (config: AlertConfig, rules: readonly AlertRule[]): AlertRules => ({
   errorRateThreshold: config.errorRatePercent,
   processingTimeThreshold: config.processingTimeMs,
   throughputThreshold: config.minJobsPerHour,
@@ -21,6 +22,19 @@ export const alertRulesView = (config: AlertConfig): AlertRules => ({
   notificationChannels: config.channels,
   alertSuppression: config.suppressionMs,
   evaluationWindow: config.evaluationWindowMs,
+  perRule: Object.fromEntries(
+    rules.map((rule) => [
+      rule.condition,
+      {
+        cadence: rule.cadence,
+        quietHours: rule.quietHours
+          ? { start: formatMinute(rule.quietHours.startMinute), end: formatMinute(rule.quietHours.endMinute) }
+          : null,
+        jobType: rule.jobType,
+        provider: rule.provider,
+      },
+    ]),
+  ) as AlertRules['perRule'],
   updatedAt: config.updatedAt.toISOString(),
   updatedBy: config.updatedBy,
 });
@@ -35,6 +49,9 @@ export const alertView = (alert: RaisedAlert): RecentAlert => ({
   batchLogIds: alert.batchLogIds,
   channels: alert.channels,
   raisedAt: alert.raisedAt.toISOString(),
+  dueAt: alert.dueAt?.toISOString() ?? null,
+  digestedIn: alert.digestedIn,
+  digestOf: alert.digestOf,
 });
 
 export const providerStateView = (row: ProviderStateRow): ProviderState => ({
