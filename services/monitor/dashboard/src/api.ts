@@ -22,12 +22,16 @@ export type {
   Job,
   JobState,
   JobTypeFigures,
+  ModelFigures,
   MonitoringData,
   Performance,
   Polling,
+  ProviderFigures,
+  ProviderState,
   Queues,
   Summary,
   TimeRange,
+  Trends,
 } from '../../src/api-schema.ts';
 
 /** An answer other than success, with the API's error code and the field at fault. */
