@@ -1,7 +1,7 @@
 import { withTransaction } from '@batchline/db';
 import type { AlertChannel } from '@batchline/events';
 import { digestOf } from './alert-cadence.ts';
-import { ALERT_SEVERITY, type AlertEvaluationDeps, enqueueAlertRaised } from './alerts.ts';
+import { ALERT_SEVERITY, type AlertEvaluationDeps, enqueueAlertRaised } from './alert-events.ts';
 import {
   claimDigest,
   heldAlertsOf,

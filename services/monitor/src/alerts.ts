@@ -1,11 +1,10 @@
 import { formatDuration } from '@batchline/config';
-import { enqueueOutbox, type Pool, type Queryable, withTransaction } from '@batchline/db';
-import { type AlertCondition, type AlertRaisedEvent, Subjects, validateEvent } from '@batchline/events';
-import type { Logger } from '@batchline/logging';
+import { type Pool, withTransaction } from '@batchline/db';
+import type { AlertCondition } from '@batchline/events';
 import { type AlertRule, alertDueAt } from './alert-cadence.ts';
 import { sendDueDigests } from './alert-digests.ts';
+import { ALERT_SEVERITY, type AlertEvaluationDeps, enqueueAlertRaised } from './alert-events.ts';
 import { percent, rate } from './figures.ts';
-import type { MonitorMetrics } from './metrics.ts';
 import { listAlertRules } from './store/alert-rules.ts';
 import {
   type AlertConfig,
@@ -16,14 +15,6 @@ import {
   measureAlertConditions,
   type RaisedAlert,
 } from './store/alerts.ts';
-
-export const ALERT_SEVERITY: Record<AlertCondition, AlertRaisedEvent['severity']> = {
-  batch_failures: 'critical',
-  high_error_rate: 'high',
-  stuck_batches: 'high',
-  long_processing_time: 'medium',
-  low_throughput: 'medium',
-};
 
 /** A condition found true, before suppression decides whether it is announced. */
 export interface TriggeredCondition {
@@ -96,34 +87,6 @@ export function triggeredConditions(config: AlertConfig, m: AlertMeasurements): 
     });
   }
   return triggered;
-}
-
-export interface AlertEvaluationDeps {
-  pool: Pool;
-  log: Logger;
-  metrics: MonitorMetrics;
-}
-
-/** Writes the `alert.raised` event of an alert row to the outbox (msg id `alert:<id>`), in the caller's transaction. */
-export async function enqueueAlertRaised(
-  client: Queryable,
-  alert: RaisedAlert,
-  suppressionMs: number,
-): Promise<void> {
-  const event = validateEvent(Subjects.alertRaised, {
-    alertId: alert.id,
-    condition: alert.condition,
-    severity: alert.severity,
-    message: alert.message,
-    value: alert.value,
-    threshold: alert.threshold,
-    batchLogIds: alert.batchLogIds,
-    channels: alert.channels,
-    windowMs: alert.windowMs,
-    raisedAt: alert.raisedAt.toISOString(),
-    suppressedUntil: new Date(alert.raisedAt.getTime() + suppressionMs).toISOString(),
-  });
-  await enqueueOutbox(client, { subject: Subjects.alertRaised, msgId: `alert:${alert.id}`, payload: event });
 }
 
 const scopeKey = (rule: Pick<AlertRule, 'jobType' | 'provider'>) =>

@@ -15,6 +15,8 @@ interface Trend {
   change: number;
   format: (value: number) => string;
   since: string;
+  /** Whether a rise is good news (more jobs, a higher success rate) or bad (a longer processing time, cost). */
+  riseIs: 'good' | 'bad';
 }
 
 interface CardProps {
@@ -34,7 +36,7 @@ function MetricCard({ id, title, value, shown, detail, trend }: CardProps) {
       <div className="metric-value">{shown}</div>
       {trend && (
         <div
-          className={`metric-trend ${trend.change > 0 ? 'up' : trend.change < 0 ? 'down' : 'flat'}`}
+          className={`metric-trend ${trend.change === 0 ? 'flat' : trend.change > 0 === (trend.riseIs === 'good') ? 'good' : 'bad'}`}
           data-testid={`trend-${id}`}
           data-change={trend.change}
         >
@@ -58,11 +60,11 @@ export function MetricCards({
   trends: Trends;
 }) {
   const since = PREVIOUS_PERIOD_LABELS[timeRange];
-  const trend = (figure: keyof Trends['figures'], format: (value: number) => string): Trend => ({
-    change: trends.figures[figure]?.change ?? 0,
-    format,
-    since,
-  });
+  const trend = (
+    figure: keyof Trends['figures'],
+    format: (value: number) => string,
+    riseIs: Trend['riseIs'] = 'good',
+  ): Trend => ({ change: trends.figures[figure]?.change ?? 0, format, since, riseIs });
   const landed = summary.processedRequests + summary.failedRequests;
   const finished = summary.completedJobs + summary.failedJobs;
   const savings = summary.costSavings;
@@ -97,7 +99,7 @@ export function MetricCards({
         title="Avg processing time"
         value={summary.averageProcessingTime}
         shown={finished > 0 ? formatDuration(summary.averageProcessingTime) : '—'}
-        trend={trend('averageProcessingTime', formatDuration)}
+        trend={trend('averageProcessingTime', formatDuration, 'bad')}
         detail="submission to results landed"
       />
       <MetricCard
@@ -127,7 +129,7 @@ export function MetricCards({
         title="Batch cost"
         value={savings.batchCost}
         shown={formatUsd(savings.batchCost)}
-        trend={trend('batchCost', formatUsd)}
+        trend={trend('batchCost', formatUsd, 'bad')}
         detail={`${formatUsd(savings.syncCost)} at synchronous prices${savings.unpricedTokens > 0 ? ` · ${formatCount(savings.unpricedTokens)} tokens unpriced` : ''}`}
       />
     </section>
