@@ -276,6 +276,17 @@ describe('the dashboard in Debian chromium', () => {
        VALUES ('openai', 'rate_limited', false, now() + interval '10 minutes', '429 Too Many Requests')`,
     );
 
+    // An hourly rule with quiet hours on OpenAI only, and an alert of it held for its digest.
+    await db.pool.query(
+      `UPDATE alert_rules SET cadence = 'hourly', quiet_start_minute = 1320, quiet_end_minute = 420,
+         provider = 'openai' WHERE condition = 'batch_failures'`,
+    );
+    const held = await db.pool.query(
+      `INSERT INTO alerts (condition, severity, message, value, threshold, channels, window_ms, due_at)
+       VALUES ('batch_failures', 'critical', '[provider openai] 1 batch(es) failed in the last 1h', 1, 1, '{slack}',
+               3600000, date_trunc('hour', now()) + interval '1 hour') RETURNING id`,
+    );
+
     const { page, errors } = await signedIn(browser, address);
     const trend = page.getByTestId('trend-total-jobs');
     await expect(trend.getAttribute('data-change')).resolves.toBe('3');
@@ -306,6 +317,15 @@ describe('the dashboard in Debian chromium', () => {
           .getAttribute('data-value'),
       ),
     ).toBe(73.33);
+    await expect(page.getByTestId('alert-rule-batch_failures').textContent()).resolves.toBe(
+      'batch_failures: hourly digest · quiet 22:00–07:00 UTC · provider openai',
+    );
+    await expect(page.getByTestId('alert-rule-high_error_rate').textContent()).resolves.toBe(
+      'high_error_rate: at once',
+    );
+    await expect(page.getByTestId(`alert-delivery-${held.rows[0].id}`).textContent()).resolves.toContain(
+      '· held for the digest due ',
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-trends.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();

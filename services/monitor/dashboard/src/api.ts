@@ -16,6 +16,7 @@ import type {
 } from '../../src/api-schema.ts';
 
 export type {
+  AlertRuleDelivery,
   AlertRules,
   AlertsData,
   HistoricalPoint,
