@@ -86,4 +86,25 @@ describe('batchline status with job types', () => {
     expect(refused.stderr).toContain('--job-type filters the table');
     expect((await status('--job-type', ' ')).code).toBe(2);
   });
+
+  it('shows each pending batch its estimated completion, and what it rests on', async () => {
+    // Started 20 minutes ago, half done at the check 10 minutes ago: done about now.
+    await db.pool.query(
+      `UPDATE batch_jobs_vp_logs SET provider_status = 'in_progress', provider_started_at = now() - interval '20 minutes',
+         last_checked_at = now() - interval '10 minutes',
+         request_counts = '{"total": 4, "completed": 2, "failed": 0}' WHERE id = $1`,
+      [ids.review_sentiment],
+    );
+    const rows = parseTable((await status()).stdout);
+    const cell = (id: number) =>
+      rows.find((row) => Number(row['batch log']) === id)!['estimated completion']!;
+    const [at, basis] = cell(ids.review_sentiment!).split(' ');
+    expect(basis).toBe('(progress)');
+    expect(Math.abs(Date.parse(at!) - Date.now())).toBeLessThan(60_000);
+    // No counts and no completed batch of its job type to go by.
+    expect(cell(ids.review_embeddings!)).toBe('unknown');
+    const detail = JSON.parse((await status(String(ids.review_sentiment))).stdout);
+    expect(detail).toMatchObject({ estimateBasis: 'progress' });
+    expect(Math.abs(Date.parse(detail.estimatedCompletionAt) - Date.parse(at!))).toBeLessThan(60_000);
+  });
 });

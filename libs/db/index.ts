@@ -8,6 +8,11 @@ export {
   type RequestCounts,
 } from './src/batch-logs.ts';
 export { countBatchesByState, JOB_STATE_SQL, type JobState } from './src/batch-states.ts';
+export {
+  type BatchProgress,
+  ESTIMATE_HISTORY_BATCHES,
+  readBatchProgress,
+} from './src/completion-estimates.ts';
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';

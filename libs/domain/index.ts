@@ -23,6 +23,12 @@ export {
   viewpointSystemPrompt,
   viewpointsFromSystemPrompt,
 } from './src/classification-request.ts';
+export {
+  type CompletionEstimate,
+  type CompletionEstimateBasis,
+  type CompletionEstimateInput,
+  estimateCompletion,
+} from './src/completion-estimate.ts';
 export { customIdFor, parseCustomId } from './src/custom-id.ts';
 export { LineSplitter, type SplitLine } from './src/line-splitter.ts';
 export { nextPollDelayMs, pollDelayMs } from './src/poll-schedule.ts';

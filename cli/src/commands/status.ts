@@ -1,15 +1,25 @@
-import { getBatchLog, listBatchLogs } from '@batchline/db';
+import { type BatchProgress, getBatchLog, listBatchLogs, readBatchProgress } from '@batchline/db';
 import { batchStatusName } from '@batchline/domain';
 import { commandContext, withDatabase } from '../context.ts';
 import { CommandError, UsageError } from '../errors.ts';
 import { formatTable } from '../table.ts';
 import type { Command } from './command.ts';
 
+/** A pending batch's estimate and what it rests on; empty for final batches, `unknown` without one. */
+function estimateText(progress: BatchProgress | undefined): string {
+  if (!progress) return '';
+  if (!progress.estimate) return 'unknown';
+  return `${new Date(progress.estimate.at).toISOString()} (${progress.estimate.basis})`;
+}
+
 export const statusCommand: Command = {
   name: 'status',
   usage: 'batchline status [BATCH_LOG_ID] [--limit N] [--job-type NAME]',
   summary: 'a table of batch logs, or one batch log in detail',
-  details: ['--job-type NAME lists only the batch logs of that job type (batch_jobs_vp_logs.job_type).'],
+  details: [
+    "Pending batches show their estimated completion: from the provider's request counts since it started, else from the durations of their job type's recent completed batches (unknown when neither tells).",
+    '--job-type NAME lists only the batch logs of that job type (batch_jobs_vp_logs.job_type).',
+  ],
   options: { limit: { type: 'string', default: '50' }, 'job-type': { type: 'string' } },
   async run({ positionals, values }) {
     if (positionals.length > 1) throw new UsageError('status takes at most one batch log id');
@@ -32,6 +42,10 @@ export const statusCommand: Command = {
           console.error(`no batch logs of job type ${jobType}`);
           return;
         }
+        const progress = await readBatchProgress(
+          pool,
+          rows.map((row) => row.id),
+        );
         console.log(
           formatTable(
             [
@@ -45,6 +59,7 @@ export const statusCommand: Command = {
               'processed',
               'failed',
               'created',
+              'estimated completion',
             ],
             rows.map((row) => [
               row.id,
@@ -57,6 +72,7 @@ export const statusCommand: Command = {
               row.processedSentences,
               row.failedSentences,
               row.createdAt.toISOString(),
+              estimateText(progress.get(row.id)),
             ]),
           ),
         );
@@ -64,7 +80,19 @@ export const statusCommand: Command = {
       }
       const row = await getBatchLog(pool, id);
       if (!row) throw new CommandError(`batch log ${id} does not exist`);
-      console.log(JSON.stringify({ ...row, statusName: batchStatusName(row.status) }, null, 2));
+      const estimate = (await readBatchProgress(pool, [id])).get(id)?.estimate ?? null;
+      console.log(
+        JSON.stringify(
+          {
+            ...row,
+            statusName: batchStatusName(row.status),
+            estimatedCompletionAt: estimate ? new Date(estimate.at).toISOString() : null,
+            estimateBasis: estimate?.basis ?? null,
+          },
+          null,
+          2,
+        ),
+      );
     });
   },
 };

@@ -74,5 +74,22 @@ export const PollerSummaryEvent = z.object({
   batchesFailed: z.number().int().nonnegative(),
   /** Batches still waiting for the provider at the end of the period. */
   pendingBatches: z.number().int().nonnegative(),
+  /**
+   * The oldest of those (a few), with the provider's progress and their estimated completion (null: no
+   * estimate); absent from summaries published before issue 17.
+   */
+  stillProcessing: z
+    .array(
+      z.object({
+        batchLogId: z.number().int().positive(),
+        batchId: z.string(),
+        jobType: z.string(),
+        done: z.number().nonnegative().nullable(),
+        total: z.number().nonnegative().nullable(),
+        estimatedCompletionAt: Timestamp.nullable(),
+        estimateBasis: z.enum(['landing', 'progress', 'history']).nullable(),
+      }),
+    )
+    .optional(),
 });
 export type PollerSummaryEvent = z.infer<typeof PollerSummaryEvent>;

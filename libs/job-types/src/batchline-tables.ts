@@ -27,6 +27,8 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'slack_webhook_pacing',
   'batch_request_ids',
   'retention_runs',
+  'alert_rules',
+  'alert_digests',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

@@ -1,9 +1,11 @@
 import { formatDuration } from '@batchline/config';
-import { enqueueOutbox, type Pool, withTransaction } from '@batchline/db';
-import { type AlertCondition, type AlertRaisedEvent, Subjects, validateEvent } from '@batchline/events';
-import type { Logger } from '@batchline/logging';
+import { type Pool, withTransaction } from '@batchline/db';
+import type { AlertCondition } from '@batchline/events';
+import { type AlertRule, alertDueAt } from './alert-cadence.ts';
+import { sendDueDigests } from './alert-digests.ts';
+import { ALERT_SEVERITY, type AlertEvaluationDeps, enqueueAlertRaised } from './alert-events.ts';
 import { percent, rate } from './figures.ts';
-import type { MonitorMetrics } from './metrics.ts';
+import { listAlertRules } from './store/alert-rules.ts';
 import {
   type AlertConfig,
   type AlertMeasurements,
@@ -13,14 +15,6 @@ import {
   measureAlertConditions,
   type RaisedAlert,
 } from './store/alerts.ts';
-
-export const ALERT_SEVERITY: Record<AlertCondition, AlertRaisedEvent['severity']> = {
-  batch_failures: 'critical',
-  high_error_rate: 'high',
-  stuck_batches: 'high',
-  long_processing_time: 'medium',
-  low_throughput: 'medium',
-};
 
 /** A condition found true, before suppression decides whether it is announced. */
 export interface TriggeredCondition {
@@ -95,52 +89,64 @@ export function triggeredConditions(config: AlertConfig, m: AlertMeasurements): 
   return triggered;
 }
 
-export interface AlertEvaluationDeps {
-  pool: Pool;
-  log: Logger;
-  metrics: MonitorMetrics;
+const scopeKey = (rule: Pick<AlertRule, 'jobType' | 'provider'>) =>
+  `${rule.jobType ?? ''}\u0000${rule.provider ?? ''}`;
+
+/** What a rule watches, as words in front of its message ("" when it watches everything). */
+const scopeText = (rule: AlertRule): string => {
+  const parts = [rule.jobType && `job type ${rule.jobType}`, rule.provider && `provider ${rule.provider}`];
+  const named = parts.filter(Boolean);
+  return named.length === 0 ? '' : `[${named.join(', ')}] `;
+};
+
+/**
+ * The conditions that hold, each measured over its rule's scope (one measurement per distinct scope of job type
+ * and provider).
+ */
+async function triggeredByRule(pool: Pool, config: AlertConfig, rules: readonly AlertRule[]) {
+  const triggered: { found: TriggeredCondition; rule: AlertRule }[] = [];
+  const scopes = new Map(rules.map((rule) => [scopeKey(rule), rule]));
+  for (const [key, scope] of scopes) {
+    const measurements = await measureAlertConditions(pool, {
+      windowMs: config.evaluationWindowMs,
+      processingTimeMs: config.processingTimeMs,
+      stuckBatchMs: config.stuckBatchMs,
+      jobType: scope.jobType,
+      provider: scope.provider,
+    });
+    for (const found of triggeredConditions(config, measurements)) {
+      const rule = rules.find((candidate) => candidate.condition === found.condition);
+      if (rule && scopeKey(rule) === key) {
+        triggered.push({ found: { ...found, message: `${scopeText(rule)}${found.message}` }, rule });
+      }
+    }
+  }
+  return triggered;
 }
 
 /**
  * Measures the conditions and raises an alert for each one that holds and whose suppression window has run
- * out: the window claim, the alert row and its `alert.raised` outbox event commit together, so each condition
- * yields at most one alert per window even with several monitors.
+ * out: the window claim, the alert row and (unless its rule's cadence or quiet hours hold it for a digest) its
+ * `alert.raised` outbox event commit together, so each condition yields at most one alert per window even with
+ * several monitors. Held alerts go out with their digest (alert-digests.ts).
  */
 export async function evaluateAlerts({ pool, metrics }: AlertEvaluationDeps): Promise<RaisedAlert[]> {
   const config = await getAlertConfig(pool);
-  const measurements = await measureAlertConditions(pool, {
-    windowMs: config.evaluationWindowMs,
-    processingTimeMs: config.processingTimeMs,
-    stuckBatchMs: config.stuckBatchMs,
-  });
+  const rules = await listAlertRules(pool);
   const raised: RaisedAlert[] = [];
-  for (const found of triggeredConditions(config, measurements)) {
+  for (const { found, rule } of await triggeredByRule(pool, config, rules)) {
     const alert = await withTransaction(pool, async (client) => {
       if (!(await claimAlertWindow(client, found.condition, config.suppressionMs))) return null;
+      const { rows } = await client.query<{ now: Date }>('SELECT now()');
+      const dueAt = alertDueAt(rule, rows[0]!.now);
       const row = await insertAlert(client, {
         ...found,
         severity: ALERT_SEVERITY[found.condition],
         channels: config.channels,
         windowMs: config.evaluationWindowMs,
+        dueAt,
       });
-      const event = validateEvent(Subjects.alertRaised, {
-        alertId: row.id,
-        condition: found.condition,
-        severity: ALERT_SEVERITY[found.condition],
-        message: found.message,
-        value: found.value,
-        threshold: found.threshold,
-        batchLogIds: found.batchLogIds,
-        channels: config.channels,
-        windowMs: config.evaluationWindowMs,
-        raisedAt: row.raisedAt.toISOString(),
-        suppressedUntil: new Date(row.raisedAt.getTime() + config.suppressionMs).toISOString(),
-      });
-      await enqueueOutbox(client, {
-        subject: Subjects.alertRaised,
-        msgId: `alert:${row.id}`,
-        payload: event,
-      });
+      if (dueAt === null) await enqueueAlertRaised(client, row, config.suppressionMs);
       return row;
     });
     if (alert) {
@@ -155,7 +161,10 @@ export interface AlertEvaluator {
   stop(): Promise<void>;
 }
 
-/** Evaluates the alert rules every `intervalMs` until stopped; `onRaised` runs after alerts were enqueued. */
+/**
+ * Evaluates the alert rules and sends the digests that are due every `intervalMs` until stopped; `onRaised` runs
+ * after alerts were enqueued.
+ */
 export function startAlertEvaluator(
   deps: AlertEvaluationDeps & { intervalMs: number; onRaised: (alerts: RaisedAlert[]) => void },
 ): AlertEvaluator {
@@ -163,18 +172,20 @@ export function startAlertEvaluator(
   let round: Promise<void> = Promise.resolve();
   let stopped = false;
   const run = () => {
-    round = evaluateAlerts(deps).then(
-      (alerts) => {
-        if (alerts.length > 0) {
-          deps.log.warn(
-            { alerts: alerts.map((a) => ({ id: a.id, condition: a.condition })) },
-            'alerts raised',
-          );
-          deps.onRaised(alerts);
-        }
-      },
-      (error: unknown) => deps.log.error({ err: error }, 'alert evaluation failed'),
-    );
+    round = evaluateAlerts(deps)
+      .then(async (alerts) => [...alerts, ...(await sendDueDigests(deps))])
+      .then(
+        (alerts) => {
+          if (alerts.length > 0) {
+            deps.log.warn(
+              { alerts: alerts.map((a) => ({ id: a.id, condition: a.condition })) },
+              'alerts raised',
+            );
+            deps.onRaised(alerts);
+          }
+        },
+        (error: unknown) => deps.log.error({ err: error }, 'alert evaluation failed'),
+      );
     void round.then(() => {
       if (!stopped) timer = setTimeout(run, deps.intervalMs);
     });

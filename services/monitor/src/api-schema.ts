@@ -71,6 +71,64 @@ export const JobTypeFiguresSchema = z.strictObject({
 });
 export type JobTypeFigures = z.infer<typeof JobTypeFiguresSchema>;
 
+/** The same per provider, and per provider and model (null: the model is not recorded). */
+export const ProviderFiguresSchema = z.strictObject({
+  provider: z.string(),
+  summary: SummarySchema,
+  performance: PerformanceSchema,
+});
+export type ProviderFigures = z.infer<typeof ProviderFiguresSchema>;
+
+export const ModelFiguresSchema = z.strictObject({
+  provider: z.string(),
+  model: z.string().nullable(),
+  summary: SummarySchema,
+  performance: PerformanceSchema,
+});
+export type ModelFigures = z.infer<typeof ModelFiguresSchema>;
+
+/**
+ * Each summary figure against the previous period of the same length (jobs created in [from − range, from)):
+ * its value then and the change since (now − then).
+ */
+export const TrendFigureSchema = z.enum([
+  'totalJobs',
+  'completedJobs',
+  'failedJobs',
+  'pendingJobs',
+  'totalRequests',
+  'processedRequests',
+  'failedRequests',
+  'successRate',
+  'averageProcessingTime',
+  'batchCost',
+  'costSavings',
+]);
+export type TrendFigure = z.infer<typeof TrendFigureSchema>;
+export const TrendsSchema = z.strictObject({
+  previous: z.strictObject({ from: Timestamp, to: Timestamp }),
+  figures: z.record(TrendFigureSchema, z.strictObject({ previous: z.number(), change: z.number() })),
+});
+export type Trends = z.infer<typeof TrendsSchema>;
+
+/** A provider as the poller records it: paused or not (why, since, until when), and its last rate limit. */
+export const ProviderStateSchema = z.strictObject({
+  provider: z.string(),
+  paused: z.boolean(),
+  pause: z
+    .strictObject({
+      kind: z.string(),
+      reason: z.string(),
+      since: Timestamp,
+      /** A rate limit ends then; other kinds end when a probe succeeds, the next one due then. */
+      until: Timestamp,
+      needsProbe: z.boolean(),
+    })
+    .nullable(),
+  lastRateLimit: z.strictObject({ at: Timestamp, until: Timestamp }).nullable(),
+});
+export type ProviderState = z.infer<typeof ProviderStateSchema>;
+
 export const HistoricalPointSchema = z.strictObject({
   timestamp: Timestamp,
   totalJobs: z.number(),
@@ -92,6 +150,9 @@ export const ErrorSummaryEntrySchema = z.strictObject({
   percentage: z.number(),
 });
 
+/** How an estimate was made: results landing, the provider's progress, or the job type's past durations. */
+export const EstimateBasisSchema = z.enum(['landing', 'progress', 'history']);
+
 /** One job of the list; the optional fields come with `includeDetails` (and with every action's answer). */
 export const JobSchema = z.strictObject({
   id: BatchLogId,
@@ -112,6 +173,11 @@ export const JobSchema = z.strictObject({
   priority: z.number().int(),
   retryOf: BatchLogId.nullable(),
   retriedAs: BatchLogId.nullable(),
+  /** Added with issue 17: when a job still pending should be done (null when final or when nothing supports a guess). */
+  estimatedCompletionAt: Timestamp.nullable(),
+  estimateBasis: EstimateBasisSchema.nullable(),
+  /** The provider's request counts at its last check (done = completed + failed), while pending. */
+  providerProgress: z.strictObject({ done: z.number(), total: z.number() }).nullable(),
   costEstimate: z.number().nullable().optional(),
   costSavings: z.number().nullable().optional(),
   tokens: z.strictObject({ prompt: z.number(), completion: z.number() }).optional(),
@@ -133,6 +199,11 @@ export const MonitoringDataSchema = z.strictObject({
   performance: PerformanceSchema,
   /** Added with job types (issue 14): the figures above, per job type. */
   byJobType: z.array(JobTypeFiguresSchema),
+  /** Added with issue 17: per provider and model, the change against the previous period, the providers' state. */
+  byProvider: z.array(ProviderFiguresSchema),
+  byModel: z.array(ModelFiguresSchema),
+  trends: TrendsSchema,
+  providers: z.array(ProviderStateSchema),
   jobs: z.array(JobSchema),
   historical: z.array(HistoricalPointSchema),
   pagination: z.strictObject({
@@ -151,6 +222,23 @@ export const MonitoringDataSchema = z.strictObject({
 });
 export type MonitoringData = z.infer<typeof MonitoringDataSchema>;
 
+/** One rule's delivery and scope (added with issue 17): cadence, UTC quiet hours ("HH:MM"), job type, provider. */
+export const AlertRuleDeliverySchema = z.strictObject({
+  cadence: z.enum(['immediate', 'hourly', 'daily']),
+  quietHours: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
+  jobType: z.string().nullable(),
+  provider: z.string().nullable(),
+});
+export type AlertRuleDelivery = z.infer<typeof AlertRuleDeliverySchema>;
+
+export const AlertConditionSchema = z.enum([
+  'high_error_rate',
+  'long_processing_time',
+  'low_throughput',
+  'stuck_batches',
+  'batch_failures',
+]);
+
 export const AlertRulesSchema = z.strictObject({
   errorRateThreshold: z.number().nullable(),
   processingTimeThreshold: z.number().nullable(),
@@ -160,6 +248,7 @@ export const AlertRulesSchema = z.strictObject({
   notificationChannels: z.array(AlertChannelSchema),
   alertSuppression: z.number(),
   evaluationWindow: z.number(),
+  perRule: z.record(AlertConditionSchema, AlertRuleDeliverySchema),
   updatedAt: Timestamp,
   updatedBy: z.string().nullable(),
 });
@@ -175,6 +264,10 @@ export const RecentAlertSchema = z.strictObject({
   batchLogIds: z.array(BatchLogId),
   channels: z.array(AlertChannelSchema),
   raisedAt: Timestamp,
+  /** Held for the digest due then (null: announced at once); the digest that announced it; a digest's count. */
+  dueAt: Timestamp.nullable(),
+  digestedIn: z.number().int().positive().nullable(),
+  digestOf: z.number().int().positive().nullable(),
 });
 export type RecentAlert = z.infer<typeof RecentAlertSchema>;
 

@@ -1,6 +1,8 @@
-import type { AlertRules, Polling, RecentAlert } from './api-schema.ts';
+import { type AlertRule, formatMinute } from './alert-cadence.ts';
+import type { AlertRules, Polling, ProviderState, RecentAlert } from './api-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
 import type { PollingState } from './store/polling-control.ts';
+import type { ProviderStateRow } from './store/provider-states.ts';
 
 // The store's rows as the admin API shows them (jobs: `jobView` in figures.ts, which prices them).
 
@@ -11,7 +13,7 @@ export const pollingView = (polling: PollingState): Polling => ({
   pausedBatches: polling.pausedBatches,
 });
 
-export const alertRulesView = (config: AlertConfig): AlertRules => ({
+export const alertRulesView = (config: AlertConfig, rules: readonly AlertRule[]): AlertRules => ({
   errorRateThreshold: config.errorRatePercent,
   processingTimeThreshold: config.processingTimeMs,
   throughputThreshold: config.minJobsPerHour,
@@ -20,6 +22,19 @@ export const alertRulesView = (config: AlertConfig): AlertRules => ({
   notificationChannels: config.channels,
   alertSuppression: config.suppressionMs,
   evaluationWindow: config.evaluationWindowMs,
+  perRule: Object.fromEntries(
+    rules.map((rule) => [
+      rule.condition,
+      {
+        cadence: rule.cadence,
+        quietHours: rule.quietHours
+          ? { start: formatMinute(rule.quietHours.startMinute), end: formatMinute(rule.quietHours.endMinute) }
+          : null,
+        jobType: rule.jobType,
+        provider: rule.provider,
+      },
+    ]),
+  ) as AlertRules['perRule'],
   updatedAt: config.updatedAt.toISOString(),
   updatedBy: config.updatedBy,
 });
@@ -34,4 +49,26 @@ export const alertView = (alert: RaisedAlert): RecentAlert => ({
   batchLogIds: alert.batchLogIds,
   channels: alert.channels,
   raisedAt: alert.raisedAt.toISOString(),
+  dueAt: alert.dueAt?.toISOString() ?? null,
+  digestedIn: alert.digestedIn,
+  digestOf: alert.digestOf,
+});
+
+export const providerStateView = (row: ProviderStateRow): ProviderState => ({
+  provider: row.provider,
+  paused: row.paused,
+  pause:
+    row.paused && row.kind && row.reason && row.since && row.until
+      ? {
+          kind: row.kind,
+          reason: row.reason,
+          since: row.since.toISOString(),
+          until: row.until.toISOString(),
+          needsProbe: row.needsProbe,
+        }
+      : null,
+  lastRateLimit:
+    row.kind === 'rate_limited' && row.since && row.until
+      ? { at: row.since.toISOString(), until: row.until.toISOString() }
+      : null,
 });

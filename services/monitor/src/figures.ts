@@ -1,11 +1,13 @@
 import type { Pricing } from '@batchline/config';
-import type { JobState } from '@batchline/db';
+import type { BatchProgress, JobState } from '@batchline/db';
 import { PROVIDER_BATCH_LIMITS, type ProviderName } from '@batchline/domain';
 import type {
   HistoricalPoint,
   Job,
   JobTypeFigures,
+  ModelFigures,
   Performance,
+  ProviderFigures,
   Queues,
   Summary,
   TimeRange,
@@ -117,6 +119,9 @@ export interface Figures {
   performance: Performance;
   /** The summary and performance of the jobs in scope of each job type. */
   byJobType: JobTypeFigures[];
+  /** The same per provider, and per provider and model. */
+  byProvider: ProviderFigures[];
+  byModel: ModelFigures[];
   historical: HistoricalPoint[];
   /** Jobs in scope (for paging). */
   jobsInScope: number;
@@ -195,17 +200,34 @@ function summarize(totals: Totals, rangeMs: number): { summary: Summary; perform
   };
 }
 
-/** The groups in scope summed per job type: one entry per job type with jobs in scope, by name. */
-function byJobType(inScope: readonly MonitoringGroup[], input: FigureInput): JobTypeFigures[] {
-  const totalsOf = new Map<string, Totals>();
-  for (const group of inScope) {
-    const totals = totalsOf.get(group.jobType) ?? emptyTotals();
-    totalsOf.set(group.jobType, totals);
-    addGroup(totals, group, input.pricing);
+/** The groups summed per key (job type, provider, model): one entry per key, ordered by key. */
+function breakdown(
+  groups: readonly MonitoringGroup[],
+  keyOf: (group: MonitoringGroup) => string,
+  input: Pick<FigureInput, 'pricing' | 'rangeMs'>,
+): { key: string; group: MonitoringGroup; figures: { summary: Summary; performance: Performance } }[] {
+  const totalsOf = new Map<string, { group: MonitoringGroup; totals: Totals }>();
+  for (const group of groups) {
+    const key = keyOf(group);
+    const entry = totalsOf.get(key) ?? { group, totals: emptyTotals() };
+    totalsOf.set(key, entry);
+    addGroup(entry.totals, group, input.pricing);
   }
   return [...totalsOf]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([jobType, totals]) => ({ jobType, ...summarize(totals, input.rangeMs) }));
+    .map(([key, { group, totals }]) => ({ key, group, figures: summarize(totals, input.rangeMs) }));
+}
+
+/** The summary of a set of groups (e.g. those of the previous period), only jobs in `state` if given. */
+export function summaryOf(
+  groups: readonly MonitoringGroup[],
+  state: JobState | null,
+  input: Pick<FigureInput, 'pricing' | 'rangeMs'>,
+): Summary {
+  const totals = emptyTotals();
+  for (const group of groups)
+    if (state === null || group.state === state) addGroup(totals, group, input.pricing);
+  return summarize(totals, input.rangeMs).summary;
 }
 
 export function computeFigures(input: FigureInput): Figures {
@@ -224,14 +246,34 @@ export function computeFigures(input: FigureInput): Figures {
       completed: finishedByState('completed'),
       failed: finishedByState('failed'),
     },
-    byJobType: byJobType(inScope, input),
+    byJobType: breakdown(inScope, (group) => group.jobType, input).map(({ key, figures }) => ({
+      jobType: key,
+      ...figures,
+    })),
+    byProvider: breakdown(inScope, (group) => group.provider, input).map(({ key, figures }) => ({
+      provider: key,
+      ...figures,
+    })),
+    // Keyed by provider and model together: a model name belongs to one provider.
+    byModel: breakdown(inScope, (group) => `${group.provider}\u0000${group.model ?? ''}`, input).map(
+      ({ group, figures }) => ({ provider: group.provider, model: group.model, ...figures }),
+    ),
     historical: historicalPoints(input, inScope),
     jobsInScope: totals.jobs,
   };
 }
 
-/** One job of the list; `details` adds its cost, token usage and error summary. */
-export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): Job {
+/**
+ * One job of the list; `progress` (pending jobs: readBatchProgress) gives its estimate; `details` adds its cost,
+ * token usage and error summary.
+ */
+export function jobView(
+  job: MonitoredJob,
+  pricing: Pricing,
+  details: boolean,
+  progress: BatchProgress | undefined = undefined,
+): Job {
+  const estimate = isFinished(job.state) ? null : (progress?.estimate ?? null);
   const view: Job = {
     id: job.id,
     batchId: job.batchId,
@@ -252,6 +294,12 @@ export function jobView(job: MonitoredJob, pricing: Pricing, details: boolean): 
     priority: job.pollPriority,
     retryOf: job.retryOf,
     retriedAs: job.retriedAs,
+    estimatedCompletionAt: estimate ? new Date(estimate.at).toISOString() : null,
+    estimateBasis: estimate?.basis ?? null,
+    providerProgress:
+      progress && progress.done !== null && progress.total !== null
+        ? { done: progress.done, total: progress.total }
+        : null,
   };
   if (!details) return view;
   const price = priceForModel(pricing.prices, job.model);

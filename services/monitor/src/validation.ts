@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
 import {
   AlertChannelSchema,
+  AlertConditionSchema,
   type JobState,
   JobStateSchema,
   type TimeRange,
@@ -129,6 +131,26 @@ export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 1
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
+const timeOfDay = z
+  .string()
+  .refine((text) => parseMinute(text) !== null, { error: 'must be a UTC time HH:MM' });
+
+/** One rule's delivery and scope to change: absent fields stay, null clears quiet hours or a scope. */
+const AlertRuleDeliveryChangeSchema = z.strictObject({
+  cadence: z.enum(ALERT_CADENCES, { error: `must be one of ${ALERT_CADENCES.join(', ')}` }).optional(),
+  quietHours: z
+    .strictObject({ start: timeOfDay, end: timeOfDay })
+    .refine((quiet) => quiet.start !== quiet.end, { error: 'must end at another time than it starts' })
+    .nullable()
+    .optional(),
+  jobType: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,63}$/, { error: 'must be a job type such as specific_viewpoint' })
+    .nullable()
+    .optional(),
+  provider: z.enum(['openai', 'anthropic'], { error: 'must be openai or anthropic' }).nullable().optional(),
+});
+
 /** `POST .../alerts`: the settings to change; a threshold set to null turns its rule off. */
 export const AlertSettingsSchema = z
   .strictObject({
@@ -152,6 +174,11 @@ export const AlertSettingsSchema = z
       .optional(),
     alertSuppression: wholeJsonNumber(MINUTE_MS, 7 * DAY_MS).optional(),
     evaluationWindow: wholeJsonNumber(MINUTE_MS, 30 * DAY_MS).optional(),
+    perRule: z
+      .partialRecord(AlertConditionSchema, AlertRuleDeliveryChangeSchema, {
+        error: `must map conditions (${AlertConditionSchema.options.join(', ')}) to their delivery`,
+      })
+      .optional(),
   })
   .refine((settings) => Object.keys(settings).length > 0, { error: 'must change at least one setting' });
 export type AlertSettings = z.infer<typeof AlertSettingsSchema>;

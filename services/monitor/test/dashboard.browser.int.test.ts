@@ -252,4 +252,82 @@ describe('the dashboard in Debian chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('shows each figure’s change since yesterday, the estimates of pending batches and the provider state', async () => {
+    // Yesterday: one batch. Today (the tests above): four, of which two still pending.
+    await seedBatch(db.pool, {
+      name: 'yesterday',
+      ageMinutes: 30 * 60,
+      model: 'gpt-4o-mini',
+      state: 'completed',
+      results: [ok(1000, 100), ok(1000, 100)],
+    });
+    // The running batch: started 10 minutes ago, 10 of 25 done at the check 5 minutes ago.
+    const { rows } = await db.pool.query(
+      `UPDATE batch_jobs_vp_logs SET provider_started_at = now() - interval '10 minutes',
+         last_checked_at = now() - interval '5 minutes',
+         request_counts = '{"total": 25, "completed": 9, "failed": 1}'
+       WHERE provider_status = 'in_progress' AND status = 1 RETURNING id`,
+    );
+    const running = Number(rows[0].id);
+    // As the poller records a rate limit of OpenAI's.
+    await db.pool.query(
+      `INSERT INTO provider_pauses (provider, kind, needs_probe, paused_until, reason)
+       VALUES ('openai', 'rate_limited', false, now() + interval '10 minutes', '429 Too Many Requests')`,
+    );
+
+    // An hourly rule with quiet hours on OpenAI only, and an alert of it held for its digest.
+    await db.pool.query(
+      `UPDATE alert_rules SET cadence = 'hourly', quiet_start_minute = 1320, quiet_end_minute = 420,
+         provider = 'openai' WHERE condition = 'batch_failures'`,
+    );
+    const held = await db.pool.query(
+      `INSERT INTO alerts (condition, severity, message, value, threshold, channels, window_ms, due_at)
+       VALUES ('batch_failures', 'critical', '[provider openai] 1 batch(es) failed in the last 1h', 1, 1, '{slack}',
+               3600000, date_trunc('hour', now()) + interval '1 hour') RETURNING id`,
+    );
+
+    const { page, errors } = await signedIn(browser, address);
+    const trend = page.getByTestId('trend-total-jobs');
+    await expect(trend.getAttribute('data-change')).resolves.toBe('3');
+    await expect(trend.textContent()).resolves.toBe('+3 since yesterday');
+    // 7 of 10 succeeded today (and 4 of 5 sentiment requests) against 2 of 2 yesterday.
+    const successTrend = Number(await page.getByTestId('trend-success-rate').getAttribute('data-change'));
+    expect(successTrend).toBeCloseTo((11 / 15) * 100 - 100, 1);
+    await expect(page.getByTestId('trend-success-rate').textContent()).resolves.toMatch(
+      /^−26\.7% since yesterday$/,
+    );
+
+    const estimate = page.getByTestId(`job-estimate-${running}`);
+    await expect(estimate.getAttribute('data-basis')).resolves.toBe('progress');
+    await expect(estimate.textContent()).resolves.toMatch(/\(from provider progress · 10\/25\)$/);
+
+    const openai = page.getByTestId('provider-row-openai');
+    await expect(openai.getAttribute('data-paused')).resolves.toBe('true');
+    await expect(page.getByTestId('provider-state-openai').textContent()).resolves.toMatch(
+      /^paused \(rate_limited: 429 Too Many Requests\) since .+, until .+$/,
+    );
+    await expect(page.getByTestId('provider-state-anthropic').textContent()).resolves.toBe('active');
+    expect(Number(await openai.locator('[data-figure="batches"]').getAttribute('data-value'))).toBe(4);
+    expect(
+      Number(
+        await page
+          .getByTestId('model-row-openai-gpt-4o-mini')
+          .locator('[data-figure="success-rate"]')
+          .getAttribute('data-value'),
+      ),
+    ).toBe(73.33);
+    await expect(page.getByTestId('alert-rule-batch_failures').textContent()).resolves.toBe(
+      'batch_failures: hourly digest · quiet 22:00–07:00 UTC · provider openai',
+    );
+    await expect(page.getByTestId('alert-rule-high_error_rate').textContent()).resolves.toBe(
+      'high_error_rate: at once',
+    );
+    await expect(page.getByTestId(`alert-delivery-${held.rows[0].id}`).textContent()).resolves.toContain(
+      '· held for the digest due ',
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-trends.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

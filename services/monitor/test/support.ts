@@ -60,6 +60,7 @@ export interface BatchSpec {
   ageMinutes: number;
   model: string | null;
   jobType?: string;
+  provider?: 'openai' | 'anthropic';
   /** `completed`/`failed`: every result landed and the status set; `processing`: results partly landed. */
   state: 'pending' | 'processing' | 'completed' | 'failed';
   providerStatus?: string | null;
@@ -139,7 +140,7 @@ async function landResults(
 export async function seedBatch(pool: Pool, spec: BatchSpec, firstSentence = 1): Promise<number> {
   seeded += 1;
   const { id } = await insertBatchLog(pool, {
-    provider: 'openai',
+    provider: spec.provider ?? 'openai',
     batchId: spec.providerBatchId ?? `batch_seed_${process.pid}_${seeded}_${Date.now()}`,
     model: spec.model,
     jobType: spec.jobType,

@@ -130,6 +130,46 @@ describe('poller summaries', () => {
     );
     expect(JSON.stringify(blocks)).toContain('97.5 %');
   });
+
+  it('name the batches still processing, with their progress and estimated completion', () => {
+    const summary: PollerSummaryEvent = {
+      poller: 'poller-a',
+      periodStart: '2026-11-23T09:00:00.000Z',
+      periodEnd: '2026-11-23T10:00:00.000Z',
+      batchesChecked: 4,
+      checksFailed: 0,
+      transitions: 0,
+      batchesCompleted: 0,
+      batchesFailed: 0,
+      pendingBatches: 2,
+      stillProcessing: [
+        {
+          batchLogId: 12,
+          batchId: 'batch_abc',
+          jobType: 'specific_viewpoint',
+          done: 10,
+          total: 25,
+          estimatedCompletionAt: '2026-11-23T10:12:30.000Z',
+          estimateBasis: 'progress',
+        },
+        {
+          batchLogId: 13,
+          batchId: 'batch_def',
+          jobType: 'review_sentiment',
+          done: null,
+          total: null,
+          estimatedCompletionAt: null,
+          estimateBasis: null,
+        },
+      ],
+    };
+    const { text, blocks } = pollerSummaryMessage(summary);
+    expect(text).toBe(
+      'Poller summary for the last 1 h (poller-a): 4 batches checked (0 checks failed), 0 status transitions, 0 completed and 0 failed at the provider (success rate n/a), 2 pending. Still processing: batch log 12 (batch_abc, specific_viewpoint) 10/25 requests, done about 2026-11-23T10:12:30Z (from provider progress); batch log 13 (batch_def, review_sentiment) no estimate yet.',
+    );
+    expect(JSON.stringify(blocks)).toContain('• batch log 13 (batch_def, review_sentiment) no estimate yet');
+    expectWithinSlackLimits({ text, blocks });
+  });
 });
 
 describe('digest messages', () => {

@@ -1,7 +1,35 @@
-import { enqueueOutbox, type Pool } from '@batchline/db';
+import { enqueueOutbox, type Pool, readBatchProgress } from '@batchline/db';
 import { Subjects, validateEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
-import { countBatchesAwaitingProvider, sumPollerCycles } from './store/poll-cycles.ts';
+import {
+  countBatchesAwaitingProvider,
+  oldestAwaitingProvider,
+  sumPollerCycles,
+} from './store/poll-cycles.ts';
+
+/** How many of the batches still processing the summary names, oldest first. */
+const STILL_PROCESSING_LISTED = 5;
+
+/** The oldest batches still waiting for the provider, with their progress and estimated completion. */
+async function stillProcessing(pool: Pool) {
+  const oldest = await oldestAwaitingProvider(pool, STILL_PROCESSING_LISTED);
+  const progress = await readBatchProgress(
+    pool,
+    oldest.map((batch) => batch.id),
+  );
+  return oldest.map((batch) => {
+    const known = progress.get(batch.id);
+    return {
+      batchLogId: batch.id,
+      batchId: batch.batchId,
+      jobType: batch.jobType,
+      done: known?.done ?? null,
+      total: known?.total ?? null,
+      estimatedCompletionAt: known?.estimate ? new Date(known.estimate.at).toISOString() : null,
+      estimateBasis: known?.estimate?.basis ?? null,
+    };
+  });
+}
 
 /**
  * Publishes, every `intervalMs`, what this poller did over the period (`ops.poller.summary`, through the outbox
@@ -29,6 +57,7 @@ export function startPeriodicSummary(options: {
       batchesCompleted: totals.completed,
       batchesFailed: totals.terminal - totals.completed,
       pendingBatches: await countBatchesAwaitingProvider(options.pool),
+      stillProcessing: await stillProcessing(options.pool),
     });
     await enqueueOutbox(options.pool, {
       subject: Subjects.pollerSummary,

@@ -13,6 +13,7 @@ import { Header } from './components/Header.tsx';
 import { JobTable } from './components/JobTable.tsx';
 import { JobTypeTable } from './components/JobTypeTable.tsx';
 import { MetricCards } from './components/MetricCards.tsx';
+import { ProviderTables } from './components/ProviderTables.tsx';
 import { TokenGate } from './components/TokenGate.tsx';
 
 const TOKEN_KEY = 'batchline-admin-token';
@@ -150,7 +151,12 @@ export function App() {
         <p className="loading">Loading…</p>
       ) : (
         <>
-          <MetricCards summary={data.summary} performance={data.performance} timeRange={timeRange} />
+          <MetricCards
+            summary={data.summary}
+            performance={data.performance}
+            timeRange={timeRange}
+            trends={data.trends}
+          />
           <section className="charts">
             <QueueChart queues={data.queues} />
             <ThroughputChart
@@ -168,6 +174,12 @@ export function App() {
               setFilters({ ...filters, jobType });
               setPage(1);
             }}
+          />
+          <ProviderTables
+            providers={data.providers}
+            byProvider={data.byProvider}
+            byModel={data.byModel}
+            timeRange={timeRange}
           />
           <JobTable
             jobs={data.jobs}

@@ -16,18 +16,23 @@ import type {
 } from '../../src/api-schema.ts';
 
 export type {
+  AlertRuleDelivery,
   AlertRules,
   AlertsData,
   HistoricalPoint,
   Job,
   JobState,
   JobTypeFigures,
+  ModelFigures,
   MonitoringData,
   Performance,
   Polling,
+  ProviderFigures,
+  ProviderState,
   Queues,
   Summary,
   TimeRange,
+  Trends,
 } from '../../src/api-schema.ts';
 
 /** An answer other than success, with the API's error code and the field at fault. */

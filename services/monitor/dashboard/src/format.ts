@@ -54,3 +54,17 @@ export const TIME_RANGE_LABELS = {
   '7d': 'last 7 days',
   '30d': 'last 30 days',
 };
+
+/** The previous period of the same length, as "+12 since yesterday" says it. */
+export const PREVIOUS_PERIOD_LABELS = {
+  '1h': 'since the hour before',
+  '24h': 'since yesterday',
+  '7d': 'since the week before',
+  '30d': 'since the 30 days before',
+};
+
+/** A change with its sign: `+12`, `−3`, `±0`, shaped by the figure's own format. */
+export function formatChange(change: number, format: (value: number) => string): string {
+  if (change === 0) return `±${format(0)}`;
+  return `${change > 0 ? '+' : '−'}${format(Math.abs(change))}`;
+}

@@ -1,3 +1,4 @@
+import { readBatchProgress } from '@batchline/db';
 import type { FastifyInstance } from 'fastify';
 import type { ActionDeps } from '../actions/action-deps.ts';
 import { cancelBatch } from '../actions/cancel.ts';
@@ -27,7 +28,14 @@ export async function batchActionRoutes(
   /** A batch after an action on it, as the job list shows it with details. */
   const jobData = async (id: number): Promise<Success<JobData>> => ({
     success: true,
-    data: { job: jobView((await getMonitoredJob(actions.pool, id))!, pricing, true) },
+    data: {
+      job: jobView(
+        (await getMonitoredJob(actions.pool, id))!,
+        pricing,
+        true,
+        (await readBatchProgress(actions.pool, [id])).get(id),
+      ),
+    },
   });
 
   for (const paused of [true, false]) {

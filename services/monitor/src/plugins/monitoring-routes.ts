@@ -1,10 +1,13 @@
-import type { Pool } from '@batchline/db';
+import { type Pool, readBatchProgress } from '@batchline/db';
 import type { FastifyInstance } from 'fastify';
 import type { MonitoringData, Success } from '../api-schema.ts';
-import { pollingView } from '../api-views.ts';
-import { computeFigures, jobView, type Pricing, TIME_RANGES } from '../figures.ts';
+import { pollingView, providerStateView } from '../api-views.ts';
+import { computeFigures, jobView, type Pricing, summaryOf, TIME_RANGES } from '../figures.ts';
 import { auditRead } from '../request-context.ts';
 import { readMonitoringSnapshot } from '../store/monitoring-snapshot.ts';
+import { readPreviousPeriod } from '../store/previous-period.ts';
+import { readProviderStates } from '../store/provider-states.ts';
+import { trendsOf } from '../trends.ts';
 import { type MonitoringQuery, MonitoringQuerySchema, parseQuery } from '../validation.ts';
 
 export interface MonitoringRoutesOptions {
@@ -12,7 +15,10 @@ export interface MonitoringRoutesOptions {
   pricing: Pricing;
 }
 
-/** The monitoring view of one query: figures, charts, live queues, polling state and one page of jobs. */
+/**
+ * The monitoring view of one query: figures (with their breakdowns and their change against the previous period),
+ * charts, live queues, polling and provider state, and one page of jobs with their estimates.
+ */
 async function readMonitoring(
   { pool, pricing }: MonitoringRoutesOptions,
   query: MonitoringQuery,
@@ -23,6 +29,12 @@ async function readMonitoring(
     { rangeMs, jobType: query.jobType, state: query.status },
     { bucketMs, limit: query.limit, offset: (query.page - 1) * query.limit },
   );
+  const progress = await readBatchProgress(
+    pool,
+    snapshot.jobs.filter((job) => job.state === 'pending' || job.state === 'processing').map((job) => job.id),
+  );
+  const previous = await readPreviousPeriod(pool, { rangeMs, jobType: query.jobType, to: snapshot.from });
+  const providers = await readProviderStates(pool);
   const figures = computeFigures({
     groups: snapshot.groups,
     liveQueues: snapshot.liveQueues,
@@ -38,7 +50,15 @@ async function readMonitoring(
     queues: figures.queues,
     performance: figures.performance,
     byJobType: figures.byJobType,
-    jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails)),
+    byProvider: figures.byProvider,
+    byModel: figures.byModel,
+    trends: trendsOf(
+      figures.summary,
+      summaryOf(previous.groups, query.status, { pricing, rangeMs }),
+      previous,
+    ),
+    providers: providers.map(providerStateView),
+    jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails, progress.get(job.id))),
     historical: figures.historical,
     pagination: {
       page: query.page,

@@ -56,6 +56,12 @@ const TARGETS: readonly PurgeTarget[] = [
     candidates: 'SELECT t.ctid FROM alerts t WHERE t.raised_at < $cutoff',
   },
   {
+    family: 'alerts',
+    table: 'alert_digests',
+    // A digest's due time is long past at the cutoff: no replica will claim it again.
+    candidates: 'SELECT t.ctid FROM alert_digests t WHERE t.sent_at < $cutoff',
+  },
+  {
     family: 'request_outcomes',
     table: 'batch_request_results',
     candidates: `SELECT t.ctid FROM batch_request_results t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_results')}`,

@@ -117,7 +117,16 @@ export async function measureAlertConditions(
     windowMs,
     processingTimeMs,
     stuckBatchMs,
-  }: { windowMs: number; processingTimeMs: number | null; stuckBatchMs: number | null },
+    jobType = null,
+    provider = null,
+  }: {
+    windowMs: number;
+    processingTimeMs: number | null;
+    stuckBatchMs: number | null;
+    /** Only batches of this job type and/or provider (a rule's scope); null: all. */
+    jobType?: string | null;
+    provider?: string | null;
+  },
 ): Promise<AlertMeasurements> {
   const { rows } = await db.query<{
     finished_jobs: number;
@@ -133,16 +142,20 @@ export async function measureAlertConditions(
     stuck_ids: string[];
   }>(
     `WITH w AS (SELECT now() - $1::float8 * interval '1 millisecond' AS from_at),
-     landed AS (SELECT f.* FROM monitor_batch_facts f, w WHERE f.landed_at > w.from_at),
+     landed AS (SELECT f.* FROM monitor_batch_facts f, w WHERE f.landed_at > w.from_at
+                  AND ($5::text IS NULL OR f.job_type = $5) AND ($6::text IS NULL OR f.provider = $6)),
+     scoped AS (SELECT b.* FROM batch_jobs_vp_logs b
+                WHERE b.status = ${BatchStatus.pending}
+                  AND ($5::text IS NULL OR b.job_type = $5) AND ($6::text IS NULL OR b.provider = $6)),
      slow AS (
-       SELECT b.id, extract(epoch FROM now() - b.created_at) * 1000 AS ms FROM batch_jobs_vp_logs b
+       SELECT b.id, extract(epoch FROM now() - b.created_at) * 1000 AS ms FROM scoped b
        WHERE $2::float8 IS NOT NULL AND b.status = ${BatchStatus.pending} AND b.created_at < now() - $2::float8 * interval '1 millisecond'
        UNION ALL
        SELECT l.batch_log_id, extract(epoch FROM l.landed_at - l.created_at) * 1000 FROM landed l
        WHERE $2::float8 IS NOT NULL AND l.landed_at - l.created_at > $2::float8 * interval '1 millisecond'
      ),
      stuck AS (
-       SELECT b.id FROM batch_jobs_vp_logs b
+       SELECT b.id FROM scoped b
        WHERE $3::float8 IS NOT NULL AND b.status = ${BatchStatus.pending} AND NOT b.polling_paused
          AND NOT (SELECT paused FROM polling_control)
          AND (b.provider_terminal_at < now() - $3::float8 * interval '1 millisecond'
@@ -157,11 +170,11 @@ export async function measureAlertConditions(
        (SELECT count(*)::int FROM slow) AS slow_jobs,
        ARRAY(SELECT id FROM slow ORDER BY ms DESC, id LIMIT $4) AS slow_ids,
        (SELECT COALESCE(max(ms), 0)::float8 FROM slow) AS longest_ms,
-       (SELECT count(*)::int FROM batch_jobs_vp_logs b, w WHERE b.status = ${BatchStatus.pending} AND b.created_at < w.from_at)
+       (SELECT count(*)::int FROM scoped b, w WHERE b.created_at < w.from_at)
          AS waiting_jobs,
        (SELECT count(*)::int FROM stuck) AS stuck_jobs,
        ARRAY(SELECT id FROM stuck ORDER BY id LIMIT $4) AS stuck_ids`,
-    [windowMs, processingTimeMs, stuckBatchMs, LISTED_IDS],
+    [windowMs, processingTimeMs, stuckBatchMs, LISTED_IDS, jobType, provider],
   );
   const row = rows[0]!;
   return {
@@ -206,11 +219,19 @@ export interface NewAlert {
   batchLogIds: number[];
   channels: AlertChannel[];
   windowMs: number;
+  /** Held for the digest due then (its rule's cadence or quiet hours); null: announced at once. */
+  dueAt?: Date | null;
+  /** A digest: how many held alerts it announces. */
+  digestOf?: number | null;
 }
 
 export interface RaisedAlert extends NewAlert {
   id: number;
   raisedAt: Date;
+  dueAt: Date | null;
+  digestOf: number | null;
+  /** The digest that announced this held alert, once sent. */
+  digestedIn: number | null;
 }
 
 interface AlertRow {
@@ -224,6 +245,9 @@ interface AlertRow {
   channels: AlertChannel[];
   window_ms: string;
   raised_at: Date;
+  due_at: Date | null;
+  digest_of: number | null;
+  digested_in: string | null;
 }
 
 const toRaisedAlert = (row: AlertRow): RaisedAlert => ({
@@ -237,12 +261,16 @@ const toRaisedAlert = (row: AlertRow): RaisedAlert => ({
   channels: row.channels,
   windowMs: Number(row.window_ms),
   raisedAt: row.raised_at,
+  dueAt: row.due_at,
+  digestOf: row.digest_of,
+  digestedIn: row.digested_in === null ? null : Number(row.digested_in),
 });
 
 export async function insertAlert(db: Queryable, alert: NewAlert): Promise<RaisedAlert> {
   const { rows } = await db.query<AlertRow>(
-    `INSERT INTO alerts (condition, severity, message, value, threshold, batch_log_ids, channels, window_ms)
-     VALUES ($1, $2, $3, $4, $5, $6::bigint[], $7::text[], $8)
+    `INSERT INTO alerts (condition, severity, message, value, threshold, batch_log_ids, channels, window_ms,
+       due_at, digest_of)
+     VALUES ($1, $2, $3, $4, $5, $6::bigint[], $7::text[], $8, $9, $10)
      RETURNING *`,
     [
       alert.condition,
@@ -253,6 +281,8 @@ export async function insertAlert(db: Queryable, alert: NewAlert): Promise<Raise
       alert.batchLogIds,
       alert.channels,
       alert.windowMs,
+      alert.dueAt ?? null,
+      alert.digestOf ?? null,
     ],
   );
   return toRaisedAlert(rows[0]!);

@@ -108,3 +108,16 @@ export async function countBatchesAwaitingProvider(db: Queryable): Promise<numbe
   );
   return rows[0]!.count;
 }
+
+/** The oldest batches still waiting for the provider (at most `limit`): batch log id, provider batch id, job type. */
+export async function oldestAwaitingProvider(
+  db: Queryable,
+  limit: number,
+): Promise<{ id: number; batchId: string; jobType: string }[]> {
+  const { rows } = await db.query<{ id: string; batch_id: string; job_type: string }>(
+    `SELECT id, batch_id, job_type FROM batch_jobs_vp_logs
+     WHERE status = ${BatchStatus.pending} AND provider_terminal_at IS NULL ORDER BY created_at, id LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({ id: Number(row.id), batchId: row.batch_id, jobType: row.job_type }));
+}

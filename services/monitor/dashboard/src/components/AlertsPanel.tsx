@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Notice } from '../App.tsx';
-import type { AdminApi, AlertRules, AlertsData } from '../api.ts';
+import type { AdminApi, AlertRuleDelivery, AlertRules, AlertsData } from '../api.ts';
 import { formatTime } from '../format.ts';
 
 const MINUTE_MS = 60_000;
@@ -57,6 +57,15 @@ const FIELDS: { key: keyof RuleForm; label: string; unit: string }[] = [
   { key: 'suppressionMinutes', label: 'One alert per condition every', unit: 'min' },
   { key: 'windowMinutes', label: 'Measured over the last', unit: 'min' },
 ];
+
+/** A rule's cadence, quiet hours (UTC) and scope, in words. */
+function deliveryText(delivery: AlertRuleDelivery): string {
+  const parts = [delivery.cadence === 'immediate' ? 'at once' : `${delivery.cadence} digest`];
+  if (delivery.quietHours) parts.push(`quiet ${delivery.quietHours.start}–${delivery.quietHours.end} UTC`);
+  if (delivery.jobType) parts.push(`job type ${delivery.jobType}`);
+  if (delivery.provider) parts.push(`provider ${delivery.provider}`);
+  return parts.join(' · ');
+}
 
 export function AlertsPanel({
   api,
@@ -144,13 +153,32 @@ export function AlertsPanel({
           </form>
         )}
         <div className="recent">
+          {alerts && (
+            <>
+              <h3>Delivery per rule</h3>
+              <ul className="muted" data-testid="alert-delivery-rules">
+                {Object.entries(alerts.rules.perRule).map(([condition, delivery]) => (
+                  <li key={condition} data-testid={`alert-rule-${condition}`}>
+                    {condition}: {deliveryText(delivery)}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           <h3>Recent alerts</h3>
           {alerts && alerts.recent.length === 0 && <p className="muted">No alerts raised.</p>}
           <ul>
             {alerts?.recent.map((alert) => (
               <li key={alert.id} className={`alert alert-${alert.severity}`}>
                 <span className="badge">{alert.severity}</span> {alert.message}
-                <div className="muted">{formatTime(alert.raisedAt)}</div>
+                <div className="muted" data-testid={`alert-delivery-${alert.id}`}>
+                  {formatTime(alert.raisedAt)}
+                  {alert.digestOf !== null ? ` · digest of ${alert.digestOf}` : ''}
+                  {alert.dueAt !== null && alert.digestedIn === null
+                    ? ` · held for the digest due ${formatTime(alert.dueAt)}`
+                    : ''}
+                  {alert.digestedIn !== null ? ` · sent in digest #${alert.digestedIn}` : ''}
+                </div>
               </li>
             ))}
           </ul>

@@ -145,6 +145,22 @@ function JobDetails({ job, onPaused, onPriority }: { job: Job } & Pick<Props, 'o
   );
 }
 
+const ESTIMATE_BASIS = {
+  landing: 'results landing',
+  progress: 'from provider progress',
+  history: 'from past batches',
+};
+
+/** A pending job's estimated completion and what it rests on; a dash for a final job. */
+function estimateText(job: Job): string {
+  if (job.status === 'completed' || job.status === 'failed') return '—';
+  if (!job.estimatedCompletionAt || !job.estimateBasis) return 'unknown';
+  const progress = job.providerProgress
+    ? ` · ${job.providerProgress.done}/${job.providerProgress.total}`
+    : '';
+  return `${formatTime(job.estimatedCompletionAt)} (${ESTIMATE_BASIS[job.estimateBasis]}${progress})`;
+}
+
 export function JobTable(props: Props) {
   const [open, setOpen] = useState<number | null>(null);
   const { jobs, pagination } = props;
@@ -170,6 +186,7 @@ export function JobTable(props: Props) {
             <th className="num">Failed</th>
             <th>Created</th>
             <th className="num">Processing</th>
+            <th>Estimated completion</th>
             <th className="num">Cost</th>
             <th>Actions</th>
           </tr>
@@ -177,7 +194,7 @@ export function JobTable(props: Props) {
         <tbody>
           {jobs.length === 0 && (
             <tr>
-              <td colSpan={11} className="empty-row">
+              <td colSpan={12} className="empty-row">
                 No batches in the {TIME_RANGE_LABELS[props.timeRange]}
                 {props.filters.status || props.filters.jobType ? ' that match the filters' : ''}. Submit one
                 with <code>npx batchline submit --input FILE</code>.
@@ -203,6 +220,17 @@ export function JobTable(props: Props) {
                 <td>{formatTime(job.createdAt)}</td>
                 <td className="num">
                   {job.processingTimeMs === null ? '—' : formatDuration(job.processingTimeMs)}
+                </td>
+                <td
+                  data-testid={`job-estimate-${job.id}`}
+                  data-basis={job.estimateBasis ?? ''}
+                  title={
+                    job.providerProgress
+                      ? `${job.providerProgress.done} of ${job.providerProgress.total} requests done at the provider`
+                      : undefined
+                  }
+                >
+                  {estimateText(job)}
                 </td>
                 <td className="num">{job.costEstimate == null ? '—' : formatUsd(job.costEstimate)}</td>
                 <td className="actions">
@@ -240,7 +268,7 @@ export function JobTable(props: Props) {
               </tr>
               {open === job.id && (
                 <tr className="details-row">
-                  <td colSpan={11}>
+                  <td colSpan={12}>
                     <JobDetails job={job} onPaused={props.onPaused} onPriority={props.onPriority} />
                   </td>
                 </tr>
