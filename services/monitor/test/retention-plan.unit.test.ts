@@ -39,6 +39,7 @@ describe('the retention purge plan', () => {
       'audit_log',
       'notifications',
       'alerts',
+      'alert_digests',
       'batch_request_results',
       'batch_request_ids',
       'outbox',
