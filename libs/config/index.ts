@@ -13,6 +13,7 @@ export {
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
+export { OpsEpisodeSettings } from './src/ops-settings.ts';
 export { type SettingDoc, type Settings, type SettingsShape, setting } from './src/setting.ts';
 export {
   AnthropicSettings,

@@ -11,6 +11,12 @@ export { countBatchesByState, JOB_STATE_SQL, type JobState } from './src/batch-s
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
+export {
+  type EpisodeAnnouncement,
+  type EpisodeTransition,
+  recordHealthy,
+  recordTrouble,
+} from './src/ops-episodes.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
 export {
   createPool,

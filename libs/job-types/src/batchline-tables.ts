@@ -26,6 +26,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'poller_cycles',
   'slack_webhook_pacing',
   'batch_request_ids',
+  'ops_episodes',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

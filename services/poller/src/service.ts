@@ -1,8 +1,14 @@
 import { PROVIDER_API_KEYS } from '@batchline/config';
 import type { Pool } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
+import { registerProviderCallHistogram } from '@batchline/metrics';
 import { startOutboxRelay } from '@batchline/outbox';
-import { configuredProviders, openAIWebhookVerifier, type ProviderSet } from '@batchline/providers';
+import {
+  configuredProviders,
+  openAIWebhookVerifier,
+  type ProviderSet,
+  timedProviders,
+} from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
 import { createPollerMetrics } from './metrics.ts';
@@ -33,6 +39,12 @@ export function checkDepsFromConfig(
     notFoundConfirmMs: config.POLL_NOT_FOUND_CONFIRM,
     rateLimitPauseMs: config.POLL_RATE_LIMIT_PAUSE,
     probeIntervalMs: config.POLL_PROBE_INTERVAL,
+    outages: {
+      pool,
+      log,
+      outageAfterMs: config.OPS_PROVIDER_OUTAGE_AFTER,
+      runbookUrl: config.OPS_RUNBOOK_URL,
+    },
   };
 }
 
@@ -43,10 +55,12 @@ export const pollerService = defineService({
   defaultHealthPort: 9401,
   requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, instanceId, metrics }) {
-    const providers = configuredProviders(config);
+    const providers = timedProviders(configuredProviders(config), registerProviderCallHistogram(metrics));
     const relay = startOutboxRelay({ pool, publisher: bus, log });
+    const deps = checkDepsFromConfig(config, pool, log, providers);
     const loop = startPollLoop({
-      ...checkDepsFromConfig(config, pool, log, providers),
+      ...deps,
+      outages: deps.outages && { ...deps.outages, onAnnounced: () => relay.kick() },
       metrics: createPollerMetrics(metrics),
       owner: instanceId,
       chunk: config.POLL_CHUNK,
