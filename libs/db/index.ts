@@ -14,6 +14,8 @@ export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   type EpisodeAnnouncement,
   type EpisodeTransition,
+  episodeCount,
+  recordEpisodeAfterwards,
   recordHealthy,
   recordTrouble,
 } from './src/ops-episodes.ts';

@@ -93,3 +93,47 @@ export async function recordHealthy(
     return transition;
   });
 }
+
+/** How many episodes of `key` were announced so far (0 when none). */
+export async function episodeCount(db: TransactionSource, key: string): Promise<number> {
+  const { rows } = await db.query<{ episode: number }>(`SELECT episode FROM ops_episodes WHERE key = $1`, [
+    key,
+  ]);
+  return rows[0]?.episode ?? 0;
+}
+
+/**
+ * Records, once the database answers again, an episode of trouble that began at `since` and could not be
+ * recorded while it lasted (the database itself was the trouble): the next episode of `key`, with its
+ * announcements (`began`, which may have gone out already under the same occurrence, then `over`) in the same
+ * transaction. Replicas that saw the same outage serialise on the row; an episode closed after `since` is theirs
+ * too, and nothing more is recorded.
+ */
+export async function recordEpisodeAfterwards(
+  db: TransactionSource,
+  key: string,
+  since: Date,
+  announce: EpisodeAnnouncement,
+): Promise<EpisodeTransition | null> {
+  return withTransaction(db, async (tx) => {
+    await tx.query(`INSERT INTO ops_episodes (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`, [key]);
+    const { rows } = await tx.query<{ episode: number; closed_since: boolean; at: Date }>(
+      `SELECT episode, cleared_at IS NOT NULL AND cleared_at >= $2 AS closed_since, now() AS at
+         FROM ops_episodes WHERE key = $1 FOR UPDATE`,
+      [key, since],
+    );
+    const row = rows[0];
+    if (!row || row.closed_since) return null;
+    const number = row.episode + 1;
+    await tx.query(
+      `UPDATE ops_episodes SET episode = $2, open = false, failing_since = NULL, raised_at = $3, cleared_at = now()
+        WHERE key = $1`,
+      [key, number, since],
+    );
+    const began: EpisodeTransition = { key, number, phase: 'began', since, at: row.at };
+    const over: EpisodeTransition = { key, number, phase: 'over', since, at: row.at };
+    await enqueueOutbox(tx, announce(began));
+    await enqueueOutbox(tx, announce(over));
+    return over;
+  });
+}

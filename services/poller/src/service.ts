@@ -11,6 +11,7 @@ import {
 } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
+import { watchDatabase } from './database-episodes.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
 import { type PollerSettings, pollerSettings } from './settings.ts';
@@ -61,6 +62,14 @@ export const pollerService = defineService({
     const loop = startPollLoop({
       ...deps,
       outages: deps.outages && { ...deps.outages, onAnnounced: () => relay.kick() },
+      database: watchDatabase({
+        pool,
+        bus,
+        log,
+        troubleAfterMs: config.OPS_DATABASE_TROUBLE_AFTER,
+        runbookUrl: config.OPS_RUNBOOK_URL,
+        onAnnounced: () => relay.kick(),
+      }),
       metrics: createPollerMetrics(metrics),
       owner: instanceId,
       chunk: config.POLL_CHUNK,
