@@ -1,3 +1,4 @@
+export type { QueueBacklog } from './src/backlog.ts';
 export {
   type Bus,
   type BusOptions,

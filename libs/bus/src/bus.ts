@@ -13,6 +13,7 @@ import { ensureTracePropagation, spanContextFromHeaders } from '@batchline/telem
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
+import { type QueueBacklog, queueBacklog } from './backlog.ts';
 import { type ConsumeOptions, type Consumption, ConsumptionRunner, type EventHandler } from './consume.ts';
 import {
   type FailedMessage,
@@ -114,6 +115,8 @@ export interface Bus {
   /** Deletes one message of a stream; false when it was not there. */
   deleteRecorded(stream: StreamName, seq: number): Promise<boolean>;
   status(): BusStatus;
+  /** How far behind the durable consumers are, and how many dead letters the DLQ holds. */
+  backlog(): Promise<QueueBacklog>;
   /** Deletes this namespace's streams (and so their consumers): for tests and the demo, never for production. */
   deleteTopology(): Promise<void>;
   /** Stops every consumption (waiting for handlers in flight), then drains and closes the connection. */
@@ -217,6 +220,10 @@ class NatsBus implements Bus {
       headers: headersRecord(stored.header),
       data: stored.data,
     };
+  }
+
+  backlog(): Promise<QueueBacklog> {
+    return queueBacklog(this.jsm, this.naming);
   }
 
   deleteRecorded(stream: StreamName, seq: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { setting } from './setting.ts';
-import { duration, httpUrl } from './values.ts';
+import { duration, httpUrl, integer } from './values.ts';
 
 /**
  * When lasting trouble becomes an operational message (one per episode, and one when it is over), and where
@@ -19,5 +19,13 @@ export const OpsEpisodeSettings = {
   OPS_DATABASE_TROUBLE_AFTER: setting(duration, {
     description: 'database failures (connection, transaction, status update) lasting this long are announced',
     default: '2m',
+  }),
+  OPS_QUEUE_TROUBLE_AFTER: setting(duration, {
+    description: 'a consumer lagging or the DLQ growing this long is announced as queue trouble',
+    default: '5m',
+  }),
+  OPS_CONSUMER_LAG_MAX: setting(integer(1, 100_000_000), {
+    description: 'messages a consumer may have outstanding before it counts as lagging',
+    default: '1000',
   }),
 };

@@ -14,6 +14,7 @@ import type { CheckDeps } from './check-batch.ts';
 import { watchDatabase } from './database-episodes.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
+import { startQueueWatch } from './queue-episodes.ts';
 import { type PollerSettings, pollerSettings } from './settings.ts';
 import { startPeriodicSummary } from './summary.ts';
 import { startSweeps } from './sweeps.ts';
@@ -77,6 +78,16 @@ export const pollerService = defineService({
       leaseMs: config.POLL_LEASE,
       onChanges: () => relay.kick(),
     });
+    const queueWatch = startQueueWatch({
+      pool,
+      bus,
+      log,
+      intervalMs: config.POLL_SWEEP_INTERVAL,
+      troubleAfterMs: config.OPS_QUEUE_TROUBLE_AFTER,
+      lagMax: config.OPS_CONSUMER_LAG_MAX,
+      runbookUrl: config.OPS_RUNBOOK_URL,
+      onAnnounced: () => relay.kick(),
+    });
     const sweeps = startSweeps({
       pool,
       providers,
@@ -116,6 +127,7 @@ export const pollerService = defineService({
     return {
       async stop() {
         await webhooks?.close();
+        queueWatch.stop();
         await Promise.all([loop.stop(), sweeps.stop(), summary?.stop()]);
         await relay.stop();
       },

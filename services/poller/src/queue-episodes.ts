@@ -1,0 +1,113 @@
+import type { Bus, QueueBacklog } from '@batchline/bus';
+import { type EpisodeTransition, type Pool, recordHealthy, recordTrouble } from '@batchline/db';
+import { opsErrorEvent, runbookUrlOf } from '@batchline/events';
+import type { Logger } from '@batchline/logging';
+
+export interface QueueEpisodeOptions {
+  pool: Pool;
+  bus: Pick<Bus, 'backlog'>;
+  log: Logger;
+  /** OPS_QUEUE_TROUBLE_AFTER: lag or dead letters growing this long make an episode. */
+  troubleAfterMs: number;
+  /** OPS_CONSUMER_LAG_MAX: a consumer with more messages outstanding is lagging. */
+  lagMax: number;
+  /** OPS_RUNBOOK_URL. */
+  runbookUrl: string;
+  onAnnounced?: () => void;
+}
+
+/** One queue condition seen in a backlog: its episode key, whether it is in trouble now, and what to say. */
+export interface QueueCondition {
+  key: string;
+  troubled: boolean;
+  what: string;
+}
+
+/**
+ * The conditions a backlog shows: each consumer lagging (more than `lagMax` outstanding) or not, and the DLQ
+ * growing since the previous backlog (unknown, so not judged, on the first).
+ */
+export function queueConditions(
+  backlog: QueueBacklog,
+  previous: QueueBacklog | null,
+  lagMax: number,
+): QueueCondition[] {
+  const conditions = Object.entries(backlog.consumers).map(([consumer, outstanding]) => ({
+    key: `queue:lag:${consumer}`,
+    troubled: outstanding > lagMax,
+    what: `consumer ${consumer} has ${outstanding} messages outstanding (more than ${lagMax})`,
+  }));
+  if (previous) {
+    conditions.push({
+      key: 'queue:dead_letters',
+      troubled: backlog.deadLetters > previous.deadLetters,
+      what: `the DLQ keeps growing (${backlog.deadLetters} dead letters, ${backlog.deadLetters - previous.deadLetters} new)`,
+    });
+  }
+  return conditions;
+}
+
+function announcement(options: QueueEpisodeOptions, transition: EpisodeTransition, what: string) {
+  const over = transition.phase === 'over';
+  return opsErrorEvent(
+    {
+      service: 'poller',
+      kind: 'queue',
+      severity: 'high',
+      provider: null,
+      message: over ? `queue trouble over: ${transition.key}` : what,
+      since: transition.since,
+      episode: { key: transition.key, number: transition.number, phase: transition.phase },
+      runbookUrl: runbookUrlOf(options.runbookUrl, 'queue'),
+    },
+    transition.at,
+  );
+}
+
+/**
+ * Watches the queue: every call reads the backlog and records each condition's trouble or health in
+ * `ops_episodes` (each episode announced once, by whichever replica sees it first). Returns the backlog, which the
+ * next call compares against; a failure to read it is logged and changes nothing.
+ */
+export async function checkQueue(
+  options: QueueEpisodeOptions,
+  previous: QueueBacklog | null,
+): Promise<QueueBacklog | null> {
+  let backlog: QueueBacklog;
+  try {
+    backlog = await options.bus.backlog();
+  } catch (error) {
+    options.log.warn({ err: error }, 'could not read the queue backlog');
+    return previous;
+  }
+  for (const { key, troubled, what } of queueConditions(backlog, previous, options.lagMax)) {
+    const announce = (transition: EpisodeTransition) => announcement(options, transition, what);
+    const transition = troubled
+      ? await recordTrouble(options.pool, key, options.troubleAfterMs, announce)
+      : await recordHealthy(options.pool, key, announce);
+    if (transition) {
+      options.log.warn({ episode: transition }, `queue trouble ${transition.phase}`);
+      options.onAnnounced?.();
+    }
+  }
+  return backlog;
+}
+
+/** Runs `checkQueue` every `intervalMs` until stopped. */
+export function startQueueWatch(options: QueueEpisodeOptions & { intervalMs: number }): { stop(): void } {
+  let previous: QueueBacklog | null = null;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    checkQueue(options, previous)
+      .then((backlog) => {
+        previous = backlog;
+      })
+      .catch((error: unknown) => options.log.warn({ err: error }, 'queue check failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, options.intervalMs);
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,95 @@
+import { type Bus, connectBus } from '@batchline/bus';
+import { opsErrorEvent, Subjects } from '@batchline/events';
+import { silentLogger, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkQueue, type QueueEpisodeOptions, queueConditions } from '../src/queue-episodes.ts';
+import { type PollerWorld, pollerWorld } from './support.ts';
+
+const TROUBLE_AFTER_MS = 300;
+
+describe('queueConditions', () => {
+  it('finds lagging consumers, and a growing DLQ only against a previous reading', () => {
+    const now = { consumers: { fetcher: 3, persister: 0 }, deadLetters: 5 };
+    expect(queueConditions(now, null, 2).map(({ key, troubled }) => [key, troubled])).toEqual([
+      ['queue:lag:fetcher', true],
+      ['queue:lag:persister', false],
+    ]);
+    const growing = queueConditions(now, { consumers: {}, deadLetters: 3 }, 10).at(-1)!;
+    expect(growing).toMatchObject({ key: 'queue:dead_letters', troubled: true });
+    expect(growing.what).toContain('2 new');
+    expect(queueConditions(now, now, 10).at(-1)).toMatchObject({ troubled: false });
+  });
+});
+
+describe('queue trouble: a lagging consumer announced once per episode, and its end once', () => {
+  let world: PollerWorld;
+  let bus: Bus;
+  const namespace = testNamespace('queueepisodes');
+
+  beforeAll(async () => {
+    world = await pollerWorld('poller_queue_episodes');
+    bus = await connectBus({
+      servers: [testNatsUrl()],
+      name: 'queue-episodes-test',
+      namespace,
+      log: silentLogger,
+    });
+    await bus.ensureTopology();
+  });
+  afterAll(async () => {
+    await bus?.deleteTopology();
+    await bus?.drain();
+    await world?.close();
+  });
+
+  const options = (): QueueEpisodeOptions => ({
+    pool: world.pool,
+    bus,
+    log: silentLogger,
+    troubleAfterMs: TROUBLE_AFTER_MS,
+    lagMax: 2,
+    runbookUrl: 'https://runbook.example/runbook.md',
+  });
+  const queueEvents = async () => (await world.opsEvents()).filter((event) => event.kind === 'queue');
+
+  it('raises once while two replicas race, clears once when the consumer caught up', async () => {
+    // Three messages nobody consumes yet: notifier-ops lags (more than 2 outstanding).
+    for (const n of [1, 2, 3]) {
+      const message = opsErrorEvent({
+        service: 'test',
+        kind: 'provider_error',
+        severity: 'low',
+        message: `filler ${n}`,
+        provider: null,
+        occurrenceKey: `filler-${n}`,
+      });
+      await bus.publish(Subjects.opsError, message.payload, { msgId: message.msgId });
+    }
+    const first = await checkQueue(options(), null);
+    expect(first?.consumers['notifier-ops']).toBe(3);
+    expect(await queueEvents()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, TROUBLE_AFTER_MS + 50));
+    await Promise.all([checkQueue(options(), first), checkQueue(options(), first)]);
+    await checkQueue(options(), first);
+    const raised = await queueEvents();
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({
+      occurrenceId: 'queue:lag:notifier-ops:1:began',
+      severity: 'high',
+      runbookUrl: 'https://runbook.example/runbook.md#queue-trouble',
+    });
+    expect(raised[0]!.message).toContain('notifier-ops has 3 messages outstanding');
+
+    const consumption = bus.consume('notifier-ops', async () => undefined);
+    await waitFor(
+      'the consumer caught up',
+      async () => (await bus.backlog()).consumers['notifier-ops'] === 0,
+    );
+    await consumption.stop();
+    await Promise.all([checkQueue(options(), first), checkQueue(options(), first)]);
+    expect((await queueEvents()).map((event) => event.occurrenceId)).toEqual([
+      'queue:lag:notifier-ops:1:began',
+      'queue:lag:notifier-ops:1:over',
+    ]);
+  });
+});
