@@ -73,6 +73,12 @@ export async function recordHealthy(
   key: string,
   announce: EpisodeAnnouncement,
 ): Promise<EpisodeTransition | null> {
+  // The common case, a healthy key, costs one read and no transaction.
+  const troubled = await db.query(
+    `SELECT 1 FROM ops_episodes WHERE key = $1 AND (open OR failing_since IS NOT NULL)`,
+    [key],
+  );
+  if (troubled.rowCount === 0) return null;
   return withTransaction(db, async (tx) => {
     const before = await tx.query<{ open: boolean; episode: number; failing_since: Date; at: Date }>(
       `SELECT open, episode, failing_since, now() AS at FROM ops_episodes
