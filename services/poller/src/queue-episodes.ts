@@ -23,6 +23,28 @@ export interface QueueCondition {
   what: string;
 }
 
+/** An outbox row unpublished this long means the relays' publishes fail (they publish within moments). */
+export const UNPUBLISHED_AFTER_MS = 30_000;
+
+/** Events committed to the outbox more than `UNPUBLISHED_AFTER_MS` ago and still not published. */
+async function overdueOutboxRows(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ overdue: number }>(
+    `SELECT count(*)::int AS overdue FROM outbox
+      WHERE published_at IS NULL AND created_at < now() - $1 * interval '1 millisecond'`,
+    [UNPUBLISHED_AFTER_MS],
+  );
+  return rows[0]!.overdue;
+}
+
+/** The publishes condition: the outbox relays have left events unpublished too long. */
+export function publishCondition(overdue: number): QueueCondition {
+  return {
+    key: 'queue:publishes',
+    troubled: overdue > 0,
+    what: `${overdue} committed events have waited more than ${UNPUBLISHED_AFTER_MS / 1000} s to be published: publishing to JetStream fails`,
+  };
+}
+
 /**
  * The conditions a backlog shows: each consumer lagging (more than `lagMax` outstanding) or not, and the DLQ
  * growing since the previous backlog (unknown, so not judged, on the first).
@@ -65,22 +87,24 @@ function announcement(options: QueueEpisodeOptions, transition: EpisodeTransitio
 }
 
 /**
- * Watches the queue: every call reads the backlog and records each condition's trouble or health in
- * `ops_episodes` (each episode announced once, by whichever replica sees it first). Returns the backlog, which the
- * next call compares against; a failure to read it is logged and changes nothing.
+ * Watches the queue: every call reads the outbox (publishes failing) and the backlog (consumers lagging, the DLQ
+ * growing) and records each condition's trouble or health in `ops_episodes` (each episode announced once, by
+ * whichever replica sees it first; a publishes episode is announced once publishing works again). Returns the
+ * backlog, which the next call compares against; a failure to read it is logged and judges only the outbox.
  */
 export async function checkQueue(
   options: QueueEpisodeOptions,
   previous: QueueBacklog | null,
 ): Promise<QueueBacklog | null> {
-  let backlog: QueueBacklog;
+  const conditions = [publishCondition(await overdueOutboxRows(options.pool))];
+  let backlog: QueueBacklog | null = previous;
   try {
     backlog = await options.bus.backlog();
+    conditions.push(...queueConditions(backlog, previous, options.lagMax));
   } catch (error) {
     options.log.warn({ err: error }, 'could not read the queue backlog');
-    return previous;
   }
-  for (const { key, troubled, what } of queueConditions(backlog, previous, options.lagMax)) {
+  for (const { key, troubled, what } of conditions) {
     const announce = (transition: EpisodeTransition) => announcement(options, transition, what);
     const transition = troubled
       ? await recordTrouble(options.pool, key, options.troubleAfterMs, announce)

@@ -92,4 +92,26 @@ describe('queue trouble: a lagging consumer announced once per episode, and its 
       'queue:lag:notifier-ops:1:over',
     ]);
   });
+
+  it('announces failing publishes once (an event left in the outbox), and their end once', async () => {
+    const publishEvents = async () =>
+      (await queueEvents()).filter((event) => event.episode?.key === 'queue:publishes');
+    // An event the relays have not managed to publish for a minute.
+    const { rows } = await world.pool.query<{ id: string }>(
+      `INSERT INTO outbox (subject, msg_id, payload, created_at)
+       VALUES ('ops.error', 'ops:stuck-in-outbox', '{}'::jsonb, now() - interval '1 minute') RETURNING id`,
+    );
+    await checkQueue(options(), null);
+    await new Promise((resolve) => setTimeout(resolve, TROUBLE_AFTER_MS + 50));
+    await Promise.all([checkQueue(options(), null), checkQueue(options(), null)]);
+    const raised = await publishEvents();
+    expect(raised.map((event) => event.occurrenceId)).toEqual(['queue:publishes:1:began']);
+    expect(raised[0]!.message).toContain('1 committed events have waited more than 30 s');
+    await world.pool.query('UPDATE outbox SET published_at = now() WHERE id = $1', [rows[0]!.id]);
+    await Promise.all([checkQueue(options(), null), checkQueue(options(), null)]);
+    expect((await publishEvents()).map((event) => event.occurrenceId)).toEqual([
+      'queue:publishes:1:began',
+      'queue:publishes:1:over',
+    ]);
+  });
 });
