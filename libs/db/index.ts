@@ -16,6 +16,14 @@ export {
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
+export {
+  type EpisodeAnnouncement,
+  type EpisodeTransition,
+  episodeCount,
+  recordEpisodeAfterwards,
+  recordHealthy,
+  recordTrouble,
+} from './src/ops-episodes.ts';
 export { enqueueOutbox, type OutboxEvent } from './src/outbox.ts';
 export {
   createPool,

@@ -10,8 +10,15 @@ export {
   validateEvent,
 } from './src/codec.ts';
 export { EventValidationError } from './src/errors.ts';
-export { type OpsErrorDetails, type OpsErrorMessage, opsErrorEvent } from './src/ops-error-message.ts';
-export { OpsErrorEvent, OpsErrorKind, PollerSummaryEvent } from './src/ops-events.ts';
+export {
+  type EpisodeKind,
+  type OpsErrorDetails,
+  type OpsErrorMessage,
+  opsErrorEvent,
+  RUNBOOK_SECTIONS,
+  runbookUrlOf,
+} from './src/ops-error-message.ts';
+export { OpsEpisode, OpsErrorEvent, OpsErrorKind, PollerSummaryEvent } from './src/ops-events.ts';
 export {
   InvalidLines,
   ResultsParsedEvent,

@@ -3,6 +3,8 @@ export {
   createServiceRegistry,
   Gauge,
   Histogram,
+  type ProviderCallLabels,
   type Registry,
   registerBatchesGauge,
+  registerProviderCallHistogram,
 } from './src/registry.ts';

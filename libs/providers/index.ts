@@ -17,3 +17,4 @@ export {
   type ProviderSet,
   type ProviderVariables,
 } from './src/provider-set.ts';
+export { type ProviderCall, type TimedOperation, timedProviders } from './src/timed-providers.ts';

@@ -242,6 +242,15 @@ describe('the pipeline, end to end, as four processes on real NATS and Postgres'
       poller.value('batchline_poller_status_transitions_total', { provider: 'openai', to: 'completed' }),
     ).toBe(1);
     expect(poller.text).toContain('# TYPE batchline_poller_provider_errors_total counter');
+    // Provider latency by provider, operation and outcome (issue 17).
+    expect(poller.text).toContain('# TYPE batchline_provider_call_duration_seconds histogram');
+    expect(
+      poller.value('batchline_provider_call_duration_seconds_count', {
+        provider: 'openai',
+        operation: 'getBatch',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThan(0);
 
     const fetcher = await scrape('fetcher');
     const { rows: chunks } = await pool.query<{ chunks: number }>(
@@ -251,6 +260,20 @@ describe('the pipeline, end to end, as four processes on real NATS and Postgres'
     expect(fetcher.value('batchline_fetcher_chunks_published_total', { provider: 'openai' })).toBe(
       chunks[0]!.chunks,
     );
+    expect(
+      fetcher.value('batchline_provider_call_duration_seconds_count', {
+        provider: 'openai',
+        operation: 'openFile',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThan(0);
+    expect(fetcher.value('batchline_fetcher_download_bytes_count', { provider: 'openai' })).toBe(1);
+    expect(fetcher.value('batchline_fetcher_download_bytes_sum', { provider: 'openai' })).toBeGreaterThan(
+      1000,
+    );
+    expect(
+      fetcher.value('batchline_fetcher_download_throughput_bytes_per_second_count', { provider: 'openai' }),
+    ).toBe(1);
 
     const persister = await scrape('persister');
     const { rows: associations } = await pool.query<{ count: number }>(
@@ -264,6 +287,7 @@ describe('the pipeline, end to end, as four processes on real NATS and Postgres'
     expect(persister.value('batchline_persister_chunk_duration_seconds_count', { outcome: 'applied' })).toBe(
       chunks[0]!.chunks,
     );
+    expect(persister.value('batchline_persister_chunk_rows_per_second_count')).toBe(chunks[0]!.chunks);
 
     const notifier = await scrape('notifier');
     expect(notifier.value('batchline_notifier_slack_sends_total', { outcome: 'sent' })).toBe(1);

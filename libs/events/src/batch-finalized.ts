@@ -18,5 +18,16 @@ export const BatchFinalizedEvent = z.object({
   submittedAt: Timestamp,
   providerTerminalAt: Timestamp.nullable(),
   landedAt: Timestamp,
+  /**
+   * How big the result files were, and how fast the batch landed: its outcome rows over the time from its first
+   * chunk's transaction to the final one. Absent when the fetch did not measure the download.
+   */
+  throughput: z
+    .object({
+      downloadBytes: z.number().int().nonnegative(),
+      landedRows: z.number().int().nonnegative(),
+      landedRowsPerSecond: z.number().nonnegative(),
+    })
+    .optional(),
 });
 export type BatchFinalizedEvent = z.infer<typeof BatchFinalizedEvent>;

@@ -1,7 +1,7 @@
 import type { ProviderName } from '@batchline/domain';
 import { redactSecretsIn } from '@batchline/logging';
 import { validateEvent } from './codec.ts';
-import type { OpsErrorEvent, OpsErrorKind } from './ops-events.ts';
+import type { OpsEpisode, OpsErrorEvent, OpsErrorKind } from './ops-events.ts';
 import { Subjects } from './subjects.ts';
 
 export interface OpsErrorDetails {
@@ -21,6 +21,9 @@ export interface OpsErrorDetails {
    * kind, the provider and the hour, so that a condition that lasts is announced once an hour, not per check.
    */
   occurrenceKey?: string;
+  /** The episode this announces (its key and number make the occurrence, whatever `occurrenceKey` says). */
+  episode?: OpsEpisode;
+  runbookUrl?: string;
 }
 
 const hourOf = (date: Date) => date.toISOString().slice(0, 13);
@@ -37,9 +40,10 @@ export interface OpsErrorMessage {
  * a second announcement of the same occurrence is dropped by the outbox, by JetStream and by the notifier.
  */
 export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): OpsErrorMessage {
-  const occurrenceId = [details.kind, details.provider ?? 'any', details.occurrenceKey ?? hourOf(now)].join(
-    ':',
-  );
+  const { episode } = details;
+  const occurrenceId = episode
+    ? `${episode.key}:${episode.number}:${episode.phase}`
+    : [details.kind, details.provider ?? 'any', details.occurrenceKey ?? hourOf(now)].join(':');
   const payload = validateEvent(Subjects.opsError, {
     occurrenceId: occurrenceId.slice(0, 200),
     kind: details.kind,
@@ -53,6 +57,22 @@ export function opsErrorEvent(details: OpsErrorDetails, now = new Date()): OpsEr
     since: details.since?.toISOString() ?? null,
     nextStep: details.nextStep ?? null,
     occurredAt: now.toISOString(),
+    ...(episode ? { episode } : {}),
+    ...(details.runbookUrl ? { runbookUrl: details.runbookUrl } : {}),
   });
   return { subject: Subjects.opsError, msgId: `ops:${payload.occurrenceId}`, payload };
+}
+
+/** The section of docs/runbook.md for each kind of trouble announced per episode. */
+export const RUNBOOK_SECTIONS = {
+  provider_unavailable: 'provider-unavailable',
+  database: 'database-trouble',
+  queue: 'queue-trouble',
+} as const satisfies Partial<Record<OpsErrorKind, string>>;
+
+export type EpisodeKind = keyof typeof RUNBOOK_SECTIONS;
+
+/** The link to a kind's runbook section under `baseUrl` (the runbook document's address, OPS_RUNBOOK_URL). */
+export function runbookUrlOf(baseUrl: string, kind: EpisodeKind): string {
+  return `${baseUrl.replace(/#.*$/, '')}#${RUNBOOK_SECTIONS[kind]}`;
 }

@@ -25,8 +25,18 @@ export const OpsErrorKind = z.enum([
   'batch_stuck',
   /** Batches final at the provider whose results have not landed in time: their terminal event was re-published. */
   'results_not_landed',
+  /** JetStream trouble that lasts: publishes failing, a consumer lagging, dead letters piling up. */
+  'queue',
 ]);
 export type OpsErrorKind = z.infer<typeof OpsErrorKind>;
+
+/** The episode an `ops.error` belongs to: its key (what is in trouble), its number for that key, its phase. */
+export const OpsEpisode = z.object({
+  key: z.string().min(1).max(120),
+  number: z.number().int().positive(),
+  phase: z.enum(['began', 'over']),
+});
+export type OpsEpisode = z.infer<typeof OpsEpisode>;
 
 /**
  * `ops.error` — an operational error worth telling operators about, raised by the service that met it. One
@@ -52,6 +62,13 @@ export const OpsErrorEvent = z.object({
   /** What the operator should do. */
   nextStep: z.string().max(500).nullable(),
   occurredAt: Timestamp,
+  /**
+   * For trouble announced per episode (a provider outage, database or queue trouble): which episode, and whether
+   * this announces its beginning or that it is over. Absent on one-off errors.
+   */
+  episode: OpsEpisode.optional(),
+  /** The runbook section saying what to do about this kind of trouble. */
+  runbookUrl: z.url().max(500).optional(),
 });
 export type OpsErrorEvent = z.infer<typeof OpsErrorEvent>;
 

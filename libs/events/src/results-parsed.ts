@@ -29,6 +29,11 @@ export const ResultsSummary = z.object({
   inputUnavailable: z.string().nullable(),
   /** Set when the results could not be downloaded at all. */
   downloadError: z.string().nullable(),
+  /**
+   * Bytes of the result lines read (output and error files, each line counted once, so a re-fetch gives the same
+   * chunks); absent in chunks from before it was added.
+   */
+  download: z.object({ bytes: z.number().int().nonnegative() }).optional(),
 });
 export type ResultsSummary = z.infer<typeof ResultsSummary>;
 

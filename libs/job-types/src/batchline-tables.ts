@@ -29,6 +29,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'retention_runs',
   'alert_rules',
   'alert_digests',
+  'ops_episodes',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

@@ -242,6 +242,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
     missingResults,
     inputUnavailable: requests.unavailable,
     downloadError,
+    download: { bytes: files.downloadedBytes },
   };
   const chunkCount = await writer.finish(summary);
   return {
@@ -305,6 +306,9 @@ async function expectedRequests(
  * change, so its lines and the chunks made of them come out the same, and nothing is handled twice.
  */
 class ResultFiles {
+  /** Bytes of the result lines handled so far, newlines included (a line read again after a break counts once). */
+  downloadedBytes = 0;
+
   constructor(
     private readonly options: FetchOptions,
     private readonly batchLogId: number,
@@ -352,6 +356,7 @@ class ResultFiles {
         forEachLine(stream, (line) => {
           if (line.line <= handled) return;
           handled = line.line;
+          this.downloadedBytes += line.bytes + 1;
           return onLine(line);
         }),
       () => ({ linesHandled: handled }),

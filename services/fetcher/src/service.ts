@@ -4,11 +4,12 @@ import { getBatchLog, loadRequestCustomIds } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import { opsErrorEvent, type StatusChangedEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
-import { Counter } from '@batchline/metrics';
-import { configuredProviders, ProviderError } from '@batchline/providers';
+import { Counter, registerProviderCallHistogram } from '@batchline/metrics';
+import { configuredProviders, ProviderError, timedProviders } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import type { Context } from '@opentelemetry/api';
 import { fetchResults } from './fetch-results.ts';
+import { createFetchMetrics } from './metrics.ts';
 import { fetcherSettings } from './settings.ts';
 import { loadCatalogueKeys } from './store/catalogue-keys.ts';
 
@@ -77,7 +78,8 @@ export const fetcherService = defineService({
       labelNames: ['provider'],
       registers: [metrics],
     });
-    const providers = configuredProviders(config);
+    const providers = timedProviders(configuredProviders(config), registerProviderCallHistogram(metrics));
+    const observeFetch = createFetchMetrics(metrics);
     const consumption = bus.consume(
       'fetcher',
       async (event, message) => {
@@ -138,6 +140,7 @@ export const fetcherService = defineService({
             },
             event,
           );
+          observeFetch(event.provider, result.summary.download?.bytes ?? 0, result.timings.totalMs / 1000);
           log.info(
             {
               batchLogId: event.batchLogId,

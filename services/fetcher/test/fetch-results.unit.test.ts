@@ -131,6 +131,10 @@ describe('fetchResults', () => {
       inputUnavailable: null,
       downloadError: null,
     });
+    // The download's size counts the result lines only (not the input file), each with its newline (the error
+    // file has none at its end).
+    expect(result.summary.download?.bytes).toBe(Buffer.byteLength(output) + Buffer.byteLength(error) + 1);
+    expect(chunks.at(-1)!.summary!.download).toEqual(result.summary.download);
   });
 
   it('publishes one empty last chunk for a failed batch without files', async () => {

@@ -53,6 +53,21 @@ describe('finalMessage', () => {
     expect(text).toContain('2345 associations');
   });
 
+  it('gives the download size and the landing throughput when the fetch measured them, the text unchanged', () => {
+    const throughput = {
+      downloadBytes: 3 * 1024 * 1024 + 200 * 1024,
+      landedRows: 1000,
+      landedRowsPerSecond: 2345.6,
+    };
+    const measured = finalMessage(event({ throughput }), details(), pricing);
+    expect(measured.text).toBe(finalMessage(event(), details(), pricing).text);
+    expect(JSON.stringify(measured.blocks)).toContain(
+      'Downloaded 3.2 MiB of results · landed 1,000 results at 2,346 rows/s',
+    );
+    expect(JSON.stringify(finalMessage(event(), details(), pricing).blocks)).not.toContain('Downloaded');
+    expectWithinSlackLimits(measured);
+  });
+
   it('says failed with the reason for status 9', () => {
     const { text, blocks } = finalMessage(
       event({ status: 9, reason: 'expired', providerStatus: 'expired' }),

@@ -98,6 +98,33 @@ describe('operational error messages', () => {
     expect(JSON.stringify(message.blocks)).toContain('*Job type*\\n`review_sentiment`');
   });
 
+  it('announce an episode with its runbook link, and say once that it is over', () => {
+    const episode = { key: 'provider_unavailable:openai', number: 3 } as const;
+    const outage = {
+      kind: 'provider_unavailable' as const,
+      severity: 'high' as const,
+      message: 'openai has answered only with 5xx errors or timeouts',
+      runbookUrl: 'https://runbook.example/runbook.md#provider-unavailable',
+    };
+    const began = opsErrorMessage(opsError({ ...outage, episode: { ...episode, phase: 'began' } }), null);
+    expect(began.text).toBe(
+      '[HIGH] Provider unavailable for 10 min: openai has answered only with 5xx errors or timeouts. Runbook: https://runbook.example/runbook.md#provider-unavailable',
+    );
+    expect(JSON.stringify(began.blocks)).toContain(
+      '<https://runbook.example/runbook.md#provider-unavailable|Runbook>',
+    );
+    expect(JSON.stringify(began.blocks)).toContain('#3');
+    const over = opsErrorMessage(
+      opsError({ ...outage, message: 'openai answers again', episode: { ...episode, phase: 'over' } }),
+      null,
+    );
+    expect(over.text).toMatch(/^\[RESOLVED\] Provider unavailable over after 10 min: openai answers again\./);
+    expect(JSON.stringify(over.blocks)).toContain('is over');
+    expect(JSON.stringify(over.blocks)).not.toContain('Next step');
+    expectWithinSlackLimits(began);
+    expectWithinSlackLimits(over);
+  });
+
   it('report a Slack refusal with what the refused message said', () => {
     const { text, blocks } = slackRefusalMessage({
       webhook: 'default webhook',

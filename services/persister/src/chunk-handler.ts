@@ -44,8 +44,15 @@ export function chunkHandler({
     labelNames: ['kind'],
     registers: [metrics],
   });
+  const rowsPerSecond = new Histogram({
+    name: 'batchline_persister_chunk_rows_per_second',
+    help: 'Rows (outcomes and associations) an applied chunk wrote per second of its transaction',
+    buckets: [100, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000],
+    registers: [metrics],
+  });
   return async (chunk, delivery) => {
     const started = Date.now();
+    const startedPrecisely = performance.now();
     // Should this chunk complete the batch, `batch.finalized` continues this chunk's trace.
     const jobType = jobTypes.named(chunk.jobType);
     const { applied, finalized, written } = await applyResultsChunk(pool, jobType, chunk, {
@@ -61,6 +68,9 @@ export function chunkHandler({
       { outcome: applied ? 'applied' : 'already_applied' },
       (Date.now() - started) / 1000,
     );
+    const seconds = (performance.now() - startedPrecisely) / 1000;
+    const rows = written.outcomes + written.associations;
+    if (applied && rows > 0 && seconds > 0) rowsPerSecond.observe(rows / seconds);
     rowsWritten.inc({ kind: 'outcomes' }, written.outcomes);
     rowsWritten.inc({ kind: 'associations' }, written.associations);
     log.debug(

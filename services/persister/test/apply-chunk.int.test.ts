@@ -96,6 +96,7 @@ describe('applyResultsChunk', () => {
       duplicateLines: 2,
       unexpectedLines: 1,
       missingResults: 2,
+      download: { bytes: 40_960 },
     });
     const chunks = chunksOf(
       batch,
@@ -141,6 +142,10 @@ describe('applyResultsChunk', () => {
     });
 
     expect(BatchFinalizedEvent.parse(finalized)).toEqual(finalized);
+    // The download's size from the fetch, the landing rate over the chunks' transactions (issue 17).
+    expect(finalized!.throughput).toMatchObject({ downloadBytes: 40_960, landedRows: 31 });
+    expect(finalized!.throughput!.landedRowsPerSecond).toBeGreaterThan(0);
+    expect(finalized!.throughput!.landedRowsPerSecond).toBeLessThanOrEqual(31_000);
     expect(finalized).toMatchObject({
       batchLogId: batch,
       provider: 'openai',

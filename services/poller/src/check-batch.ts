@@ -11,6 +11,7 @@ import type { Logger } from '@batchline/logging';
 import { type ProviderBatch, ProviderError, type ProviderSet } from '@batchline/providers';
 import { traceHeaders } from '@batchline/telemetry';
 import type { PollerMetrics } from './metrics.ts';
+import { noteProviderHealth, type OutageEpisodes } from './outage-episodes.ts';
 import { isSystemicNotFound, pauseForError, pauseKindOf } from './provider-health.ts';
 import { recordProviderCheck, rescheduleBatch } from './store/check-records.ts';
 import type { LeasedBatch } from './store/leases.ts';
@@ -35,6 +36,8 @@ export interface CheckDeps {
   random?: () => number;
   /** Counters of transitions and failures, when the caller serves metrics (the poller service does). */
   metrics?: PollerMetrics;
+  /** Provider outages announced once per episode, when the caller announces them (the poller service does). */
+  outages?: OutageEpisodes;
 }
 
 /**
@@ -84,8 +87,10 @@ export async function checkBatch(deps: CheckDeps, batch: LeasedBatch): Promise<C
         ? await checkOverAge(deps, batch, attempt, log)
         : observe(await deps.providers.get(batch.provider).getBatch(batch.batchId), batch, log);
   } catch (error) {
+    if (deps.outages) await noteProviderHealth(deps.outages, batch.provider, error);
     return handleFailure(deps, batch, error, attempt.cancelRequested, log);
   }
+  if (deps.outages) await noteProviderHealth(deps.outages, batch.provider, null);
   return record(deps, batch, observed, log);
 }
 

@@ -1,12 +1,20 @@
 import { PROVIDER_API_KEYS } from '@batchline/config';
 import type { Pool } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
+import { registerProviderCallHistogram } from '@batchline/metrics';
 import { startOutboxRelay } from '@batchline/outbox';
-import { configuredProviders, openAIWebhookVerifier, type ProviderSet } from '@batchline/providers';
+import {
+  configuredProviders,
+  openAIWebhookVerifier,
+  type ProviderSet,
+  timedProviders,
+} from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
+import { watchDatabase } from './database-episodes.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
+import { startQueueWatch } from './queue-episodes.ts';
 import { type PollerSettings, pollerSettings } from './settings.ts';
 import { startPeriodicSummary } from './summary.ts';
 import { startSweeps } from './sweeps.ts';
@@ -30,6 +38,12 @@ export function checkDepsFromConfig(
     notFoundConfirmMs: config.POLL_NOT_FOUND_CONFIRM,
     rateLimitPauseMs: config.POLL_RATE_LIMIT_PAUSE,
     probeIntervalMs: config.POLL_PROBE_INTERVAL,
+    outages: {
+      pool,
+      log,
+      outageAfterMs: config.OPS_PROVIDER_OUTAGE_AFTER,
+      runbookUrl: config.OPS_RUNBOOK_URL,
+    },
   };
 }
 
@@ -40,16 +54,36 @@ export const pollerService = defineService({
   defaultHealthPort: 9401,
   requires: [PROVIDER_API_KEYS],
   async start({ config, log, pool, bus, instanceId, metrics }) {
-    const providers = configuredProviders(config);
+    const providers = timedProviders(configuredProviders(config), registerProviderCallHistogram(metrics));
     const relay = startOutboxRelay({ pool, publisher: bus, log });
+    const deps = checkDepsFromConfig(config, pool, log, providers);
     const loop = startPollLoop({
-      ...checkDepsFromConfig(config, pool, log, providers),
+      ...deps,
+      outages: deps.outages && { ...deps.outages, onAnnounced: () => relay.kick() },
+      database: watchDatabase({
+        pool,
+        bus,
+        log,
+        troubleAfterMs: config.OPS_DATABASE_TROUBLE_AFTER,
+        runbookUrl: config.OPS_RUNBOOK_URL,
+        onAnnounced: () => relay.kick(),
+      }),
       metrics: createPollerMetrics(metrics),
       owner: instanceId,
       chunk: config.POLL_CHUNK,
       tickMs: config.POLL_TICK,
       leaseMs: config.POLL_LEASE,
       onChanges: () => relay.kick(),
+    });
+    const queueWatch = startQueueWatch({
+      pool,
+      bus,
+      log,
+      intervalMs: config.POLL_SWEEP_INTERVAL,
+      troubleAfterMs: config.OPS_QUEUE_TROUBLE_AFTER,
+      lagMax: config.OPS_CONSUMER_LAG_MAX,
+      runbookUrl: config.OPS_RUNBOOK_URL,
+      onAnnounced: () => relay.kick(),
     });
     const sweeps = startSweeps({
       pool,
@@ -89,6 +123,7 @@ export const pollerService = defineService({
     return {
       async stop() {
         await webhooks?.close();
+        queueWatch.stop();
         await Promise.all([loop.stop(), sweeps.stop(), summary?.stop()]);
         await relay.stop();
       },

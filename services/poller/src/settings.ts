@@ -3,6 +3,7 @@ import {
   durationList,
   flag,
   integer,
+  OpsEpisodeSettings,
   PollScheduleSettings,
   ProviderSettings,
   port,
@@ -17,6 +18,7 @@ export const pollerSettings = {
   ...ServiceSettings,
   ...ProviderSettings,
   ...PollScheduleSettings,
+  ...OpsEpisodeSettings,
   POLL_CHUNK: setting(integer(1, 1000), {
     description: 'most batches one poller checks at a time',
     default: '10',

@@ -122,6 +122,24 @@ function failureBlocks(
   return blocks;
 }
 
+/** Bytes for people: `812 B`, `4.2 KiB`, `1.5 MiB`, `2.1 GiB`. */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The download size and the landing throughput (issue 17), a line of its own beside the fixed fields. */
+export function throughputLine(throughput: NonNullable<BatchFinalizedEvent['throughput']>): string {
+  const rate = Math.round(throughput.landedRowsPerSecond).toLocaleString('en-US');
+  return `Downloaded ${humanBytes(throughput.downloadBytes)} of results · landed ${throughput.landedRows.toLocaleString('en-US')} results at ${rate} rows/s`;
+}
+
 /**
  * The one final message of a batch (docs/interface.md §5): the text names the provider batch id, the word `completed` or
  * `failed`, and the counts; the blocks add the figures, cost, errors and the next step.
@@ -157,6 +175,7 @@ export function finalMessage(
       ['Unreadable lines', String(event.invalidLines)],
     ]),
     section(costLine(details, pricing, event.provider)),
+    ...(event.throughput ? [context(throughputLine(event.throughput))] : []),
     section(`*Most frequent errors:* ${errors}`),
     ...(completed ? [] : failureBlocks(event, details, wording)),
     context(`Job type \`${escapeMrkdwn(wording.name)}\` · batch log ${event.batchLogId} · ${event.provider}`),

@@ -22,6 +22,7 @@ const TITLE: Record<OpsErrorKind, string> = {
   provider_error: 'Provider call failed',
   batch_stuck: 'Batches stuck at the provider',
   results_not_landed: 'Results not landed',
+  queue: 'Queue trouble',
 };
 
 const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
@@ -47,6 +48,8 @@ const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
     'Check the batches at the provider and its status page; cancel and resubmit them if they stay stuck.',
   results_not_landed:
     'Check the fetcher and persister (running? errors? DLQ?); the terminal event was published again to retry.',
+  queue:
+    'Check that NATS is up, that the consumers run and keep up, and what the DLQ holds; nothing is lost meanwhile.',
 };
 
 const SEVERITY_ICON: Record<OpsErrorEvent['severity'], string> = {
@@ -65,11 +68,13 @@ export function opsErrorMessage(error: OpsErrorEvent, jobType: string | null): S
     error.batchLogId === null
       ? null
       : `batch log ${error.batchLogId}${error.providerBatchId ? ` (${error.providerBatchId})` : ''}`;
+  const over = error.episode?.phase === 'over';
   const lasting =
     error.since === null
       ? ''
-      : ` for ${humanDuration(Math.max(0, Date.parse(error.occurredAt) - Date.parse(error.since)))}`;
-  const text = `[${error.severity.toUpperCase()}] ${TITLE[error.kind]}${lasting}: ${escapeMrkdwn(error.message)}${batch ? ` (${batch})` : ''}.`;
+      : ` ${over ? 'over after' : 'for'} ${humanDuration(Math.max(0, Date.parse(error.occurredAt) - Date.parse(error.since)))}`;
+  const level = over ? 'RESOLVED' : error.severity.toUpperCase();
+  const text = `[${level}] ${TITLE[error.kind]}${lasting}: ${escapeMrkdwn(error.message)}${batch ? ` (${batch})` : ''}.`;
   const fields: [string, string][] = [
     ['Service', error.service],
     ['Severity', error.severity],
@@ -78,15 +83,21 @@ export function opsErrorMessage(error: OpsErrorEvent, jobType: string | null): S
   if (batch) fields.push(['Batch', escapeMrkdwn(batch)]);
   if (jobType) fields.push(['Job type', `\`${escapeMrkdwn(jobType)}\``]);
   if (error.since) fields.push(['Since', error.since]);
-  fields.push(['Seen at', error.occurredAt]);
+  if (error.episode)
+    fields.push(['Episode', `\`${escapeMrkdwn(error.episode.key)}\` #${error.episode.number}`]);
+  fields.push([over ? 'Over at' : 'Seen at', error.occurredAt]);
+  const nextStep = over
+    ? 'Nothing to do: the trouble is over.'
+    : `Next step: ${escapeMrkdwn(error.nextStep ?? DEFAULT_NEXT_STEP[error.kind])}`;
+  const runbook = error.runbookUrl ? ` <${error.runbookUrl}|Runbook>` : '';
   return {
-    text,
+    text: error.runbookUrl ? `${text} Runbook: ${error.runbookUrl}` : text,
     blocks: [
-      header(`${SEVERITY_ICON[error.severity]} ${TITLE[error.kind]}`),
+      header(`${over ? '✅' : SEVERITY_ICON[error.severity]} ${TITLE[error.kind]}${over ? ' is over' : ''}`),
       section(escapeMrkdwn(error.message)),
       fieldsSection(fields),
       ...(error.detail ? [section(`*Detail:* \`${escapeMrkdwn(clip(error.detail, 1000))}\``)] : []),
-      context(`Next step: ${escapeMrkdwn(error.nextStep ?? DEFAULT_NEXT_STEP[error.kind])}`),
+      context(`${nextStep}${runbook}`),
     ],
   };
 }

@@ -49,8 +49,11 @@ export async function finalizeBatch(
      GROUP BY error_code ORDER BY count(*) DESC, error_code`,
     [batchLogId],
   );
-  const { rows: ledgerRows } = await client.query<{ associations: number }>(
-    'SELECT COALESCE(sum(associations), 0)::int AS associations FROM batch_result_chunks WHERE batch_log_id = $1',
+  // The landing time runs from the first chunk's transaction to now, this (last) one's commit nearly.
+  const { rows: ledgerRows } = await client.query<{ associations: number; landing_seconds: number }>(
+    `SELECT COALESCE(sum(associations), 0)::int AS associations,
+            COALESCE(extract(epoch FROM clock_timestamp() - min(applied_at)), 0)::float8 AS landing_seconds
+       FROM batch_result_chunks WHERE batch_log_id = $1`,
     [batchLogId],
   );
   const { rows } = await client.query<FinalizedRow>(
@@ -81,6 +84,7 @@ export async function finalizeBatch(
     submittedAt: row.created_at.toISOString(),
     providerTerminalAt: row.provider_terminal_at?.toISOString() ?? null,
     landedAt: row.results_landed_at.toISOString(),
+    ...landingThroughput(summary, row, ledgerRows[0]!.landing_seconds),
   });
   await enqueueOutbox(client, {
     subject: Subjects.batchFinalized,
@@ -89,6 +93,24 @@ export async function finalizeBatch(
     headers: eventHeaders,
   });
   return event;
+}
+
+/** The download size and the landing throughput of the batch, when the fetch measured its download. */
+export function landingThroughput(
+  summary: ResultsSummary,
+  row: Pick<FinalizedRow, 'processed_sentences' | 'failed_sentences'>,
+  landingSeconds: number,
+): Pick<BatchFinalizedEvent, 'throughput'> {
+  if (!summary.download) return {};
+  const landedRows = row.processed_sentences + row.failed_sentences;
+  return {
+    throughput: {
+      downloadBytes: summary.download.bytes,
+      landedRows,
+      // At least a millisecond, so that a tiny batch has a finite rate.
+      landedRowsPerSecond: landedRows / Math.max(0.001, landingSeconds),
+    },
+  };
 }
 
 function finalLogDetails(

@@ -1,0 +1,125 @@
+import { type Bus, connectBus } from '@batchline/bus';
+import { createPool, type Pool } from '@batchline/db';
+import type { OpsErrorEvent } from '@batchline/events';
+import { adminDatabaseUrl, silentLogger, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchDatabase } from '../src/database-episodes.ts';
+import { type PollLoop, startPollLoop } from '../src/poll-loop.ts';
+import { type PollerWorld, pollerWorld } from './support.ts';
+
+const TROUBLE_AFTER_MS = 400;
+const RUNBOOK = 'https://runbook.example/runbook.md';
+
+/** Makes Postgres refuse the test database: no new connection, and every open one is cut. */
+async function setDatabaseRefusing(url: string, refusing: boolean): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const admin = createPool({
+    connectionString: adminDatabaseUrl(),
+    log: silentLogger,
+    max: 1,
+    applicationName: 'db-episodes-admin',
+  });
+  try {
+    await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS ${refusing ? 'false' : 'true'}`);
+    if (refusing) {
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+describe('database trouble: one message when an episode begins, one when it is over', () => {
+  let world: PollerWorld;
+  let bus: Bus;
+  const pools: Pool[] = [];
+  const loops: PollLoop[] = [];
+  const namespace = testNamespace('dbepisodes');
+
+  beforeAll(async () => {
+    world = await pollerWorld('poller_db_episodes');
+    bus = await connectBus({
+      servers: [testNatsUrl()],
+      name: 'db-episodes-test',
+      namespace,
+      log: silentLogger,
+    });
+    await bus.ensureTopology();
+  });
+  afterAll(async () => {
+    await Promise.all(loops.map((loop) => loop.stop()));
+    await Promise.all(pools.map((pool) => pool.end()));
+    await bus?.deleteTopology();
+    await bus?.drain();
+    await world?.close();
+  });
+
+  /** A poller replica: its own pool, poll loop and database watch. */
+  const startReplica = (owner: string) => {
+    const url = (world.pool.options as { connectionString: string }).connectionString;
+    const pool = createPool({ connectionString: url, log: silentLogger, max: 4, applicationName: owner });
+    pools.push(pool);
+    const database = watchDatabase({
+      pool,
+      bus,
+      log: silentLogger,
+      troubleAfterMs: TROUBLE_AFTER_MS,
+      runbookUrl: RUNBOOK,
+    });
+    loops.push(
+      startPollLoop({
+        ...world.deps,
+        pool,
+        owner,
+        chunk: 5,
+        tickMs: 50,
+        leaseMs: 30_000,
+        onChanges() {},
+        database,
+      }),
+    );
+    return url;
+  };
+
+  const published = async () => {
+    const events: OpsErrorEvent[] = [];
+    for await (const message of bus.readStream('OPS', { subject: 'ops.error' })) {
+      events.push(JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent);
+    }
+    return events;
+  };
+  const outboxed = async () =>
+    (
+      await world.pool.query<{ msg_id: string }>(
+        `SELECT msg_id FROM outbox WHERE subject = 'ops.error' AND payload->>'kind' = 'database' ORDER BY id`,
+      )
+    ).rows.map((row) => row.msg_id);
+
+  it('two replicas announce the outage once while Postgres refuses, and its end once', async () => {
+    const url = startReplica('replica-a');
+    startReplica('replica-b');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await setDatabaseRefusing(url, true);
+    try {
+      await waitFor('the outage announced', async () => (await published()).length > 0, {
+        timeoutMs: 10_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const during = await published();
+      expect(during).toHaveLength(1);
+      expect(during[0]).toMatchObject({
+        occurrenceId: 'database:1:began',
+        kind: 'database',
+        severity: 'critical',
+        episode: { key: 'database', number: 1, phase: 'began' },
+        runbookUrl: `${RUNBOOK}#database-trouble`,
+      });
+    } finally {
+      await setDatabaseRefusing(url, false);
+    }
+    await waitFor('the outage recorded', async () => (await outboxed()).length === 2, { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await outboxed()).toEqual(['ops:database:1:began', 'ops:database:1:over']);
+    expect(await published()).toHaveLength(1);
+  });
+});
