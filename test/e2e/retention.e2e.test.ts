@@ -79,6 +79,7 @@ describe('retention, while the pipeline lands a batch', () => {
       audit_log: (DAYS - 30) * PER_DAY,
       notifications: (DAYS - 30) * PER_DAY + 1,
       alerts: (DAYS - 30) * PER_DAY,
+      alert_digests: 0, // none seeded: the history predates per-rule digests
       batch_request_results: (DAYS - 30) * REQUESTS_PER_DAY,
       batch_request_ids: DAYS - 30,
       outbox: (DAYS - 7) * PER_DAY,
