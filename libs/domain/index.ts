@@ -45,4 +45,3 @@ export {
   type ResultRecord,
   type RowValue,
 } from './src/result-record.ts';
-export { checkViewpointContent } from './src/viewpoint-content.ts';
