@@ -4,8 +4,12 @@
  * the same file and schema — through a single-process streaming COPY reference and a naive whole-file monolith.
  * Prints one table: time from the provider's `completed` to status 2, rows/s, peak RSS of every process, ratios.
  *
+ * On the ~800-byte-line file the pipeline also lands, in the same rounds, a batch of another job type with the same
+ * number of lines (review_sentiment, or `--job-type NAME` of examples/job-types/; `none` to skip), and prints both
+ * times and their ratio.
+ *
  *   npm run bench:ingest -- [--files 40mb,200mb] [--requests 50000] [--repeat 3] [--only pipeline,reference,monolith]
- *                           [--env NAME=VALUE ...] [--logs PATH]
+ *                           [--job-type review_sentiment|review_embeddings|none] [--env NAME=VALUE ...] [--logs PATH]
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,20 +17,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { connectBus } from '@batchline/bus';
-import { createPool, getBatchLog, insertBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
-import { type Emulator, type ExpectedBatchOutcomes, startEmulator } from '@batchline/emulator';
+import { getBatchLog, insertBatchLog, type Pool } from '@batchline/db';
+import { DEFAULT_JOB_TYPE, type JobType } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
-import { createOpenAIProvider } from '@batchline/providers';
-import {
-  createTestDatabase,
-  pipelineEnv,
-  startPipeline,
-  type TestDatabase,
-  testNamespace,
-  testNatsUrl,
-  waitFor,
-} from '@batchline/testing';
+import { pipelineEnv, startPipeline, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import { API_KEY, type BenchBatch, benchDatabase, checkLanded, prepareBatch } from './ingest/bench-batch.ts';
 import type { ContenderInput, ContenderReport } from './ingest/contender.ts';
+import {
+  benchJobTypes,
+  DEFAULT_COMPARED_JOB_TYPE,
+  formatComparison,
+  type JobTypeComparison,
+  landedRows,
+} from './ingest/job-types.ts';
 import {
   addUsage,
   NO_USAGE,
@@ -37,12 +40,11 @@ import {
   usageSince,
 } from './ingest/proc-stats.ts';
 import { type FileFigures, median, type PipelineFigures, printTable } from './ingest/table.ts';
-import { benchSentences, benchViewpoints, paddedAnswers, writeRequestFile } from './ingest/workload.ts';
 
 const log = createLogger({ service: 'bench', level: 'silent' });
 const run = promisify(execFile);
-const API_KEY = 'sk-bench-0000000000000000';
 const MIB = 1024 * 1024;
+const jobTypes = benchJobTypes();
 
 /** The two files of the issue: ~800-byte lines, and the same answers padded to ~4 KB lines. */
 const FILES: Record<string, { padBytes: number }> = {
@@ -50,58 +52,7 @@ const FILES: Record<string, { padBytes: number }> = {
   '200mb': { padBytes: 3200 },
 };
 
-interface BenchBatch {
-  emulator: Emulator;
-  providerBatchId: string;
-  inputFileId: string;
-  outputFileId: string;
-  outputBytes: number;
-  /** The review_sentence_ids of the requests, recorded with the batch as `batchline submit` records them. */
-  sentenceIds: number[];
-  oracle: ExpectedBatchOutcomes;
-  expectedAssociations: number;
-}
-
 type Contender = 'pipeline' | 'reference' | 'monolith';
-
-async function prepareBatch(workDir: string, requests: number, padBytes: number): Promise<BenchBatch> {
-  const emulator = await startEmulator({
-    apiKey: API_KEY,
-    dataDir: join(workDir, 'emulator'),
-    clock: { validatingMs: 0, inProgressMs: 0, finalizingMs: 0 },
-    lineFaults: padBytes > 0 ? paddedAnswers(padBytes) : undefined,
-  });
-  const inputPath = join(workDir, 'input.jsonl');
-  const sentences = benchSentences(requests);
-  await writeRequestFile(inputPath, sentences);
-  const provider = createOpenAIProvider({ apiKey: API_KEY, baseURL: emulator.baseUrl });
-  const created = await provider.uploadAndCreateBatch({ inputPath, endpoint: '/v1/chat/completions' });
-  // The batch is over at once; asking for the oracle writes its result files before anything is timed.
-  const oracle = await emulator.expectedOutcomes(created.id);
-  const batch = await provider.getBatch(created.id);
-  if (batch.status !== 'completed' || !batch.outputFileId || !batch.inputFileId) {
-    throw new Error(`the emulated batch did not complete with an output file (${batch.status})`);
-  }
-  const file = (await (
-    await fetch(`${emulator.baseUrl}/files/${batch.outputFileId}`, {
-      headers: { authorization: `Bearer ${API_KEY}` },
-    })
-  ).json()) as { bytes: number };
-  const expectedAssociations = oracle.outcomes.reduce(
-    (sum, outcome) => sum + (outcome.outcome === 'succeeded' ? outcome.viewpointIds.length : 0),
-    0,
-  );
-  return {
-    emulator,
-    providerBatchId: batch.id,
-    inputFileId: batch.inputFileId,
-    outputFileId: batch.outputFileId,
-    outputBytes: file.bytes,
-    sentenceIds: sentences.map((sentence) => sentence.reviewSentenceId),
-    oracle,
-    expectedAssociations,
-  };
-}
 
 /**
  * CPU used so far by the Postgres backends connected to one database (this machine's server): the connections
@@ -122,34 +73,8 @@ async function databaseUsage(pool: Pool, database: string): Promise<ProcessUsage
   return total;
 }
 
-/** A fresh database with the schema and the bench catalogue: every contender gets its own. */
-async function benchDatabase(label: string): Promise<{ db: TestDatabase; pool: Pool }> {
-  const db = await createTestDatabase(`bench_${label}`);
-  const pool = createPool({ connectionString: db.url, log, applicationName: 'bench' });
-  await migrate(pool, log);
-  await upsertViewpoints(pool, benchViewpoints());
-  return { db, pool };
-}
-
-async function landedRows(pool: Pool): Promise<{ results: number; associations: number }> {
-  const { rows } = await pool.query<{ results: number; associations: number }>(
-    `SELECT (SELECT count(*) FROM batch_request_results)::int AS results,
-            (SELECT count(*) FROM review_sentences_wl_spec_vp)::int AS associations`,
-  );
-  return rows[0]!;
-}
-
-function checkLanded(who: string, batch: BenchBatch, landed: { results: number; associations: number }) {
-  if (landed.results !== batch.oracle.outcomes.length || landed.associations !== batch.expectedAssociations) {
-    throw new Error(
-      `${who} landed ${landed.results} outcomes and ${landed.associations} associations; expected ` +
-        `${batch.oracle.outcomes.length} and ${batch.expectedAssociations}`,
-    );
-  }
-}
-
 async function runContender(script: 'reference' | 'monolith', batch: BenchBatch): Promise<ContenderReport> {
-  const { db, pool } = await benchDatabase(script);
+  const { db, pool } = await benchDatabase(script, jobTypes);
   try {
     const input: ContenderInput = {
       databaseUrl: db.url,
@@ -162,7 +87,7 @@ async function runContender(script: 'reference' | 'monolith', batch: BenchBatch)
       maxBuffer: 16 * MIB,
     });
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as ContenderReport;
-    checkLanded(script, batch, await landedRows(pool));
+    checkLanded(script, batch, await landedRows(pool, batch.jobType));
     return report;
   } finally {
     await pool.end();
@@ -175,7 +100,7 @@ async function runPipeline(
   serviceEnv: Record<string, string>,
   logPath: string | undefined,
 ): Promise<PipelineFigures> {
-  const { db, pool } = await benchDatabase('pipeline');
+  const { db, pool } = await benchDatabase('pipeline', jobTypes);
   const namespace = testNamespace('bench');
   const bus = await connectBus({ servers: [testNatsUrl()], name: 'bench', namespace, log });
   await bus.ensureTopology();
@@ -187,6 +112,7 @@ async function runPipeline(
       openaiBaseUrl: batch.emulator.baseUrl,
       extra: {
         OPENAI_API_KEY: API_KEY,
+        BATCHLINE_JOB_TYPES: jobTypes.setting,
         // The batch is over before it is tracked: its first check finds it so. The measured span starts there.
         POLL_SCHEDULE: '100ms',
         POLL_TICK: '1s',
@@ -221,10 +147,11 @@ async function runPipeline(
       provider: 'openai',
       batchId: batch.providerBatchId,
       model: 'gpt-4o-mini',
+      jobType: batch.jobType.name,
       totalSentences: batch.oracle.outcomes.length,
       inputFileId: batch.inputFileId,
       firstPollDelayMs: 0,
-      requestIds: batch.sentenceIds,
+      requestIds: batch.requestIds,
     });
     // Polled on one connection, so the status is seen within a few ms of the last chunk's commit.
     const seenFinal = await waitFor(
@@ -248,7 +175,7 @@ async function runPipeline(
     );
     const landed = await getBatchLog(pool, batchLogId);
     if (landed?.status !== 2) throw new Error(`the pipeline ended the batch with status ${landed?.status}`);
-    const counts = await landedRows(pool);
+    const counts = await landedRows(pool, batch.jobType);
     checkLanded('the pipeline', batch, counts);
     return {
       seconds: seenFinal.at - seenFinal.terminalAt,
@@ -274,9 +201,17 @@ async function benchFile(
   repeat: number,
   serviceEnv: Record<string, string>,
   logPath: string | undefined,
-): Promise<FileFigures> {
+  compared: JobType | null,
+): Promise<{ figures: FileFigures; comparison: JobTypeComparison | null }> {
   const workDir = await mkdtemp(join(tmpdir(), 'batchline-bench-'));
-  const batch = await prepareBatch(workDir, requests, FILES[file]!.padBytes);
+  const { padBytes } = FILES[file]!;
+  const batch = await prepareBatch(workDir, requests, padBytes, jobTypes.set.default, jobTypes);
+  // The other job type runs on the plain file only (its answers are its own, never padded), in the same rounds.
+  const other =
+    compared && padBytes === 0 && contenders.has('pipeline')
+      ? await prepareBatch(workDir, requests, 0, compared, jobTypes)
+      : null;
+  const otherRounds: number[] = [];
   try {
     process.stderr.write(
       `${file}: ${requests} requests, output file ${(batch.outputBytes / MIB).toFixed(1)} MiB, ` +
@@ -293,12 +228,23 @@ async function benchFile(
             : await runContender(who, batch);
         runs[who].push(figures);
         process.stderr.write(`  round ${round} ${who.padEnd(9)} ${figures.seconds.toFixed(2)} s\n`);
+        if (who === 'pipeline' && other) {
+          const { seconds } = await runPipeline(
+            other,
+            serviceEnv,
+            logPath && `${logPath}.${other.jobType.name}.${round}.jsonl`,
+          );
+          otherRounds.push(seconds);
+          process.stderr.write(
+            `  round ${round} pipeline of ${other.jobType.name} ${seconds.toFixed(2)} s\n`,
+          );
+        }
       }
     }
     const reference = median(runs.reference as ContenderReport[]);
     const monolith = median(runs.monolith as ContenderReport[]);
     const pipeline = median(runs.pipeline as PipelineFigures[]);
-    return {
+    const figures: FileFigures = {
       file,
       lines: batch.oracle.outcomes.length,
       outputBytes: batch.outputBytes,
@@ -312,8 +258,18 @@ async function benchFile(
         ),
       ),
     };
+    const comparison: JobTypeComparison | null = other && {
+      jobType: other.jobType.name,
+      lines: other.oracle.outcomes.length,
+      viewpointRows: batch.expectedAssociations,
+      rows: other.expectedAssociations,
+      viewpointRounds: runs.pipeline.map((run) => run.seconds),
+      rounds: otherRounds,
+    };
+    return { figures, comparison };
   } finally {
     await batch.emulator.close();
+    await other?.emulator.close();
     await rm(workDir, { recursive: true, force: true });
   }
 }
@@ -331,6 +287,8 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     /** Writes the services' debug logs to `<path>.<file>.<round>.jsonl`. */
     logs: { type: 'string' },
+    /** The job type landed beside specific_viewpoint on the plain file (a name of examples/job-types/, or none). */
+    'job-type': { type: 'string', default: DEFAULT_COMPARED_JOB_TYPE },
   },
 });
 const files = values.files.split(',').map((name) => name.trim());
@@ -345,17 +303,23 @@ const serviceEnv = Object.fromEntries(
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
+const compared = values['job-type'] === 'none' ? null : jobTypes.set.named(values['job-type']);
+if (compared?.name === DEFAULT_JOB_TYPE)
+  throw new Error(`--job-type names the job type to compare with ${DEFAULT_JOB_TYPE}`);
 const figures: FileFigures[] = [];
+const comparisons: JobTypeComparison[] = [];
 for (const file of files) {
-  figures.push(
-    await benchFile(
-      file,
-      Number(values.requests),
-      contenders,
-      Number(values.repeat),
-      serviceEnv,
-      values.logs,
-    ),
+  const { figures: fileFigures, comparison } = await benchFile(
+    file,
+    Number(values.requests),
+    contenders,
+    Number(values.repeat),
+    serviceEnv,
+    values.logs,
+    compared,
   );
+  figures.push(fileFigures);
+  if (comparison) comparisons.push(comparison);
 }
 printTable(figures);
+for (const comparison of comparisons) console.log(`\n${formatComparison(comparison)}`);

@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { openAIRequestLine, type Viewpoint, viewpointSystemPrompt } from '@batchline/domain';
+import type { Viewpoint } from '@batchline/domain';
 import { type BatchRequestLine, type LineFault, viewpointClassifier } from '@batchline/emulator';
+import type { CatalogueEntry, JobType } from '@batchline/job-types';
+import { benchRequestId } from './job-types.ts';
 
 /**
  * The benchmark's batch: review sentences that each name two to four viewpoints of a catalogue by one word, so the
@@ -91,17 +93,24 @@ export function benchSentences(count: number, seed = 4): BenchSentence[] {
   });
 }
 
-/** Writes the batch input file (one chat-completions request a sentence) and returns its path. */
-export async function writeRequestFile(path: string, sentences: readonly BenchSentence[]): Promise<void> {
-  const systemPrompt = viewpointSystemPrompt(benchViewpoints());
+/**
+ * Writes the batch input file: one request of `jobType` a sentence (the sentence's id and text as the input's id
+ * and `text` field), its prompt carrying `catalogue`.
+ */
+export async function writeRequestFile(
+  path: string,
+  jobType: JobType,
+  catalogue: readonly CatalogueEntry[],
+  sentences: readonly BenchSentence[],
+): Promise<void> {
+  const context = { model: jobType.declaration.request.model ?? 'gpt-4o-mini', catalogue };
   const lines = sentences.map((sentence) =>
     JSON.stringify(
-      openAIRequestLine({
-        reviewSentenceId: sentence.reviewSentenceId,
-        text: sentence.text,
-        model: 'gpt-4o-mini',
-        systemPrompt,
-      }),
+      jobType.requestLine(
+        'openai',
+        { id: benchRequestId(jobType, sentence.reviewSentenceId), fields: { text: sentence.text } },
+        context,
+      ),
     ),
   );
   await writeFile(path, `${lines.join('\n')}\n`);

@@ -3,8 +3,10 @@ import type { Pool } from '@batchline/db';
 import { ResultErrorCode } from '@batchline/domain';
 import type { Emulator } from '@batchline/emulator';
 import type { BatchFinalizedEvent, StatusChangedEvent } from '@batchline/events';
+import type { JobTypeSet } from '@batchline/job-types';
 import type { SlackReceiver } from '@batchline/testing';
 import { type BusProbe, CHAOS_MSG_ID_PREFIX } from './bus-probe.ts';
+import { isDefaultJobType, landedRowsByBatch } from './job-types.ts';
 import type { BatchExpectation, BatchState, SlackPost, StoredEventIds } from './observations.ts';
 import type { SubmittedBatch } from './workload.ts';
 
@@ -27,6 +29,7 @@ export async function expectationsOf(
       batchLogId: batch.batchLogId,
       providerBatchId: batch.providerBatchId,
       kind: batch.spec.kind,
+      jobType: batch.spec.jobType,
     };
     if (batch.spec.kind === 'vanished') {
       // The provider answered 404 from the first check on: no result file was ever offered, so every request of
@@ -59,8 +62,11 @@ export async function expectationsOf(
   return expectations;
 }
 
-/** Every batch log with its result rows and associations, as Postgres holds them. */
-export async function batchStates(pool: Pool): Promise<Map<number, BatchState>> {
+/**
+ * Every batch log with its result rows and associations — and the rows the other job types' tables hold — as
+ * Postgres holds them.
+ */
+export async function batchStates(pool: Pool, jobTypes: JobTypeSet): Promise<Map<number, BatchState>> {
   const states = new Map<number, BatchState>();
   const { rows: logs } = await pool.query<{
     id: string;
@@ -88,6 +94,7 @@ export async function batchStates(pool: Pool): Promise<Map<number, BatchState>> 
       finalNotifiedAt: row.final_notified_at,
       results: new Map(),
       associations: [],
+      landedRows: [],
     });
   }
   const { rows: results } = await pool.query<{
@@ -107,6 +114,12 @@ export async function batchStates(pool: Pool): Promise<Map<number, BatchState>> 
     `SELECT batch_log_id, review_sentence_id || ':' || wl_spec_vp_id AS pair FROM review_sentences_wl_spec_vp`,
   );
   for (const row of pairs) states.get(Number(row.batch_log_id))?.associations.push(row.pair);
+  for (const jobType of jobTypes.all()) {
+    if (isDefaultJobType(jobType)) continue;
+    for (const [batchLogId, rows] of await landedRowsByBatch(pool, jobType)) {
+      states.get(batchLogId)?.landedRows.push(...rows);
+    }
+  }
   return states;
 }
 

@@ -1,4 +1,5 @@
 import { BatchStatus } from '@batchline/domain';
+import { secondJobTypeRows } from './job-type-rows.ts';
 import type { BatchExpectation, BatchState, RunObservations, SlackPost } from './observations.ts';
 import { CHAOS_CATALOGUE } from './workload.ts';
 
@@ -53,6 +54,7 @@ export function evaluateInvariants(run: RunObservations): InvariantResult[] {
   return [
     results(run),
     associations(run),
+    secondJobTypeRows(run),
     statuses(run),
     slackMessages(run),
     slackPacing(run),

@@ -9,6 +9,8 @@ export interface BatchExpectation {
   batchLogId: number;
   providerBatchId: string;
   kind: BatchKind;
+  /** The batch's job type (whose table its rows land in). */
+  jobType: string;
   /** 2 or 9. */
   status: number;
   /** `log_details.reason` the batch must carry. */
@@ -33,6 +35,8 @@ export interface BatchState {
   results: Map<string, { outcome: string; errorCode: string | null; rows: number }>;
   /** `review_sentence_id:wl_spec_vp_id` of the rows attributed to this batch. */
   associations: string[];
+  /** Rows of a job type other than specific_viewpoint landed by this batch, as `landedRowKey` writes them. */
+  landedRows: string[];
 }
 
 export interface SlackPost {

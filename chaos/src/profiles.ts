@@ -51,6 +51,8 @@ export interface Profile {
   sizes: readonly { min: number; max: number; weight: number }[];
   fixedSizes: readonly number[];
   batchKindWeights: Readonly<Record<BatchKind, number>>;
+  /** Share of batches of the run's second job type (review_sentiment); above 0, at least one batch is. */
+  secondJobTypeShare: number;
   /** Share of requests whose result line is spoiled (every kind of docs/interface.md §4 is drawn from). */
   badLineRate: number;
   /** Batches are submitted at random moments in [0, submitWindowMs). */
@@ -98,6 +100,7 @@ const SHORT: Profile = {
     cancelled: 1,
     vanished: 3,
   },
+  secondJobTypeShare: 0.35,
   badLineRate: 0.08,
   submitWindowMs: 40_000,
   faultStartMs: 3_000,
@@ -149,6 +152,7 @@ const LONG: Profile = {
     cancelled: 8,
     vanished: 4,
   },
+  secondJobTypeShare: 0.25,
   badLineRate: 0.02,
   submitWindowMs: 8 * 60_000,
   faultStartMs: 10_000,

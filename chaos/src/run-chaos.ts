@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBus } from '@batchline/bus';
-import { createPool, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import { createPool, ensureTargetTables, migrate, type Pool, upsertViewpoints } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import { type Emulator, type LineFault, startEmulator } from '@batchline/emulator';
+import type { JobTypeSet } from '@batchline/job-types';
 import { ensureNats, ensurePostgres, isRestartable, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
 import { createOpenAIProvider } from '@batchline/providers';
@@ -25,6 +26,13 @@ import {
 import { planFaults } from './fault-plan.ts';
 import { Fleet } from './fleet.ts';
 import { evaluateInvariants } from './invariants.ts';
+import {
+  chaosJobTypes,
+  SECOND_JOB_TYPE,
+  SECOND_JOB_TYPE_ANSWER_SHARES,
+  SECOND_JOB_TYPE_DECLARATION,
+  seedSecondCatalogue,
+} from './job-types.ts';
 import { Nemesis } from './nemesis.ts';
 import type { RunObservations } from './observations.ts';
 import { type ProfileName, profileWith } from './profiles.ts';
@@ -116,11 +124,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const databaseUrl = await createRunDatabase(postgres.url, canaries.databasePassword);
     pool = createPool({ connectionString: databaseUrl, log: silent, applicationName: 'chaos-harness' });
     await migrate(pool, silent);
+    const jobTypes = chaosJobTypes();
+    await ensureTargetTables(pool, jobTypes.all());
     await upsertViewpoints(pool, CHAOS_CATALOGUE);
+    await seedSecondCatalogue(pool);
+    const second = jobTypes.named(SECOND_JOB_TYPE);
+    const { rows: secondCatalogue } = await pool.query<{ key: string; label: string }>(
+      second.catalogue!.selectSql,
+    );
 
     const lineFaults = new Map<string, LineFault>();
     emulator = await startEmulator({
       clock: profile.emulatorClock,
+      jobTypes,
+      answerShares: { byJobType: { [SECOND_JOB_TYPE]: SECOND_JOB_TYPE_ANSWER_SHARES } },
       lineFaults: (customId) => lineFaults.get(customId),
       batchOutcome: (batch) => scriptedOutcome(specs, batch.metadata),
     });
@@ -140,7 +157,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       namespace,
       openaiBaseUrl: emulator.baseUrl,
       slackWebhookUrl: slack.url,
-      extra: { ...profile.serviceEnv, OPENAI_API_KEY: canaries.openaiKey, ADMIN_TOKENS: canaries.adminToken },
+      extra: {
+        ...profile.serviceEnv,
+        OPENAI_API_KEY: canaries.openaiKey,
+        ADMIN_TOKENS: canaries.adminToken,
+        BATCHLINE_JOB_TYPES: SECOND_JOB_TYPE_DECLARATION,
+      },
     });
     const secrets = Object.values(canaries);
     fleet = new Fleet({
@@ -183,6 +205,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         emulator,
         provider,
         pool,
+        jobTypes,
+        secondCatalogue,
         workDir,
         rng: rng.fork('texts'),
         lineFaults,
@@ -208,6 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
 
     const observations = await observe({
       pool,
+      jobTypes,
       probe,
       emulator,
       slack,
@@ -295,6 +320,7 @@ async function drain(pool: Pool, probe: BusProbe, batches: number, boundMs: numb
 
 async function observe(ctx: {
   pool: Pool;
+  jobTypes: JobTypeSet;
   probe: BusProbe;
   emulator: Emulator;
   slack: SlackReceiver;
@@ -310,7 +336,7 @@ async function observe(ctx: {
   const deadLetters = await ctx.probe.deadLetters();
   return {
     expectations: await expectationsOf(ctx.emulator, ctx.submitted),
-    states: await batchStates(ctx.pool),
+    states: await batchStates(ctx.pool, ctx.jobTypes),
     slackPosts: slackPostsOf(ctx.slack),
     consumers: await ctx.probe.consumerStates(),
     deadLetters,

@@ -4,15 +4,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { insertBatchLog, type Pool } from '@batchline/db';
-import {
-  CHAT_COMPLETIONS_URL,
-  customIdFor,
-  openAIRequestLine,
-  type Viewpoint,
-  viewpointSystemPrompt,
-} from '@batchline/domain';
+import type { Viewpoint } from '@batchline/domain';
 import type { BatchOutcome, Emulator, LineFault } from '@batchline/emulator';
+import type { CatalogueEntry, JobType, JobTypeSet } from '@batchline/job-types';
+import { DEFAULT_JOB_TYPE } from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
+import { reviewText, SECOND_JOB_TYPE } from './job-types.ts';
 import { BATCH_KINDS, type BatchKind, type Profile } from './profiles.ts';
 import type { Rng } from './rng.ts';
 
@@ -95,6 +92,8 @@ const INVALID_CUSTOM_IDS: readonly ((id: number) => string)[] = [
 export interface BatchSpec {
   index: number;
   kind: BatchKind;
+  /** The batch's job type: specific_viewpoint, or the run's second one (see job-types.ts). */
+  jobType: string;
   size: number;
   /** When the batch is submitted, from the start of the run. */
   submitAtMs: number;
@@ -120,6 +119,14 @@ export function planWorkload(profile: Profile, rng: Rng): BatchSpec[] {
     i < BATCH_KINDS.length ? BATCH_KINDS[i]! : rng.weighted(profile.batchKindWeights),
   );
   shuffle(kinds, rng);
+  // From a fork, so that the rest of a seed's plan is what it was before there was a second job type.
+  const jobTypeRng = rng.fork('job-types');
+  const jobTypes = Array.from({ length: count }, (_, i) =>
+    // The last batch is of the second one whenever it has a share: every run lands both.
+    (profile.secondJobTypeShare > 0 && i === count - 1) || jobTypeRng.chance(profile.secondJobTypeShare)
+      ? SECOND_JOB_TYPE
+      : DEFAULT_JOB_TYPE,
+  );
   const largest = sizes.indexOf(Math.max(...sizes));
 
   let nextSentenceId = FIRST_SENTENCE_ID;
@@ -130,6 +137,7 @@ export function planWorkload(profile: Profile, rng: Rng): BatchSpec[] {
     const spec: BatchSpec = {
       index,
       kind,
+      jobType: jobTypes[index]!,
       size,
       submitAtMs: Math.floor(rng.next() * profile.submitWindowMs),
       firstSentenceId,
@@ -209,6 +217,12 @@ function spoilLine(spec: BatchSpec, position: number, rng: Rng): void {
   }
 }
 
+/** The catalogue the viewpoint prompts carry, as `{{catalogue}}` renders it. */
+const VIEWPOINT_ENTRIES: readonly CatalogueEntry[] = CHAOS_CATALOGUE.map(({ id, name }) => ({
+  key: String(id),
+  label: name,
+}));
+
 /** A review sentence naming zero to three viewpoints of the catalogue (the classifier finds exactly those). */
 function sentenceText(rng: Rng): string {
   const named = Array.from({ length: rng.int(0, 3) }, () => rng.pick(CHAOS_CATALOGUE).name);
@@ -216,22 +230,27 @@ function sentenceText(rng: Rng): string {
   return `Honestly the ${named.join(' and the ')} ${rng.pick(['impressed me', 'was a letdown', 'stood out'])}.`;
 }
 
-export const customIdAt = (spec: BatchSpec, position: number): string =>
-  spec.customIdOverrides.get(position) ?? customIdFor(spec.firstSentenceId + position);
+export const customIdAt = (spec: BatchSpec, jobType: JobType, position: number): string =>
+  spec.customIdOverrides.get(position) ?? jobType.customIdFor(spec.firstSentenceId + position);
 
-/** Writes the batch's input file (OpenAI request lines); texts come from the batch's own generator. */
-async function writeInputFile(spec: BatchSpec, path: string, rng: Rng): Promise<void> {
-  const systemPrompt = viewpointSystemPrompt(CHAOS_CATALOGUE);
+/** Writes the batch's input file (OpenAI request lines of its job type); texts come from the batch's own generator. */
+async function writeInputFile(
+  spec: BatchSpec,
+  jobType: JobType,
+  catalogue: readonly CatalogueEntry[],
+  path: string,
+  rng: Rng,
+): Promise<void> {
   const out = createWriteStream(path);
   const texts = rng.fork(`texts-${spec.index}`);
+  const text = jobType.name === DEFAULT_JOB_TYPE ? sentenceText : reviewText;
   for (let position = 0; position < spec.size; position++) {
-    const line = openAIRequestLine({
-      reviewSentenceId: spec.firstSentenceId + position,
-      text: sentenceText(texts),
-      model: MODEL,
-      systemPrompt,
-    });
-    line.custom_id = customIdAt(spec, position);
+    const line = jobType.requestLine(
+      'openai',
+      { id: spec.firstSentenceId + position, fields: { text: text(texts) } },
+      { model: MODEL, catalogue },
+    );
+    line.custom_id = customIdAt(spec, jobType, position);
     if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
   }
   out.end();
@@ -250,6 +269,9 @@ export interface SubmitterDeps {
   emulator: Emulator;
   provider: BatchProvider;
   pool: Pool;
+  jobTypes: JobTypeSet;
+  /** The second job type's catalogue, as Postgres holds it. */
+  secondCatalogue: readonly CatalogueEntry[];
   workDir: string;
   rng: Rng;
   /** The emulator's line-fault table, filled per batch before its upload. */
@@ -279,12 +301,16 @@ export async function submitBatches(
 }
 
 async function submitOne(spec: BatchSpec, deps: SubmitterDeps): Promise<SubmittedBatch> {
-  for (const [position, fault] of spec.lineFaults) deps.lineFaults.set(customIdAt(spec, position), fault);
+  const jobType = deps.jobTypes.named(spec.jobType);
+  const catalogue = jobType.name === DEFAULT_JOB_TYPE ? VIEWPOINT_ENTRIES : deps.secondCatalogue;
+  for (const [position, fault] of spec.lineFaults) {
+    deps.lineFaults.set(customIdAt(spec, jobType, position), fault);
+  }
   const inputPath = join(deps.workDir, `input-${spec.index}.jsonl`);
-  await writeInputFile(spec, inputPath, deps.rng);
+  await writeInputFile(spec, jobType, catalogue, inputPath, deps.rng);
   const batch = await deps.provider.uploadAndCreateBatch({
     inputPath,
-    endpoint: CHAT_COMPLETIONS_URL,
+    endpoint: jobType.batchEndpoint('openai'),
     metadata: { chaos_batch: String(spec.index) },
   });
   await rm(inputPath, { force: true });
@@ -303,6 +329,7 @@ async function submitOne(spec: BatchSpec, deps: SubmitterDeps): Promise<Submitte
         provider: 'openai',
         batchId: batch.id,
         model: MODEL,
+        jobType: jobType.name,
         totalSentences: spec.size,
         inputFileId: batch.inputFileId,
         firstPollDelayMs: 0,

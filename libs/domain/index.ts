@@ -51,4 +51,3 @@ export {
   type ResultRecord,
   type RowValue,
 } from './src/result-record.ts';
-export { checkViewpointContent } from './src/viewpoint-content.ts';

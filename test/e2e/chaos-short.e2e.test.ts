@@ -48,6 +48,7 @@ describe('chaos, short profile: nothing lost, nothing doubled', () => {
     expect(run.report.invariants.map((invariant) => invariant.id)).toEqual([
       'I1',
       'I2',
+      'I2b',
       'I3',
       'I4',
       'I4b',
@@ -75,6 +76,26 @@ describe('chaos, short profile: nothing lost, nothing doubled', () => {
     expect(byId.get('I2')?.tally.unexpected).toBe(1);
     // A digest names several batches: repeating it doubles each one's announcement.
     expect(byId.get('I4')?.tally.duplicated).toBeGreaterThanOrEqual(1);
+  });
+
+  it('landed a second job type (review_sentiment) beside the viewpoints, and would have caught a lost or doubled row', () => {
+    const { expectations, states } = run.observations;
+    const sentiment = expectations.filter((e) => e.jobType === 'review_sentiment');
+    expect(sentiment.length).toBeGreaterThan(0);
+    expect(expectations.some((e) => e.jobType === 'specific_viewpoint')).toBe(true);
+    const landing = sentiment.find((e) => (states.get(e.batchLogId)?.landedRows.length ?? 0) > 0);
+    expect(landing, 'a review_sentiment batch landed rows').toBeDefined();
+    const original = states.get(landing!.batchLogId)!;
+    const [first, ...rest] = original.landedRows;
+    const tampered = (landedRows: string[]) =>
+      new Map(
+        evaluateInvariants({
+          ...run.observations,
+          states: new Map(states).set(landing!.batchLogId, { ...original, landedRows }),
+        }).map((invariant) => [invariant.id, invariant]),
+      ).get('I2b');
+    expect(tampered(rest)?.tally.lost).toBe(1);
+    expect(tampered([...original.landedRows, first!])?.tally.duplicated).toBe(1);
   });
 });
 

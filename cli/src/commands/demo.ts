@@ -1,9 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { connectBus } from '@batchline/bus';
-import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
-import { BatchStatus, batchStatusName } from '@batchline/domain';
+import {
+  createPool,
+  ensureTargetTables,
+  getBatchLog,
+  migrate,
+  type Pool,
+  upsertViewpoints,
+} from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 import { type LineFault, startEmulator } from '@batchline/emulator';
+import { type JobType, loadJobTypes } from '@batchline/job-types';
 import { ensureNats, ensurePostgres, type LocalServer } from '@batchline/local-servers';
 import { createLogger } from '@batchline/logging';
 import { notifierSettings } from '@batchline/notifier';
@@ -11,6 +21,7 @@ import { createOpenAIProvider } from '@batchline/providers';
 import { PIPELINE_SERVICES, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import pg from 'pg';
 import { commandContext } from '../context.ts';
+import { SUMMARY_HEADERS, summariseJobType, summaryRow } from '../demo/job-type-summary.ts';
 import { sampleReviewSentences, sampleViewpoints } from '../demo/sample-data.ts';
 import { CommandError } from '../errors.ts';
 import { cliSettings } from '../settings.ts';
@@ -23,11 +34,25 @@ const demoSettings = { ...cliSettings, SLACK_WEBHOOK_URL: notifierSettings.SLACK
 
 const DEMO_DATABASE = 'batchline_demo';
 
+/** The second job type the demo lands beside specific_viewpoint: a shipped example, declared in a file. */
+const SENTIMENT_DECLARATION = fileURLToPath(
+  new URL('../../../examples/job-types/review_sentiment.yaml', import.meta.url),
+);
+const SENTIMENT_CATALOGUE = fileURLToPath(
+  new URL('../../../examples/job-types/sentiment_labels.sql', import.meta.url),
+);
+const SENTIMENT_JOB_TYPE = 'review_sentiment';
+/** Its review texts are sample sentences of another seed, so the two batches differ. */
+const SENTIMENT_SEED = 7;
+/** Shares of the sentiment answers the emulator spoils, so its validation shows too (contract §8). */
+const SENTIMENT_ANSWER_SHARES = { invalid: 0.02, unknownReference: 0.02 };
+
 /**
  * A real batch is never perfect: a few answers in the demo are spoiled the ways docs/interface.md §4 describes, so the
  * summary shows validation at work (deterministic, by sentence id).
  */
 function demoLineFault(customId: string): LineFault | undefined {
+  if (!customId.startsWith('rs-')) return undefined;
   const id = Number(customId.slice(3));
   if (id % 97 === 0) return { kind: 'content', content: 'This sentence talks about the battery, I believe.' };
   if (id % 211 === 0) return { kind: 'http', status: 500 };
@@ -80,8 +105,12 @@ async function waitForFinal(pool: Pool, batchLogIds: number[], say: (line: strin
 export const demoCommand: Command = {
   name: 'demo',
   usage: 'batchline demo [--sentences N]',
-  summary: 'runs the whole system on this machine on a sample batch and prints what landed',
+  summary:
+    'runs the whole system on this machine on two sample batches and prints what landed of each job type',
   details: [
+    'Submits N review sentences of the built-in specific_viewpoint job type and, at the same time, N reviews of',
+    'the review_sentiment example (examples/job-types/), and prints per job type the batches, requests, rows',
+    'landed, failed requests by error code and seconds.',
     'Uses DATABASE_URL and NATS_URL when they answer; otherwise starts a private Postgres (local installation) and',
     'nats-server (JetStream, temporary store). Always uses the built-in OpenAI emulator. Leaves nothing running;',
     `the results stay in the ${DEMO_DATABASE} database.`,
@@ -91,7 +120,9 @@ export const demoCommand: Command = {
     const count = Number(values.sentences);
     if (!Number.isInteger(count) || count < 1 || count > 50_000)
       throw new CommandError('--sentences must be between 1 and 50000');
-    const { config, jobTypes } = commandContext(false, demoSettings);
+    const { config } = commandContext(false, demoSettings);
+    const jobTypes = loadJobTypes(SENTIMENT_DECLARATION);
+    const sentiment = jobTypes.named(SENTIMENT_JOB_TYPE);
     const say = (line: string) => console.log(`demo: ${line}`);
     const log = createLogger({ service: 'demo', level: 'warn', destination: process.stderr });
     const cleanups: (() => Promise<unknown>)[] = [];
@@ -120,8 +151,10 @@ export const demoCommand: Command = {
       const pool = createPool({ connectionString: databaseUrl, log, applicationName: 'batchline-demo' });
       cleanups.push(() => pool.end());
       await migrate(pool, log);
+      await ensureTargetTables(pool, jobTypes.all());
       const viewpoints = sampleViewpoints();
       await upsertViewpoints(pool, viewpoints);
+      await pool.query(await readFile(SENTIMENT_CATALOGUE, 'utf8'));
 
       const namespace = `demo${randomBytes(3).toString('hex')}`;
       const bus = await connectBus({ servers: [nats.url], name: 'batchline-demo', namespace, log });
@@ -133,6 +166,8 @@ export const demoCommand: Command = {
 
       const emulator = await startEmulator({
         clock: { validatingMs: 500, inProgressMs: 2500, finalizingMs: 500 },
+        jobTypes,
+        answerShares: { byJobType: { [SENTIMENT_JOB_TYPE]: SENTIMENT_ANSWER_SHARES } },
         lineFaults: demoLineFault,
       });
       cleanups.push(() => emulator.close());
@@ -150,6 +185,7 @@ export const demoCommand: Command = {
         POLL_TICK: '200ms',
         HEALTH_PORT: '0',
         LOG_LEVEL: 'info',
+        BATCHLINE_JOB_TYPES: SENTIMENT_DECLARATION,
       };
       const services: ServiceProcess[] = PIPELINE_SERVICES.map((name) =>
         spawnServiceProcess({
@@ -170,47 +206,49 @@ export const demoCommand: Command = {
       cleanups.push(() => Promise.all(services.map((service) => service.stop())));
       say(`started ${PIPELINE_SERVICES.join(', ')} as separate processes`);
 
+      const provider = createOpenAIProvider({ apiKey: 'demo-key', baseURL: emulator.baseUrl });
+      const submit = (jobType: JobType, records: { id: number; fields: { text: string } }[]) =>
+        submitRequests({
+          pool,
+          provider,
+          jobType,
+          records,
+          model: jobType.declaration.request.model ?? config.BATCHLINE_MODEL,
+          firstPollDelayMs: 500,
+        });
       const sentences = sampleReviewSentences(count);
-      const submitted = await submitRequests({
-        pool,
-        provider: createOpenAIProvider({ apiKey: 'demo-key', baseURL: emulator.baseUrl }),
-        jobType: jobTypes.default,
-        records: sentences.map((s) => ({ id: s.review_sentence_id, fields: { text: s.text } })),
-        model: config.BATCHLINE_MODEL,
-        firstPollDelayMs: 500,
-      });
-      say(`submitted ${sentences.length} review sentences against ${viewpoints.length} viewpoints`);
+      const reviews = sampleReviewSentences(count, SENTIMENT_SEED);
+      // Both job types at once: the same services land them side by side.
+      const [viewpointBatches, sentimentBatches] = await Promise.all([
+        submit(
+          jobTypes.default,
+          sentences.map((s) => ({ id: s.review_sentence_id, fields: { text: s.text } })),
+        ),
+        submit(
+          sentiment,
+          reviews.map((r) => ({ id: r.review_sentence_id, fields: { text: r.text } })),
+        ),
+      ]);
+      say(
+        `submitted ${sentences.length} review sentences against ${viewpoints.length} viewpoints (specific_viewpoint)`,
+      );
+      say(
+        `submitted ${reviews.length} reviews for their sentiment (${SENTIMENT_JOB_TYPE}, ${SENTIMENT_DECLARATION})`,
+      );
+      const byJobType: [JobType, number[]][] = [
+        [jobTypes.default, viewpointBatches.map((b) => b.batchLogId)],
+        [sentiment, sentimentBatches.map((b) => b.batchLogId)],
+      ];
       await waitForFinal(
         pool,
-        submitted.map((b) => b.batchLogId),
+        byJobType.flatMap(([, ids]) => ids),
         say,
       );
 
-      const rows = [];
-      for (const batch of submitted) {
-        const row = (await getBatchLog(pool, batch.batchLogId))!;
-        const { rows: counts } = await pool.query<{ n: string }>(
-          'SELECT count(*) AS n FROM review_sentences_wl_spec_vp WHERE batch_log_id = $1',
-          [batch.batchLogId],
-        );
-        const seconds = ((row.resultsLandedAt ?? new Date()).getTime() - row.createdAt.getTime()) / 1000;
-        rows.push([
-          batch.providerBatchId,
-          row.id,
-          `${row.status} ${batchStatusName(row.status)}`,
-          row.totalSentences,
-          counts[0]?.n ?? 0,
-          row.failedSentences,
-          seconds.toFixed(1),
-        ]);
-      }
+      const summaries = [];
+      for (const [jobType, ids] of byJobType) summaries.push(await summariseJobType(pool, jobType, ids));
       console.log('');
-      console.log(
-        formatTable(
-          ['batch', 'batch log', 'status', 'requests', 'associations', 'failed requests', 'seconds'],
-          rows,
-        ),
-      );
+      console.log(formatTable(SUMMARY_HEADERS, summaries.map(summaryRow)));
       console.log('');
       const where = config.SLACK_WEBHOOK_URL
         ? 'posted to SLACK_WEBHOOK_URL'

@@ -1,57 +1,70 @@
-import {
-  anthropicRequestLine,
-  checkViewpointContent,
-  openAIRequestLine,
-  type Viewpoint,
-  viewpointSystemPrompt,
-} from '@batchline/domain';
 import { describe, expect, it } from 'vitest';
 import { builtInJobTypes, DEFAULT_JOB_TYPE } from '../index.ts';
 
-/** The built-in declaration of specific_viewpoint behaves as the code it replaces (contract §3–§5). */
+/**
+ * The built-in declaration of specific_viewpoint behaves as the code it replaced (contract §3–§5): the prompts are
+ * pinned here as the text that code sent, and each answer gets the code it gave.
+ */
 const specificViewpoint = builtInJobTypes().named(DEFAULT_JOB_TYPE);
 
-const catalogues: Viewpoint[][] = [
+/** The system prompt libs/domain's viewpointSystemPrompt built, its catalogue lines in the middle. */
+const todayPrompt = (catalogueLines: string[]) =>
   [
-    { id: 1, name: 'Battery life' },
-    { id: 12, name: '  Price\tis\n fair  ' },
-    { id: 1000, name: 'Ünïcödé "quotes"; {{text}}' },
+    'You classify one customer review sentence into the specific viewpoints it expresses.',
+    'Viewpoints (id: name):',
+    ...catalogueLines,
+    'Answer with JSON only, exactly of the form {"viewpoint_ids": [<id>, ...]}; use [] when none applies.',
+  ].join('\n');
+
+const catalogues: [label: string, entries: { key: string; label: string }[], lines: string[]][] = [
+  [
+    'three viewpoints, whitespace collapsed, template text kept as is',
+    [
+      { key: '1', label: 'Battery life' },
+      { key: '12', label: '  Price\tis\n fair  ' },
+      { key: '1000', label: 'Ünïcödé "quotes"; {{text}}' },
+    ],
+    ['1: Battery life', '12: Price is fair', '1000: Ünïcödé "quotes"; {{text}}'],
   ],
-  [{ id: 7, name: 'Only one' }],
-  [],
+  ['one viewpoint', [{ key: '7', label: 'Only one' }], ['7: Only one']],
+  ['no viewpoint', [], []],
 ];
-const entriesOf = (catalogue: Viewpoint[]) => catalogue.map((vp) => ({ key: String(vp.id), label: vp.name }));
 
-describe('specific_viewpoint requests are byte for byte the prompts of libs/domain', () => {
-  it.each(catalogues.map((catalogue) => [catalogue.length, catalogue] as const))(
-    'with %i viewpoints',
-    (_, catalogue) => {
-      const context = { model: 'gpt-4o-mini', catalogue: entriesOf(catalogue) };
-      const text = 'The battery lasts "forever" {{catalogue}}';
-      const options = {
-        reviewSentenceId: 17,
-        text,
-        model: 'gpt-4o-mini',
-        systemPrompt: viewpointSystemPrompt(catalogue),
-      };
-      const today = openAIRequestLine(options) as { custom_id: string; body: { messages: unknown } };
-      const line = specificViewpoint.requestLine(
-        'openai',
-        { id: 17, fields: { text } },
-        context,
-      ) as typeof today;
-      expect(line.custom_id).toBe(today.custom_id);
-      expect(JSON.stringify(line.body.messages)).toBe(JSON.stringify(today.body.messages));
+describe('specific_viewpoint requests carry exactly the prompts sent before job types', () => {
+  it.each(catalogues)('%s', (_, entries, lines) => {
+    const context = { model: 'gpt-4o-mini', catalogue: entries };
+    const text = 'The battery lasts "forever" {{catalogue}}';
+    const line = specificViewpoint.requestLine('openai', { id: 17, fields: { text } }, context) as {
+      custom_id: string;
+      body: { messages: unknown };
+    };
+    expect(line.custom_id).toBe('rs-17');
+    expect(JSON.stringify(line.body.messages)).toBe(
+      JSON.stringify([
+        { role: 'system', content: todayPrompt(lines) },
+        { role: 'user', content: text },
+      ]),
+    );
 
-      const todayAnthropic = anthropicRequestLine(options) as { params: Record<string, unknown> };
-      const anthropic = specificViewpoint.requestLine('anthropic', { id: 17, fields: { text } }, context) as {
-        params: Record<string, unknown>;
-      };
-      for (const key of ['model', 'max_tokens', 'temperature', 'system', 'messages']) {
-        expect(anthropic.params[key]).toEqual(todayAnthropic.params[key]);
-      }
-    },
-  );
+    const anthropic = specificViewpoint.requestLine('anthropic', { id: 17, fields: { text } }, context) as {
+      custom_id: string;
+      params: Record<string, unknown>;
+    };
+    expect(anthropic.custom_id).toBe('rs-17');
+    expect({
+      model: anthropic.params.model,
+      max_tokens: anthropic.params.max_tokens,
+      temperature: anthropic.params.temperature,
+      system: anthropic.params.system,
+      messages: anthropic.params.messages,
+    }).toEqual({
+      model: 'gpt-4o-mini',
+      max_tokens: 1024,
+      temperature: 0,
+      system: todayPrompt(lines),
+      messages: [{ role: 'user', content: text }],
+    });
+  });
 
   it('lands in review_sentences_wl_spec_vp from wl_spec_vps, as the contract says', () => {
     expect(specificViewpoint.source).toBe('built-in');
@@ -68,46 +81,53 @@ describe('specific_viewpoint requests are byte for byte the prompts of libs/doma
   });
 });
 
-describe('specific_viewpoint answers get the codes checkViewpointContent gives', () => {
+describe('specific_viewpoint answers get the codes they got before job types', () => {
   const known = new Set([1, 2, 3, 101]);
   const ids = (n: number, from = 1) =>
     JSON.stringify({ viewpoint_ids: Array.from({ length: n }, (_, i) => from + (i % 3)) });
-  const cases: [string, string][] = [
-    ['ids', '{"viewpoint_ids":[1,2,101]}'],
-    ['an empty list', '{"viewpoint_ids": []}'],
-    ['duplicates', '{"viewpoint_ids":[3,1,3,1,2]}'],
-    ['not JSON', 'It is about battery life'],
-    ['empty content', ''],
-    ['JSON null', 'null'],
-    ['a JSON array', '[1,2]'],
-    ['a string', '"1"'],
-    ['no keys', '{}'],
-    ['another key', '{"ids":[1]}'],
-    ['an extra key', '{"viewpoint_ids":[1],"why":"x"}'],
-    ['not a list', '{"viewpoint_ids":1}'],
-    ['strings', '{"viewpoint_ids":["1"]}'],
-    ['floats', '{"viewpoint_ids":[1.5]}'],
-    ['an integral float', '{"viewpoint_ids":[1.0]}'],
-    ['beyond safe integers', '{"viewpoint_ids":[9007199254740993]}'],
-    ['huge', '{"viewpoint_ids":[1e300]}'],
-    ['null ids', '{"viewpoint_ids":[null]}'],
-    ['zero', '{"viewpoint_ids":[0]}'],
-    ['negative', '{"viewpoint_ids":[-2]}'],
-    ['1000 ids', ids(1000)],
-    ['1001 ids', ids(1001)],
-    ['an unknown id', '{"viewpoint_ids":[1,4]}'],
-    ['only unknown ids', '{"viewpoint_ids":[999,998,999]}'],
-    ['an unknown and an invalid id', '{"viewpoint_ids":[999,0]}'],
+  /** The answer, and the viewpoint ids it landed (each once, in order) or the error code it failed with. */
+  const cases: [string, unknown, number[] | string][] = [
+    ['ids', '{"viewpoint_ids":[1,2,101]}', [1, 2, 101]],
+    ['an empty list', '{"viewpoint_ids": []}', []],
+    ['duplicates', '{"viewpoint_ids":[3,1,3,1,2]}', [3, 1, 2]],
+    ['not JSON', 'It is about battery life', 'invalid_content'],
+    ['empty content', '', 'invalid_content'],
+    ['JSON null', 'null', 'invalid_content'],
+    ['not text', null, 'invalid_content'],
+    ['a JSON array', '[1,2]', 'invalid_content'],
+    ['a string', '"1"', 'invalid_content'],
+    ['no keys', '{}', 'invalid_content'],
+    ['another key', '{"ids":[1]}', 'invalid_content'],
+    ['an extra key', '{"viewpoint_ids":[1],"why":"x"}', 'invalid_content'],
+    ['not a list', '{"viewpoint_ids":1}', 'invalid_content'],
+    ['strings', '{"viewpoint_ids":["1"]}', 'invalid_content'],
+    ['floats', '{"viewpoint_ids":[1.5]}', 'invalid_content'],
+    ['an integral float', '{"viewpoint_ids":[1.0]}', [1]],
+    ['beyond safe integers', '{"viewpoint_ids":[9007199254740993]}', 'invalid_content'],
+    ['huge', '{"viewpoint_ids":[1e300]}', 'invalid_content'],
+    ['null ids', '{"viewpoint_ids":[null]}', 'invalid_content'],
+    ['zero', '{"viewpoint_ids":[0]}', 'invalid_content'],
+    ['negative', '{"viewpoint_ids":[-2]}', 'invalid_content'],
+    ['nested', '{"viewpoint_ids":[[1]]}', 'invalid_content'],
+    ['1000 ids', ids(1000), [1, 2, 3]],
+    ['1001 ids', ids(1001), 'invalid_content'],
+    ['10,000 ids', ids(10_000), 'invalid_content'],
+    ['an unknown id', '{"viewpoint_ids":[1,4]}', 'unknown_viewpoint'],
+    ['only unknown ids', '{"viewpoint_ids":[999,998,999]}', 'unknown_viewpoint'],
+    ['an unknown and an invalid id', '{"viewpoint_ids":[999,0]}', 'invalid_content'],
   ];
-  it.each(cases)('%s', (_, content) => {
-    const today = checkViewpointContent(content, (id) => known.has(id));
+  it.each(cases)('%s', (_, content, expected) => {
     const check = specificViewpoint.checkAnswer(content, (key) => known.has(Number(key)));
-    if (today.ok) {
-      expect(check).toEqual({ ok: true, rows: today.viewpointIds.map((id) => [id]) });
+    if (typeof expected === 'string') {
+      expect(check.ok ? null : check.code).toBe(expected);
     } else {
-      expect(check.ok).toBe(false);
-      expect(check.ok ? null : check.code).toBe(today.code);
+      expect(check).toEqual({ ok: true, rows: expected.map((id) => [id]) });
     }
+  });
+
+  it('names the unknown ids in an unknown_viewpoint message', () => {
+    const check = specificViewpoint.checkAnswer('{"viewpoint_ids":[1,999]}', (key) => known.has(Number(key)));
+    expect(check.ok ? null : check.message).toContain('999');
   });
 
   it('takes an already parsed answer (Anthropic tool input) like its JSON text', () => {
