@@ -1,5 +1,10 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
 export { type SeededHistory, seedHistory } from './src/history.ts';
+export {
+  embeddingsDeclaration,
+  entitiesDeclaration,
+  sentimentDeclaration,
+} from './src/job-type-declarations.ts';
 export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
 export { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from './src/sample-events.ts';

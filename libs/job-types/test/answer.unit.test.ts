@@ -201,9 +201,9 @@ describe('checkEmbedding', () => {
     usage: { prompt_tokens: 3, total_tokens: 3 },
   });
   it('takes the vector of the declared dimensions', () => {
-    expect(embeddings.checkEmbedding(body([0.1, -0.2, 0.3]))).toEqual({
+    expect(embeddings.checkEmbedding(body([0.1, -0.2, 0.3, 0.4]))).toEqual({
       ok: true,
-      rows: [[[0.1, -0.2, 0.3]]],
+      rows: [[[0.1, -0.2, 0.3, 0.4]]],
     });
   });
   it.each([
@@ -211,8 +211,8 @@ describe('checkEmbedding', () => {
     ['not an object', 'x', 'the response body has no "data" list'],
     ['an empty list', { data: [] }, 'data[0].embedding is not a list of numbers'],
     ['a base64 vector', body('AAAA'), 'data[0].embedding is not a list of numbers'],
-    ['other dimensions', body([0.1, 0.2]), 'data[0].embedding has 2 dimensions, not the 3 requested'],
-    ['a non-number', body([0.1, null, 0.3]), 'element 1 must be a number'],
+    ['other dimensions', body([0.1, 0.2]), 'data[0].embedding has 2 dimensions, not the 4 requested'],
+    ['a non-number', body([0.1, null, 0.3, 0.4]), 'element 1 must be a number'],
   ])('fails %s with invalid_content', (_, response, message) => {
     const check = failed(embeddings.checkEmbedding(response));
     expect(check.code).toBe('invalid_content');

@@ -159,7 +159,7 @@ describe('embeddings request lines', () => {
         custom_id: 'emb-doc-1.a',
         method: 'POST',
         url: '/v1/embeddings',
-        body: { model: 'text-embedding-3-small', input: 'Battery lasts.', dimensions: 3 },
+        body: { model: 'text-embedding-3-small', input: 'Battery lasts.', dimensions: 4 },
       },
     );
     expect(embeddings.batchEndpoint('openai')).toBe('/v1/embeddings');
