@@ -1,51 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogueEntry, type JobType, type JobTypeSet, loadJobTypes } from '@batchline/job-types';
+import { embeddingsDeclaration, sentimentDeclaration } from '@batchline/testing';
 
-/** A chat job type with a catalogue, as contract §8 declares `review_sentiment`. */
-export const SENTIMENT_DECLARATION = {
-  name: 'review_sentiment',
-  input: { id: 'review_id', fields: ['text'] },
-  customIdPrefix: 'sent',
-  request: {
-    endpoint: '/v1/chat/completions',
-    model: 'gpt-4o-mini',
-    maxTokens: 256,
-    messages: [
-      { role: 'system', content: 'Label the sentiment of the review. Labels:\n{{catalogue}}' },
-      { role: 'user', content: '{{text}}' },
-    ],
-    responseSchema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['label', 'score'],
-      properties: { label: { type: 'string' }, score: { type: 'number', minimum: 0, maximum: 1 } },
-    },
-  },
-  catalogue: { table: 'sentiment_labels', key: 'name', label: 'description' },
-  results: {
-    table: 'review_sentiments',
-    columns: {
-      review_id: { from: '$id', type: 'bigint' },
-      label: { from: '/label', type: 'text', references: 'catalogue', errorCode: 'unknown_label' },
-      score: { from: '/score', type: 'double precision' },
-    },
-    key: ['review_id'],
-  },
-};
-
-/** An embeddings job type with string ids, like the shipped `review_embeddings`. */
-export const EMBEDDINGS_DECLARATION = {
-  name: 'review_embeddings',
-  input: { id: 'doc_id', fields: ['text'] },
-  customIdPrefix: 'emb',
-  request: { endpoint: '/v1/embeddings', model: 'text-embedding-3-small', input: '{{text}}', dimensions: 8 },
-  results: {
-    table: 'review_embeddings',
-    columns: { doc_id: { from: '$id', type: 'text' }, embedding: { from: '$embedding', type: 'real[]' } },
-    key: ['doc_id'],
-  },
-};
+/** contract §8's `review_sentiment` and an embeddings job type with string ids (tools/testing holds both). */
+export const SENTIMENT_DECLARATION = sentimentDeclaration();
+export const EMBEDDINGS_DECLARATION = embeddingsDeclaration();
 
 export const SENTIMENT_LABELS: CatalogueEntry[] = [
   { key: 'positive', label: 'Praise, delight' },
