@@ -6,7 +6,16 @@ import type { JobTypeDeclarationInput } from '@batchline/job-types';
  * may vary a field with a spread or edit it in place.
  */
 
-export function sentimentDeclaration(): JobTypeDeclarationInput {
+type Request = JobTypeDeclarationInput['request'];
+/** A declaration whose request is known to be a chat one (or an embeddings one), so tests can read its fields. */
+export type ChatDeclaration = JobTypeDeclarationInput & {
+  request: Extract<Request, { endpoint: '/v1/chat/completions' }>;
+};
+export type EmbeddingsDeclaration = JobTypeDeclarationInput & {
+  request: Extract<Request, { endpoint: '/v1/embeddings' }>;
+};
+
+export function sentimentDeclaration(): ChatDeclaration {
   return {
     name: 'review_sentiment',
     input: { id: 'review_id', fields: ['text'] },
@@ -38,7 +47,7 @@ export function sentimentDeclaration(): JobTypeDeclarationInput {
   };
 }
 
-export function embeddingsDeclaration(): JobTypeDeclarationInput {
+export function embeddingsDeclaration(): EmbeddingsDeclaration {
   return {
     name: 'review_embeddings',
     input: { id: 'doc_id', fields: ['text'] },
@@ -58,7 +67,7 @@ export function embeddingsDeclaration(): JobTypeDeclarationInput {
 }
 
 /** A declaration whose answer is a list of entities, one row each (`results.each`). */
-export function entitiesDeclaration(): JobTypeDeclarationInput {
+export function entitiesDeclaration(): ChatDeclaration {
   return {
     name: 'entities',
     input: { id: 'doc_id', fields: ['text'] },
