@@ -1,4 +1,5 @@
 import { compileJobType } from '@batchline/job-types';
+import { embeddingsDeclaration, entitiesDeclaration, sentimentDeclaration } from '@batchline/testing';
 import { describe, expect, it } from 'vitest';
 import {
   type LineContext,
@@ -8,104 +9,29 @@ import {
   type ResultRecord,
 } from '../index.ts';
 
-/** Declarations like the shipped examples (examples/job-types), compiled as a service compiles them at start. */
-const sentiment = compileJobType(
-  {
-    name: 'review_sentiment_test',
-    input: { id: 'review_id', fields: ['text'] },
-    customIdPrefix: 'sent',
-    request: {
-      endpoint: '/v1/chat/completions',
-      messages: [
-        { role: 'system', content: 'Label the sentiment. Labels:\n{{catalogue}}' },
-        { role: 'user', content: '{{text}}' },
-      ],
-      responseSchema: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['label', 'score'],
-        properties: { label: { type: 'string' }, score: { type: 'number', minimum: 0, maximum: 1 } },
-      },
-    },
-    catalogue: { table: 'sentiment_labels', key: 'name', label: 'description' },
-    results: {
-      table: 'review_sentiments_test',
-      columns: {
-        review_id: { from: '$id', type: 'bigint' },
-        label: { from: '/label', type: 'text', references: 'catalogue', errorCode: 'unknown_label' },
-        score: { from: '/score', type: 'double precision' },
-      },
-      key: ['review_id'],
-    },
-  },
-  'sentiment.test.yaml',
-);
+/** The shared test declarations, compiled as a service compiles them at start. */
+const sentiment = compileJobType(sentimentDeclaration(), 'sentiment.test.yaml');
+const embeddings = compileJobType(embeddingsDeclaration(), 'embeddings.test.yaml');
 
 /** One row per element of `/entities`, string ids, a reference with the default error code. */
+const entitiesBase = entitiesDeclaration();
 const entities = compileJobType(
   {
-    name: 'entities_test',
-    input: { id: 'doc_id', fields: ['text'] },
-    customIdPrefix: 'ent',
-    request: {
-      endpoint: '/v1/chat/completions',
-      messages: [{ role: 'user', content: 'Kinds:\n{{catalogue}}\n\n{{text}}' }],
-      responseSchema: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['entities'],
-        properties: {
-          entities: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['name', 'kind'],
-              properties: { name: { type: 'string' }, kind: { type: 'string' } },
-            },
-          },
-        },
-      },
-    },
+    ...entitiesBase,
     catalogue: { table: 'entity_kinds', key: 'kind', label: 'description' },
     results: {
-      table: 'doc_entities_test',
-      each: '/entities',
+      ...entitiesBase.results,
       columns: {
+        ...entitiesBase.results.columns,
         doc_id: { from: '$id', type: 'text' },
-        entity: { from: '$item/name', type: 'text' },
         kind: { from: '$item/kind', type: 'text', references: 'catalogue' },
       },
-      key: ['doc_id', 'entity'],
     },
   },
   'entities.test.json',
 );
 
-const embeddings = compileJobType(
-  {
-    name: 'embeddings_test',
-    input: { id: 'doc_id', fields: ['text'] },
-    customIdPrefix: 'emb',
-    request: {
-      endpoint: '/v1/embeddings',
-      model: 'text-embedding-3-small',
-      input: '{{text}}',
-      dimensions: 4,
-    },
-    results: {
-      table: 'doc_embeddings_test',
-      columns: {
-        doc_id: { from: '$id', type: 'text' },
-        embedding: { from: '$embedding', type: 'real[]' },
-      },
-      key: ['doc_id'],
-    },
-  },
-  'embeddings.test.yaml',
-);
-
-const catalogue = new Set(['positive', 'negative', 'neutral', 'org', 'place']);
+const catalogue = new Set(['positive', 'negative', 'neutral', 'place']);
 const ctxOf = (jobType: LineContext['jobType'], file: LineContext['file'] = 'output'): LineContext => ({
   file,
   line: 3,
@@ -216,16 +142,17 @@ describe('result lines of a job type with `each`', () => {
   it('lands one row per element, string ids and all', () => {
     const content = JSON.stringify({
       entities: [
-        { name: 'Acme', kind: 'org' },
-        { name: 'Paris', kind: 'place' },
+        { name: 'Lyon', kind: 'place', confidence: 0.5, meta: { population: 522000 } },
+        { name: 'Paris', kind: 'place', confidence: 1, meta: {} },
       ],
     });
     expect(parse(chatLine('ent-doc_1.a', content))).toMatchObject({
       requestId: 'doc_1.a',
       outcome: 'succeeded',
       rows: [
-        ['Acme', 'org'],
-        ['Paris', 'place'],
+        // A jsonb value travels as its JSON text.
+        ['Lyon', 'place', 0.5, '{"population":522000}'],
+        ['Paris', 'place', 1, '{}'],
       ],
     });
   });
@@ -237,7 +164,7 @@ describe('result lines of a job type with `each`', () => {
   it('one unknown reference fails the request with the default code, landing none of its rows', () => {
     const content = JSON.stringify({
       entities: [
-        { name: 'Acme', kind: 'org' },
+        { name: 'Paris', kind: 'place' },
         { name: 'Bob', kind: 'person' },
       ],
     });
