@@ -2,52 +2,12 @@ import { Readable } from 'node:stream';
 import { decodeEvent, type ResultsParsedEvent, type StatusChangedEvent, Subjects } from '@batchline/events';
 import { compileJobType, type JobType } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
+import { embeddingsDeclaration, sentimentDeclaration } from '@batchline/testing';
 import { describe, expect, it } from 'vitest';
 import { fetchResults } from '../src/fetch-results.ts';
 
-const labels = compileJobType(
-  {
-    name: 'labels_fetch_test',
-    input: { id: 'review_id', fields: ['text'] },
-    customIdPrefix: 'lab',
-    request: {
-      endpoint: '/v1/chat/completions',
-      messages: [{ role: 'user', content: 'Labels:\n{{catalogue}}\n\n{{text}}' }],
-      responseSchema: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['label', 'score'],
-        properties: { label: { type: 'string' }, score: { type: 'number', minimum: 0, maximum: 1 } },
-      },
-    },
-    catalogue: { table: 'labels', key: 'name', label: 'description' },
-    results: {
-      table: 'review_labels',
-      columns: {
-        review_id: { from: '$id', type: 'bigint' },
-        label: { from: '/label', type: 'text', references: 'catalogue', errorCode: 'unknown_label' },
-        score: { from: '/score', type: 'double precision' },
-      },
-      key: ['review_id'],
-    },
-  },
-  'labels.test.yaml',
-);
-
-const vectors = compileJobType(
-  {
-    name: 'vectors_fetch_test',
-    input: { id: 'doc_id', fields: ['text'] },
-    customIdPrefix: 'vec',
-    request: { endpoint: '/v1/embeddings', input: '{{text}}', dimensions: 3 },
-    results: {
-      table: 'doc_vectors',
-      columns: { doc_id: { from: '$id', type: 'text' }, embedding: { from: '$embedding', type: 'real[]' } },
-      key: ['doc_id'],
-    },
-  },
-  'vectors.test.yaml',
-);
+const sentiment = compileJobType(sentimentDeclaration(), 'sentiment.test.yaml');
+const embeddings = compileJobType(embeddingsDeclaration(), 'embeddings.test.yaml');
 
 const chatLine = (customId: string, content: string) =>
   JSON.stringify({
@@ -120,33 +80,33 @@ async function fetchOf(jobType: JobType, output: string[], requests: string[]) {
 describe('fetchResults for a declared job type', () => {
   it('ships rows of several value columns as rows, names the job type, and misses requests by its prefix', async () => {
     const { chunks, wire } = await fetchOf(
-      labels,
+      sentiment,
       [
-        chatLine('lab-1', '{"label":"good","score":0.5}'),
-        chatLine('lab-2', '{"label":"great","score":0.5}'),
+        chatLine('sent-1', '{"label":"good","score":0.5}'),
+        chatLine('sent-2', '{"label":"great","score":0.5}'),
         chatLine('rs-3', '{"label":"good","score":0.5}'),
       ],
-      ['lab-1', 'lab-2', 'lab-4'],
+      ['sent-1', 'sent-2', 'sent-4'],
     );
-    expect(chunks.map((chunk) => chunk.jobType)).toEqual(['labels_fetch_test']);
+    expect(chunks.map((chunk) => chunk.jobType)).toEqual(['review_sentiment']);
     expect(wire).toEqual([
-      ['lab-1', 1, [['good', 0.5]], null, null, 9, null],
-      ['lab-2', 2, [], 'unknown_label', expect.stringContaining('great'), 9, null],
-      ['lab-4', 4, [], 'missing_result', 'no line for this request in the output or error file', null, null],
+      ['sent-1', 1, [['good', 0.5]], null, null, 9, null],
+      ['sent-2', 2, [], 'unknown_label', expect.stringContaining('great'), 9, null],
+      ['sent-4', 4, [], 'missing_result', 'no line for this request in the output or error file', null, null],
     ]);
     expect(chunks[0]!.summary).toMatchObject({ unexpectedLines: 1, missingResults: 1 });
   });
 
   it('ships an embeddings job type’s one column flat: each row is its vector', async () => {
     const { wire } = await fetchOf(
-      vectors,
-      [embeddingLine('vec-doc.1', [0.5, -1, 0.25]), embeddingLine('vec-doc.2', [1, 2])],
-      ['vec-doc.1', 'vec-doc.2', 'vec-doc.3'],
+      embeddings,
+      [embeddingLine('emb-doc.1', [0.5, -1, 0.25, 2]), embeddingLine('emb-doc.2', [1, 2])],
+      ['emb-doc.1', 'emb-doc.2', 'emb-doc.3'],
     );
     expect(wire).toEqual([
-      ['vec-doc.1', 'doc.1', [[0.5, -1, 0.25]], null, null, 3, null],
-      ['vec-doc.2', 'doc.2', [], 'invalid_content', expect.any(String), 3, null],
-      ['vec-doc.3', 'doc.3', [], 'missing_result', expect.any(String), null, null],
+      ['emb-doc.1', 'doc.1', [[0.5, -1, 0.25, 2]], null, null, 3, null],
+      ['emb-doc.2', 'doc.2', [], 'invalid_content', expect.any(String), 3, null],
+      ['emb-doc.3', 'doc.3', [], 'missing_result', expect.any(String), null, null],
     ]);
   });
 });
