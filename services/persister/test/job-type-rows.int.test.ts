@@ -1,60 +1,20 @@
 import { getBatchLog, type Pool } from '@batchline/db';
 import { failedRecord, type RequestId, type ResultRecord, type RowValue } from '@batchline/domain';
 import { compileJobType, type JobType, targetTableDdl } from '@batchline/job-types';
-import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
+import {
+  embeddingsDeclaration,
+  type MigratedTestDatabase,
+  migratedTestDatabase,
+  sentimentDeclaration,
+} from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyResultsChunk } from '../src/store/apply-chunk.ts';
 import { MalformedChunkError } from '../src/store/landing-plan.ts';
 import { chunksOf, newBatch, summaryOf } from './support.ts';
 
-/** Like examples/job-types/review_sentiment.yaml: one row per review, a label from the catalogue and a score. */
-const sentiment = compileJobType(
-  {
-    name: 'sentiment_rows_test',
-    input: { id: 'review_id', fields: ['text'] },
-    customIdPrefix: 'sent',
-    request: {
-      endpoint: '/v1/chat/completions',
-      messages: [{ role: 'user', content: 'Labels:\n{{catalogue}}\n\n{{text}}' }],
-      responseSchema: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['label', 'score'],
-        properties: { label: { type: 'string' }, score: { type: 'number', minimum: 0, maximum: 1 } },
-      },
-    },
-    catalogue: { table: 'sentiment_labels_test', key: 'name', label: 'description' },
-    results: {
-      table: 'review_sentiments_test',
-      columns: {
-        review_id: { from: '$id', type: 'bigint' },
-        label: { from: '/label', type: 'text', references: 'catalogue', errorCode: 'unknown_label' },
-        score: { from: '/score', type: 'double precision' },
-      },
-      key: ['review_id'],
-    },
-  },
-  'sentiment.test.yaml',
-);
-
-/** Like examples/job-types/review_embeddings.yaml: string ids, one vector each. */
-const embeddings = compileJobType(
-  {
-    name: 'embeddings_rows_test',
-    input: { id: 'doc_id', fields: ['text'] },
-    customIdPrefix: 'emb',
-    request: { endpoint: '/v1/embeddings', input: '{{text}}', dimensions: 4 },
-    results: {
-      table: 'review_embeddings_test',
-      columns: {
-        doc_id: { from: '$id', type: 'text' },
-        embedding: { from: '$embedding', type: 'real[]' },
-      },
-      key: ['doc_id'],
-    },
-  },
-  'embeddings.test.yaml',
-);
+/** The shared test declarations: one row per review (a label from the catalogue, a score), and one vector per doc. */
+const sentiment = compileJobType(sentimentDeclaration(), 'sentiment.test.yaml');
+const embeddings = compileJobType(embeddingsDeclaration(), 'embeddings.test.yaml');
 
 /** Every other column type, for COPY's text format: one row per element of `/items`. */
 const assorted = compileJobType(
@@ -87,7 +47,7 @@ const assorted = compileJobType(
 );
 
 const HOSTILE = [
-  `'); DROP TABLE review_sentiments_test; --`,
+  `'); DROP TABLE review_sentiments; --`,
   'tab\there',
   'line one\nline two\r\nline three',
   'back\\slash \\N \\. and a trailing backslash\\',
@@ -118,9 +78,9 @@ describe('landing the rows of declared job types', () => {
     db = await migratedTestDatabase('job_type_rows');
     pool = db.pool;
     await pool.query('CREATE SCHEMA analytics');
-    await pool.query('CREATE TABLE sentiment_labels_test (name text PRIMARY KEY, description text NOT NULL)');
+    await pool.query('CREATE TABLE sentiment_labels (name text PRIMARY KEY, description text NOT NULL)');
     await pool.query(
-      `INSERT INTO sentiment_labels_test VALUES ('positive', 'good'), ('negative', 'bad'), ('neutral', 'meh')`,
+      `INSERT INTO sentiment_labels VALUES ('positive', 'good'), ('negative', 'bad'), ('neutral', 'meh')`,
     );
     for (const jobType of [sentiment, embeddings, assorted]) {
       for (const statement of targetTableDdl(jobType.target)) await pool.query(statement);
@@ -132,7 +92,7 @@ describe('landing the rows of declared job types', () => {
 
   async function sentimentRows(batchLogId: number) {
     const { rows } = await pool.query(
-      `SELECT review_id::int AS id, label, score FROM review_sentiments_test WHERE batch_log_id = $1 ORDER BY review_id`,
+      `SELECT review_id::int AS id, label, score FROM review_sentiments WHERE batch_log_id = $1 ORDER BY review_id`,
       [batchLogId],
     );
     return rows;
@@ -185,7 +145,7 @@ describe('landing the rows of declared job types', () => {
       expect(await applyResultsChunk(pool, sentiment, chunk)).toEqual(NOTHING_WRITTEN);
 
     // Replayed after an operator deleted the batch's rows, outcomes and ledger: everything lands again, once.
-    await pool.query('DELETE FROM review_sentiments_test WHERE batch_log_id = $1', [batch]);
+    await pool.query('DELETE FROM review_sentiments WHERE batch_log_id = $1', [batch]);
     await pool.query('DELETE FROM batch_request_results WHERE batch_log_id = $1', [batch]);
     await pool.query('DELETE FROM batch_result_chunks WHERE batch_log_id = $1', [batch]);
     for (const chunk of [...chunks, ...chunks]) await applyResultsChunk(pool, sentiment, chunk);
@@ -205,7 +165,7 @@ describe('landing the rows of declared job types', () => {
       sentiment,
       chunksOf(earlier, [[succeeded(sentiment, 100, [['negative', 0.25]])]], summaryOf(), sentiment)[0]!,
     );
-    await pool.query(`INSERT INTO sentiment_labels_test VALUES ('fleeting', 'gone soon')`);
+    await pool.query(`INSERT INTO sentiment_labels VALUES ('fleeting', 'gone soon')`);
     const later = await newBatch(pool, 3, sentiment.name);
     const chunk = chunksOf(
       later,
@@ -219,7 +179,7 @@ describe('landing the rows of declared job types', () => {
       summaryOf(),
       sentiment,
     )[0]!;
-    await pool.query(`DELETE FROM sentiment_labels_test WHERE name = 'fleeting'`);
+    await pool.query(`DELETE FROM sentiment_labels WHERE name = 'fleeting'`);
 
     const { finalized } = await applyResultsChunk(pool, sentiment, chunk);
 
@@ -249,7 +209,7 @@ describe('landing the rows of declared job types', () => {
     )[0]!;
     const { finalized } = await applyResultsChunk(pool, embeddings, chunk);
     const { rows } = await pool.query(
-      `SELECT doc_id, embedding, pg_typeof(embedding)::text AS type FROM review_embeddings_test
+      `SELECT doc_id, embedding, pg_typeof(embedding)::text AS type FROM review_embeddings
        WHERE batch_log_id = $1 ORDER BY doc_id`,
       [batch],
     );
@@ -306,7 +266,7 @@ describe('landing the rows of declared job types', () => {
           rank === 0 ? null : 0.5,
         ]),
       );
-      const tables = await pool.query(`SELECT to_regclass('review_sentiments_test') AS t`);
+      const tables = await pool.query(`SELECT to_regclass('review_sentiments') AS t`);
       expect(tables.rows[0].t).not.toBeNull();
     });
 
