@@ -1,44 +1,26 @@
-import { type MigratedTestDatabase, migratedTestDatabase, silentLogger } from '@batchline/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { formatMinute } from '../src/alert-cadence.ts';
 import { sendDueDigests } from '../src/alert-digests.ts';
 import { evaluateAlerts } from '../src/alerts.ts';
-import { createMonitorMetrics } from '../src/metrics.ts';
-import { asOperator, buildTestApp, failed, seedBatch } from './support.ts';
+import { alertTestBed, asOperator, failed, seedBatch } from './support.ts';
 
 const ALERTS = '/api/admin/batch-monitoring/alerts';
 
 describe('alert cadence, quiet hours and scope per rule', () => {
-  let db: MigratedTestDatabase;
-  let app: FastifyInstance;
-  const metrics = createMonitorMetrics(async () => ({}));
-  const deps = () => ({ pool: db.pool, log: silentLogger, metrics });
-
-  beforeAll(async () => {
-    db = await migratedTestDatabase('monitor_alert_cadence');
-    app = await buildTestApp(db.pool);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.close();
-  });
+  const bed = alertTestBed('monitor_alert_cadence');
   beforeEach(async () => {
-    await db.pool.query(
-      'TRUNCATE batch_jobs_vp_logs, batch_request_results, monitor_batch_facts, monitor_hourly_facts, alerts, alert_digests, outbox',
-    );
-    await db.pool.query('UPDATE alert_state SET last_raised_at = NULL');
     // Only batch_failures is watched here.
-    await db.pool.query(
+    await bed.pool.query(
       'UPDATE alert_config SET error_rate_percent = NULL, processing_time_ms = NULL, stuck_batch_ms = NULL',
     );
-    await db.pool.query(
+    await bed.pool.query(
       `UPDATE alert_rules SET cadence = 'immediate', quiet_start_minute = NULL, quiet_end_minute = NULL,
          job_type = NULL, provider = NULL`,
     );
   });
 
-  const post = (payload: object) => app.inject({ method: 'POST', url: ALERTS, headers: asOperator, payload });
+  const post = (payload: object) =>
+    bed.app.inject({ method: 'POST', url: ALERTS, headers: asOperator, payload });
   const setRule = async (delivery: object) => {
     const response = await post({ perRule: { batch_failures: delivery } });
     expect(response.statusCode, response.body).toBe(200);
@@ -46,7 +28,7 @@ describe('alert cadence, quiet hours and scope per rule', () => {
   };
   /** A batch that ended failed just now: batch_failures holds (threshold 1). */
   const failBatch = (provider: 'openai' | 'anthropic' = 'openai') =>
-    seedBatch(db.pool, {
+    seedBatch(bed.pool, {
       name: 'failed',
       ageMinutes: 10,
       model: 'gpt-4o-mini',
@@ -55,12 +37,15 @@ describe('alert cadence, quiet hours and scope per rule', () => {
       results: [failed('batch_expired')],
     });
   const outbox = async () =>
-    (await db.pool.query(`SELECT msg_id, payload FROM outbox WHERE subject LIKE '%alert.raised' ORDER BY id`))
-      .rows;
-  const alertRows = async () => (await db.pool.query('SELECT * FROM alerts ORDER BY id')).rows;
+    (
+      await bed.pool.query(
+        `SELECT msg_id, payload FROM outbox WHERE subject LIKE '%alert.raised' ORDER BY id`,
+      )
+    ).rows;
+  const alertRows = async () => (await bed.pool.query('SELECT * FROM alerts ORDER BY id')).rows;
 
   it('reads and changes each rule’s cadence, quiet hours and scope, and refuses bad ones naming the field', async () => {
-    const initial = (await app.inject({ url: ALERTS, headers: asOperator })).json().data.rules.perRule;
+    const initial = (await bed.app.inject({ url: ALERTS, headers: asOperator })).json().data.rules.perRule;
     expect(Object.keys(initial).sort()).toEqual([
       'batch_failures',
       'high_error_rate',
@@ -117,29 +102,29 @@ describe('alert cadence, quiet hours and scope per rule', () => {
   it('holds an hourly rule’s alerts and sends their digest once, whichever replica gets there, even after a restart', async () => {
     await setRule({ cadence: 'hourly' });
     await failBatch();
-    const [raised] = await evaluateAlerts(deps());
-    const { rows } = await db.pool.query<{ hour_end: Date }>(
+    const [raised] = await evaluateAlerts(bed.deps());
+    const { rows } = await bed.pool.query<{ hour_end: Date }>(
       `SELECT date_trunc('hour', $1::timestamptz, 'UTC') + interval '1 hour' AS hour_end`,
       [raised!.raisedAt],
     );
     expect(raised).toMatchObject({ condition: 'batch_failures', dueAt: rows[0]!.hour_end, digestOf: null });
     expect(await outbox()).toEqual([]);
-    expect(await sendDueDigests(deps())).toEqual([]); // not due before the hour ends
+    expect(await sendDueDigests(bed.deps())).toEqual([]); // not due before the hour ends
 
     // A second alert in the same hour (its suppression window over), then the hour ends.
-    await db.pool.query('UPDATE alert_state SET last_raised_at = NULL');
+    await bed.pool.query('UPDATE alert_state SET last_raised_at = NULL');
     await failBatch();
-    await evaluateAlerts(deps());
-    await db.pool.query(
+    await evaluateAlerts(bed.deps());
+    await bed.pool.query(
       `UPDATE alerts SET due_at = date_trunc('milliseconds', now()) - interval '1 second' WHERE due_at = $1`,
       [rows[0]!.hour_end],
     );
     // Three monitors at once, then one restarted later: one digest.
     const sent = (
-      await Promise.all([sendDueDigests(deps()), sendDueDigests(deps()), sendDueDigests(deps())])
+      await Promise.all([sendDueDigests(bed.deps()), sendDueDigests(bed.deps()), sendDueDigests(bed.deps())])
     ).flat();
     expect(sent).toHaveLength(1);
-    expect(await sendDueDigests(deps())).toEqual([]);
+    expect(await sendDueDigests(bed.deps())).toEqual([]);
     const events = await outbox();
     expect(events).toHaveLength(1);
     expect(events[0].msg_id).toBe(`alert:${sent[0]!.id}`);
@@ -154,26 +139,26 @@ describe('alert cadence, quiet hours and scope per rule', () => {
   });
 
   it('respects quiet hours: an immediate alert raised in them waits for their end; outside them it goes at once', async () => {
-    const { rows } = await db.pool.query<{ minute: number }>(
+    const { rows } = await bed.pool.query<{ minute: number }>(
       `SELECT (extract(hour FROM now() AT TIME ZONE 'UTC') * 60 + extract(minute FROM now() AT TIME ZONE 'UTC'))::int AS minute`,
     );
     const minute = rows[0]!.minute;
     const around = { start: formatMinute((minute + 1380) % 1440), end: formatMinute((minute + 60) % 1440) };
     await setRule({ quietHours: around });
     await failBatch();
-    const [held] = await evaluateAlerts(deps());
+    const [held] = await evaluateAlerts(bed.deps());
     expect(held!.dueAt).not.toBeNull();
     expect(held!.dueAt!.getTime() - held!.raisedAt.getTime()).toBeGreaterThan(58 * 60_000);
     expect(held!.dueAt!.getTime() - held!.raisedAt.getTime()).toBeLessThanOrEqual(60 * 60_000);
     expect(await outbox()).toEqual([]);
-    expect(await sendDueDigests(deps())).toEqual([]);
+    expect(await sendDueDigests(bed.deps())).toEqual([]);
 
     // Quiet hours elsewhere in the day: at once.
     await setRule({
       quietHours: { start: formatMinute((minute + 120) % 1440), end: formatMinute((minute + 180) % 1440) },
     });
-    await db.pool.query('UPDATE alert_state SET last_raised_at = NULL');
-    const [immediate] = await evaluateAlerts(deps());
+    await bed.pool.query('UPDATE alert_state SET last_raised_at = NULL');
+    const [immediate] = await evaluateAlerts(bed.deps());
     expect(immediate!.dueAt).toBeNull();
     expect((await outbox()).map((event) => event.msg_id)).toEqual([`alert:${immediate!.id}`]);
   });
@@ -181,14 +166,14 @@ describe('alert cadence, quiet hours and scope per rule', () => {
   it('watches only the rule’s provider or job type, and says so in the message', async () => {
     await setRule({ provider: 'anthropic' });
     await failBatch('openai');
-    expect(await evaluateAlerts(deps())).toEqual([]);
+    expect(await evaluateAlerts(bed.deps())).toEqual([]);
     await setRule({ provider: 'openai', jobType: 'specific_viewpoint' });
-    const [raised] = await evaluateAlerts(deps());
+    const [raised] = await evaluateAlerts(bed.deps());
     expect(raised!.message).toBe(
       '[job type specific_viewpoint, provider openai] 1 batch(es) failed in the last 1h',
     );
     await setRule({ provider: null, jobType: 'review_sentiment' });
-    await db.pool.query('UPDATE alert_state SET last_raised_at = NULL');
-    expect(await evaluateAlerts(deps())).toEqual([]);
+    await bed.pool.query('UPDATE alert_state SET last_raised_at = NULL');
+    expect(await evaluateAlerts(bed.deps())).toEqual([]);
   });
 });

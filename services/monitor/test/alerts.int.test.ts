@@ -1,47 +1,20 @@
 import { busNaming, connectBus } from '@batchline/bus';
 import { AlertRaisedEvent, decodeEvent, Subjects } from '@batchline/events';
 import { startOutboxRelay } from '@batchline/outbox';
-import {
-  type MigratedTestDatabase,
-  migratedTestDatabase,
-  silentLogger,
-  testNamespace,
-  testNatsUrl,
-  waitFor,
-} from '@batchline/testing';
+import { silentLogger, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluateAlerts, startAlertEvaluator } from '../src/alerts.ts';
-import { createMonitorMetrics } from '../src/metrics.ts';
-import { asOperator, auditRecords, buildTestApp, failed, ok, seedBatch } from './support.ts';
+import { alertTestBed, asOperator, auditRecords, failed, ok, seedBatch } from './support.ts';
 
 const ALERTS = '/api/admin/batch-monitoring/alerts';
 
 describe('alert rules and alerts', () => {
-  let db: MigratedTestDatabase;
-  let app: FastifyInstance;
-  const metrics = createMonitorMetrics(async () => ({}));
-  const deps = () => ({ pool: db.pool, log: silentLogger, metrics });
-
-  beforeAll(async () => {
-    db = await migratedTestDatabase('monitor_alerts');
-    app = await buildTestApp(db.pool);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.close();
-  });
-  beforeEach(async () => {
-    await db.pool.query(
-      'TRUNCATE batch_jobs_vp_logs, batch_request_results, monitor_batch_facts, monitor_hourly_facts, alerts, outbox',
-    );
-    await db.pool.query('UPDATE alert_state SET last_raised_at = NULL');
-  });
+  const bed = alertTestBed('monitor_alerts');
 
   it('reads the default rules, changes some, and audits the change', async () => {
-    const initial = (await app.inject({ url: ALERTS, headers: asOperator })).json().data;
+    const initial = (await bed.app.inject({ url: ALERTS, headers: asOperator })).json().data;
     expect(initial.rules).toMatchObject({
       errorRateThreshold: 10,
       processingTimeThreshold: 3_600_000,
@@ -60,35 +33,42 @@ describe('alert rules and alerts', () => {
       notificationChannels: ['slack', 'log'],
       alertSuppression: 600_000,
     };
-    const response = await app.inject({ method: 'POST', url: ALERTS, headers: asOperator, payload: change });
+    const response = await bed.app.inject({
+      method: 'POST',
+      url: ALERTS,
+      headers: asOperator,
+      payload: change,
+    });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json().data.rules).toMatchObject({
       ...change,
       processingTimeThreshold: 3_600_000,
       updatedBy: 'operator#1',
     });
-    expect((await app.inject({ url: ALERTS, headers: asOperator })).json().data.rules).toMatchObject(change);
-    const [record] = (await auditRecords(db.pool, `action = 'alerts.update'`)).slice(-1);
+    expect((await bed.app.inject({ url: ALERTS, headers: asOperator })).json().data.rules).toMatchObject(
+      change,
+    );
+    const [record] = (await auditRecords(bed.pool, `action = 'alerts.update'`)).slice(-1);
     expect(record).toMatchObject({ outcome: 'success', details: change });
 
-    const off = await app.inject({
+    const off = await bed.app.inject({
       method: 'POST',
       url: ALERTS,
       headers: asOperator,
       payload: { errorRateThreshold: null },
     });
     expect(off.json().data.rules.errorRateThreshold).toBeNull();
-    const nothing = await app.inject({ method: 'POST', url: ALERTS, headers: asOperator, payload: {} });
+    const nothing = await bed.app.inject({ method: 'POST', url: ALERTS, headers: asOperator, payload: {} });
     expect(nothing.statusCode).toBe(400);
     expect(nothing.json().error.field).toBe('(body)');
-    const repeated = await app.inject({
+    const repeated = await bed.app.inject({
       method: 'POST',
       url: ALERTS,
       headers: asOperator,
       payload: { notificationChannels: ['slack', 'slack'] },
     });
     expect(repeated.json().error).toMatchObject({ code: 'invalid_field', field: 'notificationChannels' });
-    await app.inject({
+    await bed.app.inject({
       method: 'POST',
       url: ALERTS,
       headers: asOperator,
@@ -103,33 +83,33 @@ describe('alert rules and alerts', () => {
 
   it('raises one alert per true condition, with its outbox event, then stays quiet for the suppression window', async () => {
     // 4 of 10 requests failed in the last hour (40 % > 10 %), one batch failed, one is stuck and slow.
-    const failedBatch = await seedBatch(db.pool, {
+    const failedBatch = await seedBatch(bed.pool, {
       name: 'failed',
       ageMinutes: 20,
       model: 'gpt-4o-mini',
       state: 'failed',
       results: [ok(1, 1), ok(1, 1), ok(1, 1), failed('batch_expired'), failed('batch_expired')],
     });
-    await seedBatch(db.pool, {
+    await seedBatch(bed.pool, {
       name: 'mostly fine',
       ageMinutes: 10,
       model: 'gpt-4o-mini',
       state: 'completed',
       results: [ok(1, 1), ok(1, 1), ok(1, 1), failed('invalid_content'), failed('invalid_content')],
     });
-    const stuck = await seedBatch(db.pool, {
+    const stuck = await seedBatch(bed.pool, {
       name: 'stuck',
       ageMinutes: 120,
       model: 'gpt-4o-mini',
       state: 'processing',
       results: [],
     });
-    await db.pool.query(
+    await bed.pool.query(
       `UPDATE batch_jobs_vp_logs SET next_poll_at = now() - interval '45 minutes' WHERE id = $1`,
       [stuck],
     );
 
-    const raised = await evaluateAlerts(deps());
+    const raised = await evaluateAlerts(bed.deps());
     expect(raised.map((a) => [a.condition, a.value, a.threshold, a.batchLogIds]).sort()).toEqual(
       [
         ['batch_failures', 1, 1, [failedBatch]],
@@ -138,7 +118,7 @@ describe('alert rules and alerts', () => {
         ['stuck_batches', 1, 1_800_000, [stuck]],
       ].sort(),
     );
-    const outbox = await db.pool.query(
+    const outbox = await bed.pool.query(
       `SELECT msg_id, payload FROM outbox WHERE subject = 'alert.raised' ORDER BY id`,
     );
     expect(outbox.rows).toHaveLength(4);
@@ -149,15 +129,15 @@ describe('alert rules and alerts', () => {
       expect(Date.parse(event.suppressedUntil) - Date.parse(event.raisedAt)).toBe(3_600_000);
     }
 
-    expect(await evaluateAlerts(deps())).toEqual([]);
+    expect(await evaluateAlerts(bed.deps())).toEqual([]);
     // Once the window has passed, a condition still true alerts again — once.
-    await db.pool.query(
+    await bed.pool.query(
       `UPDATE alert_state SET last_raised_at = now() - interval '61 minutes' WHERE condition = 'stuck_batches'`,
     );
-    const again = await Promise.all([evaluateAlerts(deps()), evaluateAlerts(deps())]);
+    const again = await Promise.all([evaluateAlerts(bed.deps()), evaluateAlerts(bed.deps())]);
     expect(again.flat().map((a) => a.condition)).toEqual(['stuck_batches']);
 
-    const recent = (await app.inject({ url: ALERTS, headers: asOperator })).json().data.recent;
+    const recent = (await bed.app.inject({ url: ALERTS, headers: asOperator })).json().data.recent;
     expect(recent).toHaveLength(5);
     expect(recent[0]).toMatchObject({ condition: 'stuck_batches', severity: 'high' });
   });
@@ -174,15 +154,15 @@ describe('alert rules and alerts', () => {
     const nc = await connect({ servers: testNatsUrl() });
     try {
       await bus.ensureTopology();
-      await seedBatch(db.pool, {
+      await seedBatch(bed.pool, {
         name: 'failed',
         ageMinutes: 5,
         model: 'gpt-4o-mini',
         state: 'failed',
         results: [failed('x')],
       });
-      const relay = startOutboxRelay({ pool: db.pool, publisher: bus, log: silentLogger, intervalMs: 100 });
-      const evaluator = startAlertEvaluator({ ...deps(), intervalMs: 50, onRaised: () => relay.kick() });
+      const relay = startOutboxRelay({ pool: bed.pool, publisher: bus, log: silentLogger, intervalMs: 100 });
+      const evaluator = startAlertEvaluator({ ...bed.deps(), intervalMs: 50, onRaised: () => relay.kick() });
       const jsm = await jetstreamManager(nc);
       const stream = naming.stream('ALERTS');
       // One failed request of one (100 % > 10 %) and one failed batch: two conditions, two events.
