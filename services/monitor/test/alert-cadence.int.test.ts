@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { formatMinute } from '../src/alert-cadence.ts';
 import { sendDueDigests } from '../src/alert-digests.ts';
 import { evaluateAlerts } from '../src/alerts.ts';
-import { alertTestBed, asOperator, failed, seedBatch } from './support.ts';
+import { alertTestBed } from './alert-test-bed.ts';
+import { asOperator, failed, seedBatch } from './support.ts';
 
 const ALERTS = '/api/admin/batch-monitoring/alerts';
 

@@ -6,7 +6,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { evaluateAlerts, startAlertEvaluator } from '../src/alerts.ts';
-import { alertTestBed, asOperator, auditRecords, failed, ok, seedBatch } from './support.ts';
+import { alertTestBed } from './alert-test-bed.ts';
+import { asOperator, auditRecords, failed, ok, seedBatch } from './support.ts';
 
 const ALERTS = '/api/admin/batch-monitoring/alerts';
 
