@@ -15,21 +15,13 @@ export {
   SEVERITIES,
   type Severity,
 } from './src/batch-status.ts';
-export {
-  anthropicRequestLine,
-  CHAT_COMPLETIONS_URL,
-  openAIRequestLine,
-  type Viewpoint,
-  viewpointSystemPrompt,
-  viewpointsFromSystemPrompt,
-} from './src/classification-request.ts';
+export { CHAT_COMPLETIONS_URL, type Viewpoint } from './src/classification-request.ts';
 export {
   type CompletionEstimate,
   type CompletionEstimateBasis,
   type CompletionEstimateInput,
   estimateCompletion,
 } from './src/completion-estimate.ts';
-export { customIdFor, parseCustomId } from './src/custom-id.ts';
 export { LineSplitter, type SplitLine } from './src/line-splitter.ts';
 export { nextPollDelayMs, pollDelayMs } from './src/poll-schedule.ts';
 export { type BatchLimits, PROVIDER_BATCH_LIMITS } from './src/provider-limits.ts';

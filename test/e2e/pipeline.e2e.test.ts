@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
-import { openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
 import { type Emulator, type LineFault, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import { createOpenAIProvider } from '@batchline/providers';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
@@ -81,14 +81,16 @@ describe('the pipeline, end to end, as four processes on real NATS and Postgres'
 
     // The batch is created "elsewhere" (with one malformed custom_id) and adopted with `batchline track`.
     workDir = await mkdtemp(join(tmpdir(), 'batchline-e2e-'));
-    const systemPrompt = viewpointSystemPrompt(viewpoints);
+    const requestContext = {
+      model: 'gpt-4o-mini',
+      catalogue: viewpoints.map(({ id, name }) => ({ key: String(id), label: name })),
+    };
     const lines = sentences.map((s, i) => ({
-      ...openAIRequestLine({
-        reviewSentenceId: s.review_sentence_id,
-        text: s.text,
-        model: 'gpt-4o-mini',
-        systemPrompt,
-      }),
+      ...builtInJobTypes().default.requestLine(
+        'openai',
+        { id: s.review_sentence_id, fields: { text: s.text } },
+        requestContext,
+      ),
       custom_id: customIds[i],
     }));
     const inputPath = join(workDir, 'input.jsonl');

@@ -1,11 +1,9 @@
 import { builtInJobTypes } from '@batchline/job-types';
 import { describe, expect, it } from 'vitest';
 import {
-  customIdFor,
   type LineContext,
   type ParsedLine,
   parseAnthropicResultLine,
-  parseCustomId,
   parseOpenAIResultLine,
 } from '../index.ts';
 
@@ -40,18 +38,6 @@ const recordOf = (parsed: ParsedLine) => {
   if (parsed.kind !== 'record') throw new Error(`expected a record, got ${parsed.kind}`);
   return parsed.record;
 };
-
-describe('custom ids', () => {
-  it.each([
-    ['rs-1', 1],
-    ['rs-123456', 123456],
-  ])('%s → %d', (text, id) => expect(parseCustomId(text)).toBe(id));
-  it.each(['rs-0', 'rs-01', 'rs--1', 'rs-1.5', 'rs-', 'RS-1', 'rs-1 ', 'x-1', 'rs-99999999999999999'])(
-    'rejects %j',
-    (text) => expect(parseCustomId(text)).toBeNull(),
-  );
-  it('round-trips', () => expect(parseCustomId(customIdFor(42))).toBe(42));
-});
 
 describe('parseOpenAIResultLine', () => {
   it('a good line succeeds with its ids and tokens', () => {

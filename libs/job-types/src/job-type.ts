@@ -1,4 +1,4 @@
-import type { ProviderName } from '@batchline/domain';
+import type { AnswerCheck, ProviderName, RequestId, RowValue } from '@batchline/domain';
 import type { ColumnType, JobTypeDeclaration } from './declaration.ts';
 
 /**
@@ -6,20 +6,14 @@ import type { ColumnType, JobTypeDeclaration } from './declaration.ts';
  * validator, templates into parts, SQL identifiers quoted), so that per-line work is plain function calls.
  */
 
-/** A request's id: an integer when the `$id` columns are integers, a string otherwise. */
-export type RequestId = number | string;
-
-/** One value of a landed row, as the fetcher ships it: jsonb travels as its JSON text, vectors as numbers. */
-export type RowValue = string | number | boolean | null | number[];
+// Declared once in libs/domain (the result path needs them without job types); re-exported for job-type users.
+export type { AnswerCheck, RequestId, RowValue };
 
 /** One entry of a catalogue, as `{{catalogue}}` renders it (`<key>: <label>`). */
 export interface CatalogueEntry {
   key: string;
   label: string;
 }
-
-/** The verdict on one answer: its rows (value columns only, in `valueColumns` order), or why it failed. */
-export type AnswerCheck = { ok: true; rows: RowValue[][] } | { ok: false; code: string; message: string };
 
 export interface TargetColumn {
   name: string;

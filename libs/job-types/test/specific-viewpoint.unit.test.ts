@@ -66,6 +66,17 @@ describe('specific_viewpoint requests carry exactly the prompts sent before job 
     });
   });
 
+  it.each([
+    ['rs-1', 1],
+    ['rs-123456', 123456],
+  ])('reads the custom id %s as %d', (text, id) => expect(specificViewpoint.parseCustomId(text)).toBe(id));
+  it.each(['rs-0', 'rs-01', 'rs--1', 'rs-1.5', 'rs-', 'RS-1', 'rs-1 ', 'x-1', 'rs-99999999999999999'])(
+    'rejects the custom id %j',
+    (text) => expect(specificViewpoint.parseCustomId(text)).toBeNull(),
+  );
+  it('round-trips a custom id', () =>
+    expect(specificViewpoint.parseCustomId(specificViewpoint.customIdFor(42))).toBe(42));
+
   it('lands in review_sentences_wl_spec_vp from wl_spec_vps, as the contract says', () => {
     expect(specificViewpoint.source).toBe('built-in');
     expect(specificViewpoint.customIdFor(5)).toBe('rs-5');

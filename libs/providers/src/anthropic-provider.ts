@@ -148,7 +148,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   };
 }
 
-/** Reads a JSONL file of `{custom_id, params}` requests (as `anthropicRequestLine` writes them). */
+/** Reads a JSONL file of `{custom_id, params}` requests (as a job type's `requestLine('anthropic', …)` writes them). */
 async function readRequests(path: string): Promise<BatchRequest[]> {
   const requests: BatchRequest[] = [];
   let problem: string | null = null;

@@ -2,13 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  anthropicRequestLine,
-  classifyProviderStatus,
-  LineSplitter,
-  type ParsedLine,
-  viewpointSystemPrompt,
-} from '@batchline/domain';
+import { classifyProviderStatus, LineSplitter, type ParsedLine } from '@batchline/domain';
 import { type Emulator, type MessageBatchOutcome, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -33,16 +27,19 @@ describe('Anthropic provider against the emulator', () => {
   let input: string;
 
   const requestFile = async (name: string, count: number, errorAt?: number) => {
-    const systemPrompt = viewpointSystemPrompt(CATALOGUE);
+    const viewpoints = builtInJobTypes().default;
+    const context = {
+      model: 'claude-test',
+      catalogue: CATALOGUE.map(({ id, name }) => ({ key: String(id), label: name })),
+    };
     const texts = ['The battery died.', 'The screen is sharp.', 'Fine.'];
     const lines = Array.from({ length: count }, (_, i) =>
       JSON.stringify(
-        anthropicRequestLine({
-          reviewSentenceId: i + 1,
-          text: i === errorAt ? 'FAIL this one' : texts[i % 3]!,
-          model: 'claude-test',
-          systemPrompt,
-        }),
+        viewpoints.requestLine(
+          'anthropic',
+          { id: i + 1, fields: { text: i === errorAt ? 'FAIL this one' : texts[i % 3]! } },
+          context,
+        ),
       ),
     );
     const path = join(dir, name);

@@ -6,9 +6,7 @@ import {
   CHAT_COMPLETIONS_URL,
   classifyProviderStatus,
   LineSplitter,
-  openAIRequestLine,
   parseOpenAIResultLine,
-  viewpointSystemPrompt,
 } from '@batchline/domain';
 import { type BatchOutcome, type Emulator, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
@@ -39,16 +37,15 @@ describe('OpenAI provider against the emulator', () => {
   let smallInput: string;
 
   const inputFile = async (name: string, count: number) => {
-    const systemPrompt = viewpointSystemPrompt(CATALOGUE);
+    const viewpoints = builtInJobTypes().default;
+    const context = {
+      model: 'gpt-4o-mini',
+      catalogue: CATALOGUE.map(({ id, name }) => ({ key: String(id), label: name })),
+    };
     const texts = ['The battery died.', 'The screen is sharp.', 'Fine.'];
     const lines = Array.from({ length: count }, (_, i) =>
       JSON.stringify(
-        openAIRequestLine({
-          reviewSentenceId: i + 1,
-          text: texts[i % 3]!,
-          model: 'gpt-4o-mini',
-          systemPrompt,
-        }),
+        viewpoints.requestLine('openai', { id: i + 1, fields: { text: texts[i % 3]! } }, context),
       ),
     );
     const path = join(dir, name);

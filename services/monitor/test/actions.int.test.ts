@@ -2,13 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from '@batchline/db';
-import {
-  BatchStatus,
-  CHAT_COMPLETIONS_URL,
-  openAIRequestLine,
-  viewpointSystemPrompt,
-} from '@batchline/domain';
+import { BatchStatus, CHAT_COMPLETIONS_URL } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
@@ -16,17 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOperator, auditRecords, type BatchSpec, buildTestApp, failed, ok, seedBatch } from './support.ts';
 
 const MONITORING = '/api/admin/batch-monitoring';
-const SYSTEM_PROMPT = viewpointSystemPrompt([1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })));
+const VIEWPOINTS = builtInJobTypes().default;
+const REQUEST_CONTEXT = {
+  model: 'gpt-4o-mini',
+  catalogue: [1, 2, 3, 4, 5].map((id) => ({ key: String(id), label: `viewpoint ${id}` })),
+};
 
 /** The request line of sentence `id`, as `submit` writes it. */
 const requestLine = (id: number) =>
   JSON.stringify(
-    openAIRequestLine({
-      reviewSentenceId: id,
-      text: `sentence number ${id}`,
-      model: 'gpt-4o-mini',
-      systemPrompt: SYSTEM_PROMPT,
-    }),
+    VIEWPOINTS.requestLine('openai', { id, fields: { text: `sentence number ${id}` } }, REQUEST_CONTEXT),
   );
 
 /**

@@ -2,8 +2,9 @@ import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHAT_COMPLETIONS_URL, openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
+import { CHAT_COMPLETIONS_URL } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
@@ -98,17 +99,17 @@ describe('the dashboard in Debian chromium', () => {
 
   it('shows the figures, retries a batch’s failed requests and shows the new batch', async () => {
     // A batch of ten requests submitted to the (emulated) provider: seven succeeded, three failed.
-    const systemPrompt = viewpointSystemPrompt(
-      [1, 2, 3, 4, 5].map((id) => ({ id, name: `viewpoint ${id}` })),
-    );
+    const context = {
+      model: 'gpt-4o-mini',
+      catalogue: [1, 2, 3, 4, 5].map((id) => ({ key: String(id), label: `viewpoint ${id}` })),
+    };
     const lines = Array.from({ length: 10 }, (_, i) =>
       JSON.stringify(
-        openAIRequestLine({
-          reviewSentenceId: i + 1,
-          text: `sentence ${i + 1}`,
-          model: 'gpt-4o-mini',
-          systemPrompt,
-        }),
+        builtInJobTypes().default.requestLine(
+          'openai',
+          { id: i + 1, fields: { text: `sentence ${i + 1}` } },
+          context,
+        ),
       ),
     );
     const path = join(scratch, 'input.jsonl');

@@ -1,5 +1,6 @@
 import { insertBatchLog, type Pool, type Queryable, withTransaction } from '@batchline/db';
-import { BatchStatus, customIdFor, failedRecord, type ResultRecord } from '@batchline/domain';
+import { BatchStatus, failedRecord, type ResultRecord } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 import { silentLogger } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type MonitorAppDeps } from '../src/app.ts';
@@ -72,14 +73,21 @@ export interface BatchSpec {
 }
 
 let seeded = 0;
+const VIEWPOINTS = builtInJobTypes().default;
 
 const toRecord = (result: SeedResult, index: number, firstSentence: number): ResultRecord => {
   const sentenceId = firstSentence + index;
   const tokens = { promptTokens: result.promptTokens, completionTokens: result.completionTokens };
   if (!result.ok)
-    return failedRecord(customIdFor(sentenceId), sentenceId, result.errorCode!, 'seeded failure', tokens);
+    return failedRecord(
+      VIEWPOINTS.customIdFor(sentenceId),
+      sentenceId,
+      result.errorCode!,
+      'seeded failure',
+      tokens,
+    );
   return {
-    customId: customIdFor(sentenceId),
+    customId: VIEWPOINTS.customIdFor(sentenceId),
     requestId: sentenceId,
     outcome: 'succeeded',
     rows: [[1 + (index % 5)]],

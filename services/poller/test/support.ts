@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { insertBatchLog, type Pool } from '@batchline/db';
-import { anthropicRequestLine, type ProviderName, viewpointSystemPrompt } from '@batchline/domain';
+import type { ProviderName } from '@batchline/domain';
 import {
   type BatchOutcome,
   type Emulator,
@@ -11,6 +11,7 @@ import {
   startEmulator,
 } from '@batchline/emulator';
 import type { OpsErrorEvent, StatusChangedEvent } from '@batchline/events';
+import { builtInJobTypes } from '@batchline/job-types';
 import { type BatchProvider, createAnthropicProvider, createOpenAIProvider } from '@batchline/providers';
 import { migratedTestDatabase, silentLogger } from '@batchline/testing';
 import { type CheckDeps, type CheckResult, checkBatch } from '../src/check-batch.ts';
@@ -22,6 +23,7 @@ export const CATALOGUE = [
   { id: 1, name: 'Battery life' },
   { id: 2, name: 'Screen quality' },
 ];
+const VIEWPOINTS = builtInJobTypes().default;
 const TEXTS = ['The battery died.', 'The screen is sharp.', 'Fine.'];
 
 /** A database, an emulator on a manual clock, both providers, and helpers to create and check batches. */
@@ -84,26 +86,15 @@ export async function pollerWorld(
   let files = 0;
 
   const requestFile = async (provider: ProviderName, count: number) => {
-    const systemPrompt = viewpointSystemPrompt(CATALOGUE);
-    const lines = Array.from({ length: count }, (_, i) => {
-      const request = { reviewSentenceId: i + 1, text: TEXTS[i % 3]!, model: 'm', systemPrompt };
-      return JSON.stringify(
-        provider === 'anthropic'
-          ? anthropicRequestLine(request)
-          : {
-              custom_id: `rs-${i + 1}`,
-              method: 'POST',
-              url: '/v1/chat/completions',
-              body: {
-                model: 'm',
-                messages: [
-                  { role: 'system', content: systemPrompt },
-                  { role: 'user', content: request.text },
-                ],
-              },
-            },
-      );
-    });
+    const context = {
+      model: 'm',
+      catalogue: CATALOGUE.map(({ id, name }) => ({ key: String(id), label: name })),
+    };
+    const lines = Array.from({ length: count }, (_, i) =>
+      JSON.stringify(
+        VIEWPOINTS.requestLine(provider, { id: i + 1, fields: { text: TEXTS[i % 3]! } }, context),
+      ),
+    );
     files += 1;
     const path = join(dir, `requests-${files}.jsonl`);
     await writeFile(path, `${lines.join('\n')}\n`);

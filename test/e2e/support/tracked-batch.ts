@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
-import { openAIRequestLine, viewpointSystemPrompt } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
+import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { BATCHLINE_BIN } from '@batchline/supervisor';
@@ -77,20 +77,23 @@ export async function startPipelineWorld(
     apiKey: 'sk-test-canary-0123456789abcdef',
     baseURL: emulator.baseUrl,
   });
-  const systemPrompt = viewpointSystemPrompt(viewpoints);
+  const viewpointJobType = builtInJobTypes().default;
+  const requestContext = {
+    model: 'gpt-4o-mini',
+    catalogue: viewpoints.map(({ id, name }) => ({ key: String(id), label: name })),
+  };
   const pipeline = startPipeline(env);
 
   const createBatch = async (count: number, seed: number): Promise<string> => {
     const inputPath = join(workDir, `input-${seed}.jsonl`);
     const lines = sampleReviewSentences(count, seed).map((s) =>
       JSON.stringify(
-        openAIRequestLine({
+        viewpointJobType.requestLine(
+          'openai',
           // Distinct sentences per seed, so batches do not share associations.
-          reviewSentenceId: s.review_sentence_id + seed * 10_000,
-          text: s.text,
-          model: 'gpt-4o-mini',
-          systemPrompt,
-        }),
+          { id: s.review_sentence_id + seed * 10_000, fields: { text: s.text } },
+          requestContext,
+        ),
       ),
     );
     await writeFile(inputPath, `${lines.join('\n')}\n`);

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openAIRequestLine, type Viewpoint, viewpointSystemPrompt } from '@batchline/domain';
+import type { Viewpoint } from '@batchline/domain';
+import { builtInJobTypes } from '@batchline/job-types';
 
 export const CATALOGUE: Viewpoint[] = [
   { id: 11, name: 'Battery life' },
@@ -36,11 +37,13 @@ export async function writeInputFile(
   sentences: ReadonlyArray<{ id: number; text: string }> = SENTENCES,
   name = 'input.jsonl',
 ): Promise<string> {
-  const systemPrompt = viewpointSystemPrompt(CATALOGUE);
+  const viewpoints = builtInJobTypes().default;
+  const context = {
+    model: 'gpt-4o-mini',
+    catalogue: CATALOGUE.map(({ id, name }) => ({ key: String(id), label: name })),
+  };
   const lines = sentences.map((s) =>
-    JSON.stringify(
-      openAIRequestLine({ reviewSentenceId: s.id, text: s.text, model: 'gpt-4o-mini', systemPrompt }),
-    ),
+    JSON.stringify(viewpoints.requestLine('openai', { id: s.id, fields: { text: s.text } }, context)),
   );
   const path = join(dir, name);
   await writeFile(path, `${lines.join('\n')}\n`);
