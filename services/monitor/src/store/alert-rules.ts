@@ -1,6 +1,7 @@
 import type { Queryable } from '@batchline/db';
 import type { AlertCondition } from '@batchline/events';
-import type { AlertCadence, AlertRule, HeldAlert } from '../alert-cadence.ts';
+import type { AlertCadence, AlertRule } from '../alert-cadence.ts';
+import { type AlertRow, type RaisedAlert, toRaisedAlert } from './alerts.ts';
 
 interface AlertRuleRow {
   condition: AlertCondition;
@@ -87,35 +88,14 @@ export async function claimDigest(db: Queryable, digest: DueDigest): Promise<boo
 }
 
 /** The held alerts of a claimed digest, oldest first, locked until it is recorded. */
-export async function heldAlertsOf(
-  db: Queryable,
-  digest: DueDigest,
-): Promise<(HeldAlert & { id: number; channels: string[]; windowMs: number })[]> {
-  const { rows } = await db.query<{
-    id: string;
-    message: string;
-    value: number;
-    threshold: number;
-    batch_log_ids: string[];
-    channels: string[];
-    window_ms: string;
-    raised_at: Date;
-  }>(
-    `SELECT id, message, value, threshold, batch_log_ids, channels, window_ms, raised_at FROM alerts
+export async function heldAlertsOf(db: Queryable, digest: DueDigest): Promise<RaisedAlert[]> {
+  const { rows } = await db.query<AlertRow>(
+    `SELECT * FROM alerts
      WHERE condition = $1 AND due_at = $2 AND digested_in IS NULL AND digest_of IS NULL
      ORDER BY raised_at, id FOR UPDATE`,
     [digest.condition, digest.dueAt],
   );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    message: row.message,
-    value: row.value,
-    threshold: row.threshold,
-    batchLogIds: row.batch_log_ids.map(Number),
-    channels: row.channels,
-    windowMs: Number(row.window_ms),
-    raisedAt: row.raised_at,
-  }));
+  return rows.map(toRaisedAlert);
 }
 
 /** Records that the digest alert `digestId` announced `heldIds`. */

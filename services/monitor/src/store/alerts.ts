@@ -234,7 +234,7 @@ export interface RaisedAlert extends NewAlert {
   digestedIn: number | null;
 }
 
-interface AlertRow {
+export interface AlertRow {
   id: string;
   condition: string;
   severity: string;
@@ -250,7 +250,8 @@ interface AlertRow {
   digested_in: string | null;
 }
 
-const toRaisedAlert = (row: AlertRow): RaisedAlert => ({
+/** An `alerts` row (`SELECT *`) as the monitor uses it. */
+export const toRaisedAlert = (row: AlertRow): RaisedAlert => ({
   id: Number(row.id),
   condition: row.condition,
   severity: row.severity,
