@@ -1,8 +1,20 @@
 export {
+  type BatchJob,
+  type BatchJobFigures,
+  getBatchJob,
+  insertBatchJob,
+  type JobOrigin,
+  type JobOutcome,
+  listBatchJobs,
+  type NewBatchJob,
+  readBatchJobFigures,
+} from './src/batch-jobs.ts';
+export {
   type BatchLog,
   getBatchLog,
   insertBatchLog,
   listBatchLogs,
+  listJobBatchLogs,
   loadRequestCustomIds,
   type NewBatchLog,
   type RequestCounts,

@@ -10,6 +10,7 @@ export {
   validateEvent,
 } from './src/codec.ts';
 export { EventValidationError } from './src/errors.ts';
+export { JOB_FINALIZED_VERSION, JobFinalizedEvent } from './src/job-finalized.ts';
 export {
   type EpisodeKind,
   type OpsErrorDetails,

@@ -36,7 +36,7 @@ type StreamSpec = { subjects: readonly string[] } | { captures: 'max_deliveries_
 export const Streams = {
   BATCH_STATUS: { subjects: [Subjects.statusChanged] },
   BATCH_RESULTS: { subjects: [Subjects.resultsParsed] },
-  BATCH_FINAL: { subjects: [Subjects.batchFinalized] },
+  BATCH_FINAL: { subjects: [Subjects.batchFinalized, Subjects.jobFinalized] },
   DLQ: { subjects: [`${DLQ_SUBJECT_PREFIX}.>`] },
   ALERTS: { subjects: [Subjects.alertRaised] },
   OPS: { subjects: [Subjects.opsError, Subjects.pollerSummary] },

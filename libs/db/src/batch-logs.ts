@@ -39,6 +39,14 @@ export interface BatchLog {
   resultsSummary: Record<string, unknown> | null;
   lastPollError: string | null;
   lastPollErrorAt: Date | null;
+  /** The job this batch is a part or retry round of (null for batches recorded before jobs existed). */
+  batchJobId: number | null;
+  /** Which part of its job's submission (0-based); null for a retry round. */
+  partIndex: number | null;
+  /** For a retry round, the batch whose failures it resubmits. */
+  parentBatchLogId: number | null;
+  /** 0 for a part, 1 for the first retry round, ... */
+  retryRound: number;
 }
 
 interface BatchLogRow {
@@ -71,6 +79,10 @@ interface BatchLogRow {
   results_summary: Record<string, unknown> | null;
   last_poll_error: string | null;
   last_poll_error_at: Date | null;
+  batch_job_id: string | null;
+  part_index: number | null;
+  parent_batch_log_id: string | null;
+  retry_round: number;
 }
 
 const toBatchLog = (row: BatchLogRow): BatchLog => ({
@@ -103,6 +115,10 @@ const toBatchLog = (row: BatchLogRow): BatchLog => ({
   resultsSummary: row.results_summary,
   lastPollError: row.last_poll_error,
   lastPollErrorAt: row.last_poll_error_at,
+  batchJobId: row.batch_job_id === null ? null : Number(row.batch_job_id),
+  partIndex: row.part_index,
+  parentBatchLogId: row.parent_batch_log_id === null ? null : Number(row.parent_batch_log_id),
+  retryRound: row.retry_round,
 });
 
 export interface NewBatchLog {
@@ -120,6 +136,8 @@ export interface NewBatchLog {
    * with the batch so that its results are matched without reading the input file again. Integers or strings.
    */
   requestIds?: readonly number[] | readonly string[];
+  /** The job (`insertBatchJob`) this batch belongs to, and its place in it. */
+  job?: { batchJobId: number; partIndex: number | null; parentBatchLogId: number | null; retryRound: number };
 }
 
 /** Integer ids go to `sentence_ids` (as before job types), string ids to `request_ids`. */
@@ -144,8 +162,10 @@ export async function insertBatchLog(
   const inserted = await db.query<{ id: string }>(
     `WITH batch AS (
        INSERT INTO batch_jobs_vp_logs
-         (provider, batch_id, model, job_type, total_sentences, input_file_id, next_poll_at)
-       VALUES ($1, $2, $3, COALESCE($4, 'specific_viewpoint'), $5, $6, now() + $7::float8 * interval '1 millisecond')
+         (provider, batch_id, model, job_type, total_sentences, input_file_id, next_poll_at,
+          batch_job_id, part_index, parent_batch_log_id, retry_round)
+       VALUES ($1, $2, $3, COALESCE($4, 'specific_viewpoint'), $5, $6, now() + $7::float8 * interval '1 millisecond',
+               $10, $11, $12, COALESCE($13, 0))
        ON CONFLICT (provider, batch_id) DO NOTHING
        RETURNING id
      ), requests AS (
@@ -162,6 +182,10 @@ export async function insertBatchLog(
       batch.inputFileId,
       batch.firstPollDelayMs,
       ...recordedIds(batch.requestIds),
+      batch.job?.batchJobId ?? null,
+      batch.job?.partIndex ?? null,
+      batch.job?.parentBatchLogId ?? null,
+      batch.job?.retryRound ?? null,
     ],
   );
   const created = inserted.rows[0];
@@ -188,6 +212,16 @@ export async function listBatchLogs(
     `SELECT * FROM batch_jobs_vp_logs WHERE ($2::text IS NULL OR job_type = $2)
      ORDER BY created_at DESC, id DESC LIMIT $1`,
     [limit, jobType],
+  );
+  return rows.map(toBatchLog);
+}
+
+/** A job's batches: its parts in order, then its retry rounds in the order they were made. */
+export async function listJobBatchLogs(db: Queryable, batchJobId: number): Promise<BatchLog[]> {
+  const { rows } = await db.query<BatchLogRow>(
+    `SELECT * FROM batch_jobs_vp_logs WHERE batch_job_id = $1
+     ORDER BY retry_round, part_index NULLS LAST, id`,
+    [batchJobId],
   );
   return rows.map(toBatchLog);
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AlertRaisedEvent } from './alert-raised.ts';
 import { BatchFinalizedEvent } from './batch-finalized.ts';
+import { JobFinalizedEvent } from './job-finalized.ts';
 import { OpsErrorEvent, PollerSummaryEvent } from './ops-events.ts';
 import { ResultsParsedEvent } from './results-parsed.ts';
 import { StatusChangedEvent } from './status-changed.ts';
@@ -11,6 +12,7 @@ export const EventSchemas = {
   [Subjects.statusChanged]: StatusChangedEvent,
   [Subjects.resultsParsed]: ResultsParsedEvent,
   [Subjects.batchFinalized]: BatchFinalizedEvent,
+  [Subjects.jobFinalized]: JobFinalizedEvent,
   [Subjects.alertRaised]: AlertRaisedEvent,
   [Subjects.opsError]: OpsErrorEvent,
   [Subjects.pollerSummary]: PollerSummaryEvent,

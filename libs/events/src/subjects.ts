@@ -6,6 +6,7 @@ export const Subjects = {
   statusChanged: 'batch.status.changed',
   resultsParsed: 'batch.results.parsed',
   batchFinalized: 'batch.finalized',
+  jobFinalized: 'job.finalized',
   alertRaised: 'alert.raised',
   opsError: 'ops.error',
   pollerSummary: 'ops.poller.summary',

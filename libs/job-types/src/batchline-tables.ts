@@ -30,6 +30,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'alert_rules',
   'alert_digests',
   'ops_episodes',
+  'batch_jobs',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */
