@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@batchline/config';
 import { JobTypeError } from '@batchline/job-types';
 import { redactSecretsIn } from '@batchline/logging';
+import { ProviderError } from '@batchline/providers';
 import type { Command } from './commands/command.ts';
 import { CommandError, UsageError } from './errors.ts';
 
@@ -79,12 +80,14 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  // Configuration (variables, job type declarations) and the user's own mistakes: one line, no stack.
+  // Configuration (variables, job type declarations), the user's own mistakes and a provider that refuses or cannot
+  // be reached (no API key, wrong URL): one line, no stack.
   const known =
     error instanceof UsageError ||
     error instanceof CommandError ||
     error instanceof ConfigError ||
-    error instanceof JobTypeError;
+    error instanceof JobTypeError ||
+    error instanceof ProviderError;
   console.error(`batchline: ${redactSecretsIn(known ? message : `unexpected error: ${message}`)}`);
   if (!known && process.env.LOG_LEVEL === 'debug' && error instanceof Error)
     console.error(redactSecretsIn(error.stack ?? ''));

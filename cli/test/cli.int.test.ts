@@ -114,6 +114,19 @@ describe('batchline CLI', () => {
     expect(tracked.stdout.trim()).toBe(`batch log ${match![1]} (already tracked)`);
   });
 
+  it('submit without an API key is one line naming the variable, and nothing is recorded', async () => {
+    const before = await pool.query('SELECT count(*)::int AS n FROM batch_jobs_vp_logs');
+    const input = join(dir, 'no-key.jsonl');
+    await writeFile(input, '{"review_sentence_id": 21, "text": "Battery life is great"}\n');
+    const outcome = await cli(['submit', '--input', input], { OPENAI_API_KEY: '' });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/^batchline: OpenAI client not configured: .*OPENAI_API_KEY/);
+    expect(outcome.stderr).not.toContain('unexpected error');
+    expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
+    const after = await pool.query('SELECT count(*)::int AS n FROM batch_jobs_vp_logs');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
   it('poll --resume-provider ends a provider pause for every poller, then checks', async () => {
     // The pause a poller records when the provider refuses its key (it ends only with a probe, or this).
     await pool.query(
