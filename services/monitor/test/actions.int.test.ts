@@ -137,7 +137,8 @@ describe('admin actions against the emulated provider', () => {
         batchId: expect.stringMatching(/^batch_/),
         retryOf: original.id,
         requests: 3,
-        notResubmitted: 1,
+        // invalid_custom_id is never resubmitted: its request cannot be known.
+        notResubmitted: 0,
       });
 
       const { rows } = await db.pool.query('SELECT * FROM batch_jobs_vp_logs WHERE id = $1', [retry.id]);
@@ -171,6 +172,7 @@ describe('admin actions against the emulated provider', () => {
         retryBatchLogId: retry.id,
         providerBatchId: retry.batchId,
         requests: 3,
+        codes: null,
       });
 
       const again = await post(`/${original.id}/retry`);
