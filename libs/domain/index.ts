@@ -49,6 +49,7 @@ export {
   isRetryableCode,
   NEVER_RETRYABLE_CODES,
   nextRetryRound,
+  RetryCode,
   type RetryPolicy,
   type RetryPolicyOverride,
   resolveRetryPolicy,

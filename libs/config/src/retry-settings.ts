@@ -1,14 +1,10 @@
-import { type RetryPolicy, retryCodeProblem } from '@batchline/domain';
+import { RetryCode, type RetryPolicy } from '@batchline/domain';
+import { z } from 'zod';
 import { setting } from './setting.ts';
 import { commaList, duration, integer } from './values.ts';
 
 /** Error codes, each checked as a policy may hold it (`invalid_custom_id` is refused, patterns such as http_5xx pass). */
-const retryCodes = commaList.superRefine((codes, ctx) => {
-  for (const code of codes) {
-    const problem = retryCodeProblem(code);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  }
-});
+const retryCodes = commaList.pipe(z.array(RetryCode));
 
 /**
  * The retry policy of a job whose job type declares none (or declares only part of one): read by whatever creates

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ResultErrorCode } from './result-record.ts';
 
 /**
@@ -37,6 +38,12 @@ export function retryCodeProblem(code: string): string | null {
   }
   return null;
 }
+
+/** An error code or pattern a retry policy (or a manual retry's filter) may hold; the issue says why not. */
+export const RetryCode = z.string().superRefine((code, ctx) => {
+  const problem = retryCodeProblem(code);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** Whether `code` is `pattern`, or matches it digit for digit where the pattern's trailing `x`s stand. */
 export function codeMatches(pattern: string, code: string): boolean {

@@ -1,4 +1,4 @@
-import { retryCodeProblem } from '@batchline/domain';
+import { RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 
 /**
@@ -124,12 +124,6 @@ const EmbeddingsRequest = z.strictObject({
     .max(65_536)
     .optional()
     .describe('The length of the vectors asked for; an answer of another length fails with invalid_content.'),
-});
-
-/** An error code a retry policy lists, or a pattern (`http_5xx`); never `invalid_custom_id`. */
-const RetryCode = z.string().superRefine((code, ctx) => {
-  const problem = retryCodeProblem(code);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 /** The job type's retry policy; each field left out comes from the default (RETRY_CODES, RETRY_MAX_ROUNDS, RETRY_DELAY). */

@@ -1,4 +1,4 @@
-import { retryCodeProblem } from '@batchline/domain';
+import { RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
@@ -132,13 +132,7 @@ export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 1
 /** A retry's optional filter: the error codes (patterns such as http_5xx allowed) whose failures go out again. */
 export const RetryBodySchema = z.strictObject({
   codes: z
-    .array(
-      z.string().superRefine((code, ctx) => {
-        const problem = retryCodeProblem(code);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-      { error: 'must be a list of error codes such as ["http_429", "http_5xx"]' },
-    )
+    .array(RetryCode, { error: 'must be a list of error codes such as ["http_429", "http_5xx"]' })
     .min(1, { error: 'must name at least one error code' })
     .max(50, { error: 'may name at most 50 error codes' })
     .optional(),
