@@ -1,48 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { getBatchLog, insertBatchJob } from '@batchline/db';
-import { CHAT_COMPLETIONS_URL } from '@batchline/domain';
-import { type Emulator, startEmulator } from '@batchline/emulator';
-import { builtInJobTypes } from '@batchline/job-types';
-import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
-import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOperator, auditRecords, buildTestApp, failed, ok, type SeedResult, seedBatch } from './support.ts';
-
-const MONITORING = '/api/admin/batch-monitoring';
-const VIEWPOINTS = builtInJobTypes().default;
-const REQUEST_CONTEXT = { model: 'gpt-4o-mini', catalogue: [{ key: '1', label: 'viewpoint 1' }] };
-const requestLine = (id: number) =>
-  JSON.stringify(
-    VIEWPOINTS.requestLine('openai', { id, fields: { text: `sentence ${id}` } }, REQUEST_CONTEXT),
-  );
+import { describe, expect, it } from 'vitest';
+import { requestLine, useActionBed } from './action-bed.ts';
+import { auditRecords, failed, ok, type SeedResult } from './support.ts';
 
 describe('manual retry of a job’s batch, with a filter of error codes', () => {
-  let db: MigratedTestDatabase;
-  let emulator: Emulator;
-  let provider: BatchProvider;
-  let app: FastifyInstance;
-  let scratch: string;
-  let files = 0;
-
-  beforeAll(async () => {
-    db = await migratedTestDatabase('monitor_retry_codes');
-    emulator = await startEmulator({ clock: { validatingMs: 50, inProgressMs: 600_000 } });
-    provider = createOpenAIProvider({ apiKey: 'sk-emulated-test-key', baseURL: emulator.baseUrl });
-    app = await buildTestApp(db.pool, { providers: { openai: provider } });
-    scratch = await mkdtemp(join(tmpdir(), 'monitor-retry-codes-'));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await emulator?.close();
-    await db?.close();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  const bed = useActionBed('monitor_retry_codes');
+  const { post } = bed;
 
   const newJob = () =>
-    insertBatchJob(db.pool, {
+    insertBatchJob(bed.db.pool, {
       jobType: 'specific_viewpoint',
       provider: 'openai',
       model: 'gpt-4o-mini',
@@ -53,44 +19,25 @@ describe('manual retry of a job’s batch, with a filter of error codes', () => 
 
   /** A final part of job `batchJobId`: requests `ids` submitted to the emulator, `results` landed in order. */
   async function part(batchJobId: number, partIndex: number, ids: number[], results: SeedResult[]) {
-    files += 1;
-    const path = join(scratch, `input-${files}.jsonl`);
-    await writeFile(path, `${ids.map(requestLine).join('\n')}\n`);
-    const batch = await provider.uploadAndCreateBatch({ inputPath: path, endpoint: CHAT_COMPLETIONS_URL });
-    const id = await seedBatch(
-      db.pool,
-      {
-        name: `part ${partIndex}`,
-        ageMinutes: 30,
-        model: 'gpt-4o-mini',
-        state: 'completed',
-        totalRequests: ids.length,
-        results,
-        providerBatchId: batch.id,
-        inputFileId: batch.inputFileId!,
-      },
-      ids[0],
+    const { id } = await bed.submittedBatch(ids, {
+      name: `part ${partIndex}`,
+      ageMinutes: 30,
+      model: 'gpt-4o-mini',
+      state: 'completed',
+      totalRequests: ids.length,
+      results,
+    });
+    await bed.db.pool.query(
+      'UPDATE batch_jobs_vp_logs SET batch_job_id = $2, part_index = $3 WHERE id = $1',
+      [id, batchJobId, partIndex],
     );
-    await db.pool.query('UPDATE batch_jobs_vp_logs SET batch_job_id = $2, part_index = $3 WHERE id = $1', [
-      id,
-      batchJobId,
-      partIndex,
-    ]);
     return id;
   }
 
-  const post = (path: string, payload: unknown = {}) =>
-    app.inject({
-      method: 'POST',
-      url: `${MONITORING}${path}`,
-      headers: asOperator,
-      payload: payload as object,
-    });
-
   const resubmittedLines = async (batchLogId: number) => {
-    const log = await getBatchLog(db.pool, batchLogId);
+    const log = await getBatchLog(bed.db.pool, batchLogId);
     let text = '';
-    for await (const chunk of await provider.openFile(log!.inputFileId!))
+    for await (const chunk of await bed.provider.openFile(log!.inputFileId!))
       text += (chunk as Buffer).toString();
     return text.split('\n').filter((line) => line.length > 0);
   };
@@ -117,7 +64,7 @@ describe('manual retry of a job’s batch, with a filter of error codes', () => 
     expect(retry).toMatchObject({ retryOf: first, requests: 1, notResubmitted: 0 });
     expect(await resubmittedLines(retry.id)).toEqual([requestLine(2)]);
     // The next round of the job, linked to the batch it retries.
-    expect(await getBatchLog(db.pool, retry.id)).toMatchObject({
+    expect(await getBatchLog(bed.db.pool, retry.id)).toMatchObject({
       batchJobId: job,
       partIndex: null,
       parentBatchLogId: first,
@@ -132,7 +79,9 @@ describe('manual retry of a job’s batch, with a filter of error codes', () => 
     expect(response.statusCode, response.body).toBe(201);
     const retry = response.json().data;
     expect((await resubmittedLines(retry.id)).sort()).toEqual([3, 5].map(requestLine).sort());
-    const records = await auditRecords(db.pool, `action = 'batch.retry' AND target = $1`, [String(batch)]);
+    const records = await auditRecords(bed.db.pool, `action = 'batch.retry' AND target = $1`, [
+      String(batch),
+    ]);
     expect(records.at(-1)!.details).toMatchObject({ codes: ['http_4xx', 'invalid_content'], requests: 2 });
   });
 
