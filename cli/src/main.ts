@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   submit: async () => (await import('./commands/submit.ts')).submitCommand,
   track: async () => (await import('./commands/track.ts')).trackCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
+  retry: async () => (await import('./commands/retry.ts')).retryCommand,
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   replay: async () => (await import('./commands/replay.ts')).replayCommand,
   dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,

@@ -5,6 +5,7 @@ import {
   LogSettings,
   PollScheduleSettings,
   ProviderSettings,
+  RetryPolicySettings,
   type Settings,
   setting,
   text,
@@ -19,6 +20,8 @@ export const cliSettings = {
   ...ProviderSettings,
   // A submitted batch's first check falls on the poll schedule's first step.
   ...PollScheduleSettings,
+  // Each job keeps the retry policy in force when it is created.
+  ...RetryPolicySettings,
   BATCHLINE_MODEL: setting(text, {
     description: 'model of submit when --model is not given',
     default: 'gpt-4o-mini',

@@ -3,8 +3,16 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertBatchLog, type Pool, pgErrorCode } from '@batchline/db';
-import { LineSplitter } from '@batchline/domain';
+import {
+  insertBatchJob,
+  insertBatchLog,
+  type JobOrigin,
+  type NewBatchJob,
+  type Pool,
+  pgErrorCode,
+  withTransaction,
+} from '@batchline/db';
+import { LineSplitter, type RetryPolicy, resolveRetryPolicy } from '@batchline/domain';
 import type { CatalogueEntry, InputRecord, JobType, RequestContext, RequestId } from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
 import { CommandError } from './errors.ts';
@@ -100,6 +108,35 @@ export interface SubmittedBatch {
   requests: number;
 }
 
+/** A submission: its job and the batches of its parts. */
+export interface Submission {
+  batchJobId: number;
+  batches: SubmittedBatch[];
+}
+
+/**
+ * The job a submission or an adopted batch becomes, with the retry policy in force now (the job type's `retry` laid
+ * over the configured default) kept with it, so that changing either later does not change a running job.
+ */
+export function newBatchJob(options: {
+  jobType: JobType;
+  provider: BatchProvider;
+  model: string | null;
+  origin: JobOrigin;
+  totalRequests: number;
+  defaultRetryPolicy: RetryPolicy;
+}): NewBatchJob {
+  const policy = resolveRetryPolicy(options.defaultRetryPolicy, options.jobType.retry);
+  return {
+    jobType: options.jobType.name,
+    provider: options.provider.name,
+    model: options.model,
+    origin: options.origin,
+    totalRequests: options.totalRequests,
+    retryPolicy: { ...policy },
+  };
+}
+
 interface RequestFile {
   path: string;
   requestIds: RequestId[];
@@ -147,7 +184,8 @@ async function writeRequestFiles(
 /**
  * Builds the provider request file(s) of a job type from its input records, split over the provider's limits,
  * uploads each, creates the batch and records a pending batch log of that job type, with its request ids, whose
- * first check follows the poll schedule.
+ * first check follows the poll schedule. The submission is one batch job (origin `submit`), recorded once its
+ * first batch exists (a submission refused before any upload leaves no job behind); each batch is a part of it.
  */
 export async function submitRequests(options: {
   pool: Pool;
@@ -156,33 +194,59 @@ export async function submitRequests(options: {
   records: readonly InputRecord[];
   model: string;
   firstPollDelayMs: number;
-}): Promise<SubmittedBatch[]> {
+  defaultRetryPolicy: RetryPolicy;
+}): Promise<Submission> {
   const { provider, jobType, model } = options;
   const context = { model, catalogue: await loadCatalogue(options.pool, jobType) };
   const dir = await mkdtemp(join(tmpdir(), 'batchline-submit-'));
   const submitted: SubmittedBatch[] = [];
+  let batchJobId: number | null = null;
   try {
-    for (const file of await writeRequestFiles(dir, provider, jobType, options.records, context)) {
+    const files = await writeRequestFiles(dir, provider, jobType, options.records, context);
+    for (const [partIndex, file] of files.entries()) {
       const batch = await provider.uploadAndCreateBatch({
         inputPath: file.path,
         endpoint: jobType.batchEndpoint(provider.name),
         metadata: { job_type: jobType.name, source: 'batchline' },
       });
-      const { id } = await insertBatchLog(options.pool, {
-        provider: provider.name,
-        batchId: batch.id,
-        model,
-        jobType: jobType.name,
-        totalSentences: file.requestIds.length,
-        inputFileId: batch.inputFileId,
-        firstPollDelayMs: options.firstPollDelayMs,
-        // One job type's ids are all integers or all strings (parseInputId returns its id kind only).
-        requestIds: file.requestIds as readonly number[] | readonly string[],
-      });
+      // The job and its first part commit together: no job is left without a batch.
+      const jobId: number | null = batchJobId;
+      const { id, job } = await withTransaction(
+        options.pool,
+        async (client): Promise<{ id: number; job: number }> => {
+          const job =
+            jobId ??
+            (await insertBatchJob(
+              client,
+              newBatchJob({
+                jobType,
+                provider,
+                model,
+                origin: 'submit',
+                totalRequests: options.records.length,
+                defaultRetryPolicy: options.defaultRetryPolicy,
+              }),
+            ));
+          const logged = await insertBatchLog(client, {
+            provider: provider.name,
+            batchId: batch.id,
+            model,
+            jobType: jobType.name,
+            totalSentences: file.requestIds.length,
+            inputFileId: batch.inputFileId,
+            firstPollDelayMs: options.firstPollDelayMs,
+            // One job type's ids are all integers or all strings (parseInputId returns its id kind only).
+            requestIds: file.requestIds as readonly number[] | readonly string[],
+            job: { batchJobId: job, partIndex, parentBatchLogId: null, retryRound: 0 },
+          });
+          return { id: logged.id, job };
+        },
+      );
+      batchJobId = job;
       submitted.push({ batchLogId: id, providerBatchId: batch.id, requests: file.requestIds.length });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return submitted;
+  return { batchJobId: batchJobId!, batches: submitted };
 }

@@ -102,6 +102,10 @@ describe('batchline CLI', () => {
       jobType: 'specific_viewpoint',
     });
     expect(emulator.batch(match![2]!)).toBeDefined();
+    // The job's id on its own line after the batch lines.
+    const job = /^batch job (\d+)\t2 requests\t1 batches$/m.exec(outcome.stdout);
+    expect(job, outcome.stdout).not.toBeNull();
+    expect(row).toMatchObject({ batchJobId: Number(job![1]), partIndex: 0, retryRound: 0 });
 
     const table = await cli(['status']);
     expect(table.code).toBe(0);

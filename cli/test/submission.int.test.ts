@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { createPool, loadRequestCustomIds, migrate, type Pool, upsertViewpoints } from '@batchline/db';
-import type { ProviderName } from '@batchline/domain';
+import {
+  createPool,
+  getBatchJob,
+  listJobBatchLogs,
+  loadRequestCustomIds,
+  migrate,
+  type Pool,
+  upsertViewpoints,
+} from '@batchline/db';
+import type { ProviderName, RetryPolicy } from '@batchline/domain';
 import { builtInJobTypes, compileJobType, JobTypeError, readJobTypeFile } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
 import type { BatchProvider, CreateBatchInput, ProviderBatch } from '@batchline/providers';
@@ -12,6 +20,7 @@ import { DOC_TOPICS } from './declarations.ts';
 
 const log = createLogger({ service: 'submission-test', level: 'silent' });
 const EXAMPLES = new URL('../../examples/job-types/', import.meta.url);
+const defaultRetryPolicy: RetryPolicy = { codes: ['http_429', 'http_5xx'], maxRounds: 2, delayMs: 30_000 };
 
 /** A provider that records the request files it is given, with small limits. */
 function recordingProvider(name: ProviderName, limits: BatchProvider['limits']) {
@@ -63,27 +72,65 @@ describe('submitRequests', () => {
       records,
       model: 'gpt-x',
       firstPollDelayMs: 0,
+      defaultRetryPolicy,
     });
     expect(files.map((file) => file.lines.length)).toEqual([3, 3, 1]);
-    expect(submitted.map((batch) => batch.requests)).toEqual([3, 3, 1]);
+    expect(submitted.batches.map((batch) => batch.requests)).toEqual([3, 3, 1]);
     expect(files[0]!.endpoint).toBe('/v1/chat/completions');
     expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual(
       records.map((record) => `rs-${record.id}`),
     );
     const { rows } = await pool.query(
       'SELECT total_sentences, status, provider FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
-      [submitted.map((batch) => batch.batchLogId)],
+      [submitted.batches.map((batch) => batch.batchLogId)],
     );
     expect(rows).toEqual([3, 3, 1].map((n) => ({ total_sentences: n, status: 1, provider: 'openai' })));
     // Each batch's requests are recorded with it: the fetcher matches results without the input file.
     const recorded = await Promise.all(
-      submitted.map((batch) => loadRequestCustomIds(pool, batch.batchLogId)),
+      submitted.batches.map((batch) => loadRequestCustomIds(pool, batch.batchLogId)),
     );
     expect(recorded.map((ids) => [...ids!])).toEqual([
       files[0]!.lines.map((line) => line.custom_id),
       files[1]!.lines.map((line) => line.custom_id),
       files[2]!.lines.map((line) => line.custom_id),
     ]);
+    // The submission is one job, its parts in order, with the retry policy in force kept with it.
+    const job = await getBatchJob(pool, submitted.batchJobId);
+    expect(job).toMatchObject({
+      jobType: 'specific_viewpoint',
+      provider: 'openai',
+      model: 'gpt-x',
+      origin: 'submit',
+      totalRequests: 7,
+      retryPolicy: defaultRetryPolicy,
+      outcome: null,
+    });
+    const parts = await listJobBatchLogs(pool, submitted.batchJobId);
+    expect(parts.map((part) => [part.id, part.partIndex, part.parentBatchLogId, part.retryRound])).toEqual(
+      submitted.batches.map((batch, index) => [batch.batchLogId, index, null, 0]),
+    );
+  });
+
+  it("keeps the job type's declared retry fields laid over the default", async () => {
+    const { provider } = recordingProvider('openai', { maxRequests: 10, maxBytes: 1 << 30 });
+    const declared = compileJobType(
+      { ...DOC_TOPICS, name: 'retried_topics', retry: { maxRounds: 5, delaySeconds: 2 } },
+      'submission.int.test.ts',
+    );
+    const submitted = await submitRequests({
+      pool,
+      provider,
+      jobType: declared,
+      records: ['a', 'b'].map((id) => ({ id, fields: { title: 't', body: 'b' } })),
+      model: 'gpt-x',
+      firstPollDelayMs: 0,
+      defaultRetryPolicy,
+    });
+    expect((await getBatchJob(pool, submitted.batchJobId))?.retryPolicy).toEqual({
+      codes: defaultRetryPolicy.codes,
+      maxRounds: 5,
+      delayMs: 2000,
+    });
   });
 
   it('splits over the byte limit, and writes Anthropic’s request shape for Anthropic', async () => {
@@ -95,6 +142,7 @@ describe('submitRequests', () => {
       records: records.slice(0, 1),
       model: 'claude-x',
       firstPollDelayMs: 0,
+      defaultRetryPolicy,
     });
     const lineBytes = probe.files[0]!.bytes;
     const { provider, files } = recordingProvider('anthropic', {
@@ -108,6 +156,7 @@ describe('submitRequests', () => {
       records,
       model: 'claude-x',
       firstPollDelayMs: 0,
+      defaultRetryPolicy,
     });
     expect(files.map((file) => file.lines.length)).toEqual([2, 2, 2, 1]);
     expect(files.every((file) => file.bytes <= lineBytes * 2 + 10)).toBe(true);
@@ -121,7 +170,7 @@ describe('submitRequests', () => {
       },
     });
     expect((files[0]!.lines[0] as { params: { system: string } }).params.system).toContain('1: Battery life');
-    expect(submitted).toHaveLength(4);
+    expect(submitted.batches).toHaveLength(4);
   });
 
   it('writes a declared job type’s Anthropic requests (the forced answer tool) and records its job type', async () => {
@@ -135,6 +184,7 @@ describe('submitRequests', () => {
       records: records.slice(0, 3),
       model: 'claude-x',
       firstPollDelayMs: 0,
+      defaultRetryPolicy,
     });
     expect(files.map((file) => file.endpoint)).toEqual(['/v1/messages', '/v1/messages']);
     expect(files.flatMap((file) => file.lines.map((line) => line.custom_id))).toEqual([
@@ -152,7 +202,7 @@ describe('submitRequests', () => {
     });
     const { rows } = await pool.query(
       'SELECT job_type, total_sentences FROM batch_jobs_vp_logs WHERE id = ANY($1) ORDER BY id',
-      [submitted.map((batch) => batch.batchLogId)],
+      [submitted.batches.map((batch) => batch.batchLogId)],
     );
     expect(rows).toEqual([
       { job_type: 'review_sentiment', total_sentences: 2 },
@@ -169,9 +219,14 @@ describe('submitRequests', () => {
       records: ['fine', 'has.dot'].map((id) => ({ id, fields: { title: 't', body: 'b' } })),
       model: 'claude-x',
       firstPollDelayMs: 0,
+      defaultRetryPolicy,
     });
     await expect(submission).rejects.toThrow(JobTypeError);
     await expect(submission).rejects.toThrow(/doc-has\.dot.*Anthropic/);
     expect(files).toEqual([]);
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS jobs FROM batch_jobs WHERE job_type = 'doc_topics'",
+    );
+    expect(rows[0].jobs).toBe(0);
   });
 });

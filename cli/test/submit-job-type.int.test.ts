@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool, getBatchLog, loadRequestCustomIds, type Pool } from '@batchline/db';
+import { createPool, getBatchJob, getBatchLog, loadRequestCustomIds, type Pool } from '@batchline/db';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
 import { createOpenAIProvider } from '@batchline/providers';
@@ -271,7 +271,24 @@ describe('batchline submit and track --job-type', () => {
     });
     const outcome = await cli(['track', created.id, '--job-type', 'review_sentiment']);
     expect(outcome.code, outcome.stderr).toBe(0);
-    const id = Number(/^batch log (\d+)$/.exec(outcome.stdout.trim())![1]);
-    expect(await getBatchLog(pool, id)).toMatchObject({ jobType: 'review_sentiment', batchId: created.id });
+    const [, id, batchJobId] = /^batch log (\d+)\nbatch job (\d+)$/.exec(outcome.stdout.trim())!.map(Number);
+    expect(await getBatchLog(pool, id!)).toMatchObject({
+      jobType: 'review_sentiment',
+      batchId: created.id,
+      batchJobId,
+      partIndex: 0,
+      retryRound: 0,
+    });
+    // Adopted: a job of one part, its total from the provider's request counts, with the default retry policy.
+    expect(await getBatchJob(pool, batchJobId!)).toMatchObject({
+      origin: 'track',
+      jobType: 'review_sentiment',
+      totalRequests: 1,
+      retryPolicy: { maxRounds: 3, delayMs: 60_000 },
+    });
+    const again = await cli(['track', created.id, '--job-type', 'review_sentiment']);
+    expect(again.stdout.trim()).toBe(`batch log ${id} (already tracked)`);
+    const { rows } = await pool.query("SELECT count(*)::int AS jobs FROM batch_jobs WHERE origin = 'track'");
+    expect(rows[0].jobs).toBe(1);
   });
 });

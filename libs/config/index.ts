@@ -24,6 +24,7 @@ export {
   tokenCost,
 } from './src/pricing.ts';
 export { RetentionPurgeSettings, RetentionSettings } from './src/retention-settings.ts';
+export { defaultRetryPolicy, RetryPolicySettings } from './src/retry-settings.ts';
 export { type SettingDoc, type Settings, type SettingsShape, setting } from './src/setting.ts';
 export {
   AnthropicSettings,

@@ -43,3 +43,16 @@ export {
   type ResultRecord,
   type RowValue,
 } from './src/result-record.ts';
+export {
+  codeMatches,
+  type FailedRequest,
+  isRetryableCode,
+  NEVER_RETRYABLE_CODES,
+  nextRetryRound,
+  RetryCode,
+  type RetryPolicy,
+  type RetryPolicyOverride,
+  resolveRetryPolicy,
+  retryCodeProblem,
+  selectRetryRequests,
+} from './src/retry-policy.ts';

@@ -7,6 +7,7 @@ export { type Emulator, startEmulator } from './src/emulator.ts';
 export type { LifecycleInput, LifecycleState } from './src/lifecycle.ts';
 export type { EmulatedMessageBatch } from './src/message-batches.ts';
 export { expectedRequestOutcome, type MessageBatchRequest } from './src/oracle.ts';
+export { type AttemptLineFaults, transientFailures } from './src/transient-failures.ts';
 export type {
   AnswerShares,
   AnswerSharesOption,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connectBus } from '@batchline/bus';
+import { defaultRetryPolicy } from '@batchline/config';
 import {
   createPool,
   ensureTargetTables,
@@ -215,6 +216,7 @@ export const demoCommand: Command = {
           records,
           model: jobType.declaration.request.model ?? config.BATCHLINE_MODEL,
           firstPollDelayMs: 500,
+          defaultRetryPolicy: defaultRetryPolicy(config),
         });
       const sentences = sampleReviewSentences(count);
       const reviews = sampleReviewSentences(count, SENTIMENT_SEED);
@@ -236,8 +238,8 @@ export const demoCommand: Command = {
         `submitted ${reviews.length} reviews for their sentiment (${SENTIMENT_JOB_TYPE}, ${SENTIMENT_DECLARATION})`,
       );
       const byJobType: [JobType, number[]][] = [
-        [jobTypes.default, viewpointBatches.map((b) => b.batchLogId)],
-        [sentiment, sentimentBatches.map((b) => b.batchLogId)],
+        [jobTypes.default, viewpointBatches.batches.map((b) => b.batchLogId)],
+        [sentiment, sentimentBatches.batches.map((b) => b.batchLogId)],
       ];
       await waitForFinal(
         pool,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { defaultRetryPolicy } from '@batchline/config';
 import { DEFAULT_JOB_TYPE } from '@batchline/job-types';
 import { commandContext, jobTypeFor, providerFor, withDatabase } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -17,7 +18,8 @@ export const submitCommand: Command = {
     'force (batchline job-types lists them). The model is --model, else the declaration’s request.model, else',
     'BATCHLINE_MODEL (BATCHLINE_ANTHROPIC_MODEL for Anthropic). Inputs over the provider limits (OpenAI: 50,000',
     'requests or 200 MB a file; Anthropic: 100,000 requests or 256 MB a batch) become several batches.',
-    'Prints the batch log id and the provider batch id of each batch.',
+    'Prints the batch log id and the provider batch id of each batch, then the id of the batch job they are parts',
+    'of (a line "batch job ID"), which keeps the retry policy in force (docs/job-types.md).',
   ],
   options: {
     input: { type: 'string' },
@@ -39,7 +41,7 @@ export const submitCommand: Command = {
           (provider.name === 'anthropic'
             ? context.config.BATCHLINE_ANTHROPIC_MODEL
             : context.config.BATCHLINE_MODEL));
-    const batches = await withDatabase(context, (pool) =>
+    const { batchJobId, batches } = await withDatabase(context, (pool) =>
       submitRequests({
         pool,
         provider,
@@ -47,6 +49,7 @@ export const submitCommand: Command = {
         records,
         model,
         firstPollDelayMs: context.config.POLL_SCHEDULE[0]!,
+        defaultRetryPolicy: defaultRetryPolicy(context.config),
       }),
     );
     for (const batch of batches) {
@@ -54,5 +57,7 @@ export const submitCommand: Command = {
         `batch log ${batch.batchLogId}\tprovider batch ${batch.providerBatchId}\t${batch.requests} requests`,
       );
     }
+    // Its own line after the batch lines, which scripts read (contract §1).
+    console.log(`batch job ${batchJobId}\t${records.length} requests\t${batches.length} batches`);
   },
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   commaList,
+  defaultRetryPolicy,
   describeSettings,
   formatDuration,
   httpUrl,
@@ -13,6 +14,7 @@ import {
   ProviderSettings,
   parseDuration,
   type Requirement,
+  RetryPolicySettings,
   ServiceSettings,
   secretValues,
   setting,
@@ -163,5 +165,39 @@ describe('loadSettings', () => {
     });
     expect(described.find((d) => d.variable === 'ANTHROPIC_API_KEY')).toMatchObject({ required: true });
     expect(described.every((d) => d.description.length > 0)).toBe(true);
+  });
+});
+
+describe('RetryPolicySettings', () => {
+  const loadRetry = (env: NodeJS.ProcessEnv) => defaultRetryPolicy(loadSettings(RetryPolicySettings, env));
+
+  it('defaults to the documented policy', () => {
+    expect(loadRetry({})).toEqual({
+      codes: [
+        'http_429',
+        'http_5xx',
+        'batch_expired',
+        'missing_result',
+        'rate_limit_exceeded',
+        'server_error',
+      ],
+      maxRounds: 3,
+      delayMs: 60_000,
+    });
+  });
+
+  it('refuses invalid_custom_id and malformed codes, naming the variable', () => {
+    expect(() => loadRetry({ RETRY_CODES: 'http_5xx,invalid_custom_id' })).toThrow(
+      /RETRY_CODES: "invalid_custom_id" is never retryable/,
+    );
+    expect(() => loadRetry({ RETRY_CODES: 'HTTP 500' })).toThrow(
+      /RETRY_CODES: "HTTP 500" is not an error code/,
+    );
+    expect(() => loadRetry({ RETRY_MAX_ROUNDS: '21' })).toThrow(/RETRY_MAX_ROUNDS/);
+    expect(loadRetry({ RETRY_CODES: 'http_429', RETRY_MAX_ROUNDS: '0', RETRY_DELAY: '5s' })).toEqual({
+      codes: ['http_429'],
+      maxRounds: 0,
+      delayMs: 5000,
+    });
   });
 });

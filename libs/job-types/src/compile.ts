@@ -1,3 +1,4 @@
+import type { RetryPolicyOverride } from '@batchline/domain';
 import { type AnswerColumnPlan, answerChecker, DEFAULT_REFERENCE_ERROR, embeddingChecker } from './answer.ts';
 import { JobTypeDeclaration } from './declaration.ts';
 import { checkDeclaration } from './declaration-checks.ts';
@@ -96,6 +97,7 @@ function build(declaration: JobTypeDeclaration, options: CompileOptions): JobTyp
     endpoint: request.endpoint,
     target,
     catalogue,
+    retry: retryOverride(declaration.retry),
     customIdFor: ids.customIdFor,
     parseCustomId: ids.parseCustomId,
     parseInputId: ids.parseInputId,
@@ -104,6 +106,14 @@ function build(declaration: JobTypeDeclaration, options: CompileOptions): JobTyp
     checkAnswer,
     checkEmbedding,
   };
+}
+
+function retryOverride(retry: JobTypeDeclaration['retry']): RetryPolicyOverride {
+  const override: RetryPolicyOverride = {};
+  if (retry?.codes !== undefined) override.codes = retry.codes;
+  if (retry?.maxRounds !== undefined) override.maxRounds = retry.maxRounds;
+  if (retry?.delaySeconds !== undefined) override.delayMs = retry.delaySeconds * 1000;
+  return override;
 }
 
 function targetTable(results: JobTypeDeclaration['results']): TargetTable {

@@ -1,3 +1,4 @@
+import { RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 
 /**
@@ -125,6 +126,30 @@ const EmbeddingsRequest = z.strictObject({
     .describe('The length of the vectors asked for; an answer of another length fails with invalid_content.'),
 });
 
+/** The job type's retry policy; each field left out comes from the default (RETRY_CODES, RETRY_MAX_ROUNDS, RETRY_DELAY). */
+const RetryDeclaration = z.strictObject({
+  codes: z
+    .array(RetryCode)
+    .optional()
+    .describe(
+      'Error codes whose requests go out again, patterns allowed (http_5xx); never invalid_custom_id. Default RETRY_CODES.',
+    ),
+  maxRounds: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .optional()
+    .describe('Most automatic retry rounds of a job (0: none). Default RETRY_MAX_ROUNDS.'),
+  delaySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .optional()
+    .describe('Seconds between a batch ending and its retryable failures going out. Default RETRY_DELAY.'),
+});
+
 export const JobTypeDeclaration = z.strictObject({
   /** The JSON Schema an editor checks the file against (`job-type.schema.json`); batchline ignores it. */
   $schema: z
@@ -181,6 +206,9 @@ export const JobTypeDeclaration = z.strictObject({
         .describe('The columns a row is unique on: a repeated key lands once, the first row stays.'),
     })
     .describe('Where the answers land.'),
+  retry: RetryDeclaration.optional().describe(
+    "How the job's failed requests are retried; each field left out comes from the configured default.",
+  ),
 });
 export type JobTypeDeclaration = z.infer<typeof JobTypeDeclaration>;
 /** A declaration as written in a file (defaults not yet applied). */

@@ -1,4 +1,4 @@
-import type { AnswerCheck, ProviderName, RequestId, RowValue } from '@batchline/domain';
+import type { AnswerCheck, ProviderName, RequestId, RetryPolicyOverride, RowValue } from '@batchline/domain';
 import type { ColumnType, JobTypeDeclaration } from './declaration.ts';
 
 /**
@@ -66,6 +66,8 @@ export interface JobType {
   readonly endpoint: JobTypeDeclaration['request']['endpoint'];
   readonly target: TargetTable;
   readonly catalogue: Catalogue | null;
+  /** What the declaration's `retry` sets of the retry policy; the configured default fills the rest. */
+  readonly retry: RetryPolicyOverride;
 
   /** `<prefix>-<id>`. */
   customIdFor(id: RequestId): string;

@@ -280,6 +280,17 @@ describe('invalid declarations: one line naming the file, the job type and the f
       edited(sentimentDeclaration, { customIdPrefix: 'se-nt' }),
       'customIdPrefix: must be 1-16 letters',
     ],
+    [
+      'a retry policy listing invalid_custom_id',
+      edited(sentimentDeclaration, { retry: { codes: ['http_5xx', 'invalid_custom_id'] } }),
+      'retry.codes[1]: "invalid_custom_id" is never retryable',
+    ],
+    [
+      'a retry code that is no code',
+      edited(sentimentDeclaration, { retry: { codes: ['HTTP 500'] } }),
+      'retry.codes[0]: "HTTP 500" is not an error code',
+    ],
+    ['negative retry rounds', edited(sentimentDeclaration, { retry: { maxRounds: -1 } }), 'retry.maxRounds'],
   ];
   it.each(cases)('%s', (_, declaration, expected) => {
     const error = failure(declaration);
@@ -287,6 +298,12 @@ describe('invalid declarations: one line naming the file, the job type and the f
     expect(error.message).toContain(expected);
     expect(error.message).not.toContain('\n');
     expect(error.message.startsWith(`${SOURCE}: `)).toBe(true);
+  });
+
+  it("keeps the declaration's retry fields as the part of the policy it overrides", () => {
+    expect(compileJobType(sentimentDeclaration(), SOURCE).retry).toEqual({});
+    const declared = edited(sentimentDeclaration, { retry: { codes: ['http_5xx'], delaySeconds: 5 } });
+    expect(compileJobType(declared, SOURCE).retry).toEqual({ codes: ['http_5xx'], delayMs: 5000 });
   });
 
   it('counts the further problems zod found', () => {

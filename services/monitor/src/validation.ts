@@ -1,3 +1,4 @@
+import { RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
@@ -127,6 +128,15 @@ export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
 export const EmptyBodySchema = z.strictObject({});
 
 export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 100) });
+
+/** A retry's optional filter: the error codes (patterns such as http_5xx allowed) whose failures go out again. */
+export const RetryBodySchema = z.strictObject({
+  codes: z
+    .array(RetryCode, { error: 'must be a list of error codes such as ["http_429", "http_5xx"]' })
+    .min(1, { error: 'must name at least one error code' })
+    .max(50, { error: 'may name at most 50 error codes' })
+    .optional(),
+});
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;

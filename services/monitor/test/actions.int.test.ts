@@ -1,28 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Pool } from '@batchline/db';
-import { BatchStatus, CHAT_COMPLETIONS_URL } from '@batchline/domain';
-import { type Emulator, startEmulator } from '@batchline/emulator';
-import { builtInJobTypes } from '@batchline/job-types';
-import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
-import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOperator, auditRecords, type BatchSpec, buildTestApp, failed, ok, seedBatch } from './support.ts';
+import { BatchStatus } from '@batchline/domain';
+import type { BatchProvider } from '@batchline/providers';
+import { describe, expect, it } from 'vitest';
+import { requestLine, useActionBed } from './action-bed.ts';
+import { asOperator, auditRecords, failed, ok, seedBatch } from './support.ts';
 
 const MONITORING = '/api/admin/batch-monitoring';
-const VIEWPOINTS = builtInJobTypes().default;
-const REQUEST_CONTEXT = {
-  model: 'gpt-4o-mini',
-  catalogue: [1, 2, 3, 4, 5].map((id) => ({ key: String(id), label: `viewpoint ${id}` })),
-};
-
-/** The request line of sentence `id`, as `submit` writes it. */
-const requestLine = (id: number) =>
-  JSON.stringify(
-    VIEWPOINTS.requestLine('openai', { id, fields: { text: `sentence number ${id}` } }, REQUEST_CONTEXT),
-  );
 
 /**
  * Leases what a poller would lease now, in its order (the poller's lease query, which this test cannot import):
@@ -64,52 +47,11 @@ async function readLines(provider: BatchProvider, fileId: string): Promise<strin
 }
 
 describe('admin actions against the emulated provider', () => {
-  let db: MigratedTestDatabase;
-  let emulator: Emulator;
-  let provider: BatchProvider;
-  let app: FastifyInstance;
-  let scratch: string;
-  let files = 0;
-
-  beforeAll(async () => {
-    db = await migratedTestDatabase('monitor_actions');
-    // Batches stay in progress for ten minutes: long enough to cancel one.
-    emulator = await startEmulator({ clock: { validatingMs: 50, inProgressMs: 600_000 } });
-    provider = createOpenAIProvider({ apiKey: 'sk-emulated-test-key', baseURL: emulator.baseUrl });
-    app = await buildTestApp(db.pool, { providers: { openai: provider } });
-    scratch = await mkdtemp(join(tmpdir(), 'monitor-actions-'));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await emulator?.close();
-    await db?.close();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
-
-  /** Submits requests for sentences `ids` to the emulator, and records the batch as `spec` says. */
-  async function submittedBatch(ids: number[], spec: Omit<BatchSpec, 'providerBatchId' | 'inputFileId'>) {
-    files += 1;
-    const path = join(scratch, `input-${files}.jsonl`);
-    await writeFile(path, `${ids.map(requestLine).join('\n')}\n`);
-    const batch = await provider.uploadAndCreateBatch({ inputPath: path, endpoint: CHAT_COMPLETIONS_URL });
-    const id = await seedBatch(
-      db.pool,
-      { ...spec, providerBatchId: batch.id, inputFileId: batch.inputFileId! },
-      ids[0],
-    );
-    return { id, providerBatchId: batch.id };
-  }
-
-  const post = (path: string, payload: unknown = {}) =>
-    app.inject({
-      method: 'POST',
-      url: `${MONITORING}${path}`,
-      headers: asOperator,
-      payload: payload as object,
-    });
+  const bed = useActionBed('monitor_actions');
+  const { submittedBatch, post } = bed;
 
   const batchUploads = () =>
-    emulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/batches').length;
+    bed.emulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/batches').length;
 
   describe('retry', () => {
     it('resubmits exactly the failed requests, from the provider input file, as a linked batch', async () => {
@@ -137,10 +79,11 @@ describe('admin actions against the emulated provider', () => {
         batchId: expect.stringMatching(/^batch_/),
         retryOf: original.id,
         requests: 3,
-        notResubmitted: 1,
+        // invalid_custom_id is never resubmitted: its request cannot be known.
+        notResubmitted: 0,
       });
 
-      const { rows } = await db.pool.query('SELECT * FROM batch_jobs_vp_logs WHERE id = $1', [retry.id]);
+      const { rows } = await bed.db.pool.query('SELECT * FROM batch_jobs_vp_logs WHERE id = $1', [retry.id]);
       expect(rows[0]).toMatchObject({
         batch_id: retry.batchId,
         provider: 'openai',
@@ -149,12 +92,13 @@ describe('admin actions against the emulated provider', () => {
         model: 'gpt-4o-mini',
         job_type: 'specific_viewpoint',
       });
-      const resubmitted = await readLines(provider, rows[0].input_file_id);
+      const resubmitted = await readLines(bed.provider, rows[0].input_file_id);
       expect(resubmitted.sort()).toEqual([8, 9, 10].map(requestLine).sort());
-      expect(emulator.batch(retry.batchId)).toBeDefined();
+      expect(bed.emulator.batch(retry.batchId)).toBeDefined();
 
-      const listed = (await app.inject({ url: `${MONITORING}?timeRange=24h`, headers: asOperator })).json()
-        .data.jobs;
+      const listed = (
+        await bed.app.inject({ url: `${MONITORING}?timeRange=24h`, headers: asOperator })
+      ).json().data.jobs;
       expect(listed.find((job: { id: number }) => job.id === retry.id)).toMatchObject({
         retryOf: original.id,
         status: 'pending',
@@ -163,7 +107,7 @@ describe('admin actions against the emulated provider', () => {
         retriedAs: retry.id,
       });
 
-      const records = await auditRecords(db.pool, `action = 'batch.retry' AND target = $1`, [
+      const records = await auditRecords(bed.db.pool, `action = 'batch.retry' AND target = $1`, [
         String(original.id),
       ]);
       expect(records.map((r) => r.outcome)).toEqual(['started', 'success']);
@@ -171,6 +115,7 @@ describe('admin actions against the emulated provider', () => {
         retryBatchLogId: retry.id,
         providerBatchId: retry.batchId,
         requests: 3,
+        codes: null,
       });
 
       const again = await post(`/${original.id}/retry`);
@@ -191,7 +136,7 @@ describe('admin actions against the emulated provider', () => {
       const statuses = responses.map((r) => r.statusCode).sort();
       expect(statuses).toEqual([201, ...Array.from({ length: 9 }, () => 409)]);
       expect(batchUploads()).toBe(before + 1);
-      const { rows } = await db.pool.query(
+      const { rows } = await bed.db.pool.query(
         'SELECT count(*)::int AS n FROM batch_retries WHERE original_batch_log_id = $1',
         [original.id],
       );
@@ -199,7 +144,7 @@ describe('admin actions against the emulated provider', () => {
     });
 
     it('refuses what cannot be retried', async () => {
-      const landing = await seedBatch(db.pool, {
+      const landing = await seedBatch(bed.db.pool, {
         name: 'landing',
         ageMinutes: 5,
         model: 'gpt-4o-mini',
@@ -207,7 +152,7 @@ describe('admin actions against the emulated provider', () => {
         results: [failed('server_error')],
         totalRequests: 3,
       });
-      const clean = await seedBatch(db.pool, {
+      const clean = await seedBatch(bed.db.pool, {
         name: 'clean',
         ageMinutes: 5,
         model: 'gpt-4o-mini',
@@ -231,12 +176,12 @@ describe('admin actions against the emulated provider', () => {
         state: 'completed',
         results: [ok(5, 1), failed('server_error')],
       });
-      emulator.injectHttpFault({ method: 'POST', path: /^\/v1\/files$/, status: 503, times: 1 });
+      bed.emulator.injectHttpFault({ method: 'POST', path: /^\/v1\/files$/, status: 503, times: 1 });
       const refused = await post(`/${original.id}/retry`);
       expect(refused.statusCode, refused.body).toBe(502);
       expect(refused.json().error.code).toBe('provider_unavailable');
       expect(refused.body).not.toContain('sk-emulated-test-key');
-      const records = await auditRecords(db.pool, `action = 'batch.retry' AND target = $1`, [
+      const records = await auditRecords(bed.db.pool, `action = 'batch.retry' AND target = $1`, [
         String(original.id),
       ]);
       expect(records.map((r) => [r.outcome, r.status_code])).toEqual([
@@ -255,10 +200,10 @@ describe('admin actions against the emulated provider', () => {
         state: 'completed',
         results: [ok(5, 1), failed('server_error')],
       });
-      const requestsBefore = emulator.requests.length;
-      await db.pool.query(`CREATE FUNCTION refuse_audit() RETURNS trigger AS $$
+      const requestsBefore = bed.emulator.requests.length;
+      await bed.db.pool.query(`CREATE FUNCTION refuse_audit() RETURNS trigger AS $$
         BEGIN RAISE EXCEPTION 'audit storage unavailable'; END $$ LANGUAGE plpgsql`);
-      await db.pool.query(
+      await bed.db.pool.query(
         'CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()',
       );
       try {
@@ -266,12 +211,13 @@ describe('admin actions against the emulated provider', () => {
         expect(response.statusCode).toBe(503);
         expect(response.json().error.code).toBe('audit_unavailable');
       } finally {
-        await db.pool.query('DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()');
+        await bed.db.pool.query('DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()');
       }
-      expect(emulator.requests.length).toBe(requestsBefore);
-      const { rows } = await db.pool.query('SELECT 1 FROM batch_retries WHERE original_batch_log_id = $1', [
-        original.id,
-      ]);
+      expect(bed.emulator.requests.length).toBe(requestsBefore);
+      const { rows } = await bed.db.pool.query(
+        'SELECT 1 FROM batch_retries WHERE original_batch_log_id = $1',
+        [original.id],
+      );
       expect(rows).toEqual([]);
     });
   });
@@ -285,7 +231,7 @@ describe('admin actions against the emulated provider', () => {
         state: 'processing',
         results: [],
       });
-      await db.pool.query(
+      await bed.db.pool.query(
         `UPDATE batch_jobs_vp_logs SET next_poll_at = now() + interval '1 hour' WHERE id = $1`,
         [pending.id],
       );
@@ -296,20 +242,20 @@ describe('admin actions against the emulated provider', () => {
         batchId: pending.providerBatchId,
         providerStatus: 'cancelling',
       });
-      expect((await provider.getBatch(pending.providerBatchId)).status).toMatch(/^cancel/);
-      const { rows } = await db.pool.query(
+      expect((await bed.provider.getBatch(pending.providerBatchId)).status).toMatch(/^cancel/);
+      const { rows } = await bed.db.pool.query(
         'SELECT next_poll_at <= now() AS due, status FROM batch_jobs_vp_logs WHERE id = $1',
         [pending.id],
       );
       expect(rows[0]).toEqual({ due: true, status: 1 });
-      const records = await auditRecords(db.pool, `action = 'batch.cancel' AND target = $1`, [
+      const records = await auditRecords(bed.db.pool, `action = 'batch.cancel' AND target = $1`, [
         String(pending.id),
       ]);
       expect(records.map((r) => r.outcome)).toEqual(['started', 'success']);
     });
 
     it('refuses to cancel a final batch, or one the provider has finished', async () => {
-      const final = await seedBatch(db.pool, {
+      const final = await seedBatch(bed.db.pool, {
         name: 'f',
         ageMinutes: 5,
         model: 'gpt-4o-mini',
@@ -319,14 +265,14 @@ describe('admin actions against the emulated provider', () => {
       const refused = await post(`/${final}/cancel`);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.code).toBe('batch_final');
-      const landing = await seedBatch(db.pool, {
+      const landing = await seedBatch(bed.db.pool, {
         name: 'l',
         ageMinutes: 5,
         model: 'gpt-4o-mini',
         state: 'processing',
         results: [],
       });
-      await db.pool.query('UPDATE batch_jobs_vp_logs SET provider_terminal_at = now() WHERE id = $1', [
+      await bed.db.pool.query('UPDATE batch_jobs_vp_logs SET provider_terminal_at = now() WHERE id = $1', [
         landing,
       ]);
       expect((await post(`/${landing}/cancel`)).json().error.code).toBe('provider_finished');
@@ -335,24 +281,24 @@ describe('admin actions against the emulated provider', () => {
 
   describe('polling control', () => {
     it('pauses and resumes one batch, and sets which batches are checked first', async () => {
-      await db.pool.query(
+      await bed.db.pool.query(
         `UPDATE batch_jobs_vp_logs SET next_poll_at = now() + interval '1 day' WHERE status = 1`,
       );
-      const first = await seedBatch(db.pool, {
+      const first = await seedBatch(bed.db.pool, {
         name: 'a',
         ageMinutes: 3,
         model: 'gpt-4o-mini',
         state: 'pending',
         results: [],
       });
-      const second = await seedBatch(db.pool, {
+      const second = await seedBatch(bed.db.pool, {
         name: 'b',
         ageMinutes: 2,
         model: 'gpt-4o-mini',
         state: 'pending',
         results: [],
       });
-      await db.pool.query(
+      await bed.db.pool.query(
         `UPDATE batch_jobs_vp_logs SET next_poll_at = now() - CASE WHEN id = $1 THEN interval '2 minutes' ELSE interval '1 minute' END
          WHERE id IN ($1, $2)`,
         [first, second],
@@ -361,23 +307,23 @@ describe('admin actions against the emulated provider', () => {
       const paused = await post(`/${first}/pause`);
       expect(paused.statusCode, paused.body).toBe(200);
       expect(paused.json().data.job).toMatchObject({ id: first, pollingPaused: true });
-      const leased = await leaseDueBatches(db.pool, { owner: 't', limit: 10, leaseMs: 1 });
+      const leased = await leaseDueBatches(bed.db.pool, { owner: 't', limit: 10, leaseMs: 1 });
       expect(leased.map((b) => b.id)).toEqual([second]);
 
       expect((await post(`/${first}/resume`)).json().data.job.pollingPaused).toBe(false);
       const prioritised = await post(`/${second}/priority`, { priority: 10 });
       expect(prioritised.json().data.job.priority).toBe(10);
-      await db.pool.query('UPDATE batch_jobs_vp_logs SET lease_until = NULL WHERE id IN ($1, $2)', [
+      await bed.db.pool.query('UPDATE batch_jobs_vp_logs SET lease_until = NULL WHERE id IN ($1, $2)', [
         first,
         second,
       ]);
-      const [top] = await leaseDueBatches(db.pool, { owner: 't', limit: 1, leaseMs: 60_000 });
+      const [top] = await leaseDueBatches(bed.db.pool, { owner: 't', limit: 1, leaseMs: 60_000 });
       expect(top!.id).toBe(second);
 
       const bad = await post(`/${second}/priority`, { priority: 1000 });
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error).toMatchObject({ code: 'invalid_field', field: 'priority' });
-      const actions = await auditRecords(db.pool, `target IN ($1, $2) AND outcome = 'success'`, [
+      const actions = await auditRecords(bed.db.pool, `target IN ($1, $2) AND outcome = 'success'`, [
         String(first),
         String(second),
       ]);
@@ -385,30 +331,30 @@ describe('admin actions against the emulated provider', () => {
     });
 
     it('pauses every status check at once, and resumes them', async () => {
-      const due = await seedBatch(db.pool, {
+      const due = await seedBatch(bed.db.pool, {
         name: 'due',
         ageMinutes: 1,
         model: 'gpt-4o-mini',
         state: 'pending',
         results: [],
       });
-      await db.pool.query(
+      await bed.db.pool.query(
         `UPDATE batch_jobs_vp_logs SET next_poll_at = now() - interval '1 second' WHERE id = $1`,
         [due],
       );
       const paused = await post('/polling/pause');
       expect(paused.json().data.polling).toMatchObject({ paused: true, changedBy: 'operator#1' });
-      expect(await leaseDueBatches(db.pool, { owner: 't', limit: 100, leaseMs: 1 })).toEqual([]);
-      const monitoring = (await app.inject({ url: MONITORING, headers: asOperator })).json().data;
+      expect(await leaseDueBatches(bed.db.pool, { owner: 't', limit: 100, leaseMs: 1 })).toEqual([]);
+      const monitoring = (await bed.app.inject({ url: MONITORING, headers: asOperator })).json().data;
       expect(monitoring.polling.paused).toBe(true);
       expect((await post('/polling/resume')).json().data.polling.paused).toBe(false);
       expect(
-        (await leaseDueBatches(db.pool, { owner: 't', limit: 100, leaseMs: 60_000 })).map((b) => b.id),
+        (await leaseDueBatches(bed.db.pool, { owner: 't', limit: 100, leaseMs: 60_000 })).map((b) => b.id),
       ).toContain(due);
     });
 
     it('refuses to pause or prioritise a final batch', async () => {
-      const final = await seedBatch(db.pool, {
+      const final = await seedBatch(bed.db.pool, {
         name: 'f',
         ageMinutes: 5,
         model: 'gpt-4o-mini',

@@ -15,6 +15,7 @@ import { delayResponse, HttpFaults, limitResponseBody } from './http-faults.ts';
 import { randomId } from './ids.ts';
 import { readJson, sendJson } from './json-io.ts';
 import { type EmulatedMessageBatch, MessageBatchService } from './message-batches.ts';
+import { countingAttempts } from './transient-failures.ts';
 import type {
   EmulatorClock,
   EmulatorOptions,
@@ -88,7 +89,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     options.answerShares,
     jobTypes.all().map((jobType) => jobType.name),
   );
-  const answering = { jobTypes, answerShares: options.answerShares, lineFaults: options.lineFaults };
+  const answering = {
+    jobTypes,
+    answerShares: options.answerShares,
+    lineFaults: countingAttempts(options.lineFaults),
+  };
   const files = new FileStore(dataDir, now);
   const batches = new BatchService(files, clock, now, { ...answering, batchOutcome: options.batchOutcome });
   const messageBatches = new MessageBatchService(clock, now, {

@@ -137,8 +137,12 @@ export interface EmulatorOptions {
   jobTypes?: JobTypeSet;
   /** Shares of spoiled answers, chosen by custom id (see `AnswerShares`); none by default. */
   answerShares?: AnswerSharesOption;
-  /** Scripted faults of single requests; a line fault wins over `answerShares`. */
-  lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
+  /**
+   * Scripted faults of single requests; a line fault wins over `answerShares`. `attempt` counts the batches that
+   * carried the custom id so far, this one included (1 the first time): a retry round can then succeed
+   * (`transientFailures`).
+   */
+  lineFaults?: (customId: string, request: BatchRequestLine, attempt: number) => LineFault | undefined;
   /** Called once when a batch is created; `undefined` lets it complete normally. */
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
   /** The same for an Anthropic Message Batch (which cannot fail as a whole: bad input is refused at creation). */

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { insertBatchLog, withTransaction } from '@batchline/db';
+import { NEVER_RETRYABLE_CODES, selectRetryRequests } from '@batchline/domain';
 import type { BatchProvider } from '@batchline/providers';
 import { ApiError } from '../api-error.ts';
 import type { RetryResult } from '../api-schema.ts';
@@ -10,7 +11,8 @@ import {
   claimRetry,
   completeRetry,
   getRetrySource,
-  listFailedCustomIds,
+  listFailedRequests,
+  listSucceededInJob,
   type RetrySource,
   releaseRetry,
 } from '../store/batch-retries.ts';
@@ -68,21 +70,49 @@ interface Resubmission {
   notResubmitted: number;
 }
 
-/** Creates the retry batch from the lines of the failed requests in the provider's input file. */
+/**
+ * The failed requests of the batch a manual retry resubmits: those of the codes asked for (patterns allowed), else
+ * those the job's retry policy retries (every failure for a batch outside any job), never `invalid_custom_id`, and
+ * never one that already succeeded in another batch of its job. A request is never in two live rounds: the batch
+ * is final and retried at most once (the claim), so its failures are out nowhere else.
+ */
+async function requestsToRetry(deps: ActionDeps, source: RetrySource, codes: readonly string[] | null) {
+  const failed = await listFailedRequests(deps.pool, source.id);
+  const succeeded =
+    source.batchJobId === null ? new Set<string>() : await listSucceededInJob(deps.pool, source.batchJobId);
+  const chosenCodes =
+    codes ??
+    source.policyCodes ??
+    failed.flatMap(({ errorCode }) =>
+      errorCode === null || NEVER_RETRYABLE_CODES.includes(errorCode) ? [] : [errorCode],
+    );
+  const wanted = new Set(selectRetryRequests({ codes: chosenCodes }, failed, succeeded, new Set()));
+  if (wanted.size === 0) {
+    throw new ApiError(
+      409,
+      'nothing_to_retry',
+      codes === null
+        ? `batch log ${source.id} has no failed requests its retry policy retries`
+        : `batch log ${source.id} has no failed requests of the codes ${codes.join(', ')} left to retry`,
+    );
+  }
+  return wanted;
+}
+
+/** Creates the retry batch from the lines of the chosen failed requests in the provider's input file. */
 async function resubmitFailedRequests(
-  deps: ActionDeps,
   provider: BatchProvider,
   source: RetrySource,
+  wanted: ReadonlySet<string>,
   directory: string,
 ): Promise<Resubmission> {
-  const failedIds = new Set(await listFailedCustomIds(deps.pool, source.id));
   const path = join(directory, 'requests.jsonl');
-  const { written, endpoint } = await writeRequestLines(provider, source.inputFileId!, failedIds, path);
+  const { written, endpoint } = await writeRequestLines(provider, source.inputFileId!, wanted, path);
   if (written === 0) {
     throw new ApiError(
       409,
       'nothing_to_retry',
-      `none of the ${failedIds.size} failed requests of batch log ${source.id} has a line in its input file`,
+      `none of the ${wanted.size} failed requests of batch log ${source.id} has a line in its input file`,
     );
   }
   const batch = await provider.uploadAndCreateBatch({
@@ -94,7 +124,7 @@ async function resubmitFailedRequests(
     batchId: batch.id,
     inputFileId: batch.inputFileId,
     requests: written,
-    notResubmitted: failedIds.size - written,
+    notResubmitted: wanted.size - written,
   };
 }
 
@@ -105,6 +135,7 @@ async function recordRetry(
   source: RetrySource,
   provider: BatchProvider,
   retry: Resubmission,
+  codes: readonly string[] | null,
 ): Promise<RetryResult> {
   const id = await withTransaction(deps.pool, async (client) => {
     const logged = await insertBatchLog(client, {
@@ -115,6 +146,17 @@ async function recordRetry(
       totalSentences: retry.requests,
       inputFileId: retry.inputFileId,
       firstPollDelayMs: deps.firstPollDelayMs,
+      // The next round of the original's job, linked to the batch it retries.
+      ...(source.batchJobId === null
+        ? {}
+        : {
+            job: {
+              batchJobId: source.batchJobId,
+              partIndex: null,
+              parentBatchLogId: source.id,
+              retryRound: source.retryRound + 1,
+            },
+          }),
     });
     await completeRetry(client, source.id, logged.id, retry.requests);
     await audit(client, context, {
@@ -122,7 +164,12 @@ async function recordRetry(
       target: String(source.id),
       outcome: 'success',
       statusCode: 201,
-      details: { retryBatchLogId: logged.id, providerBatchId: retry.batchId, requests: retry.requests },
+      details: {
+        retryBatchLogId: logged.id,
+        providerBatchId: retry.batchId,
+        requests: retry.requests,
+        codes,
+      },
     });
     return logged.id;
   });
@@ -165,25 +212,28 @@ async function releaseAudited(
 }
 
 /**
- * Resubmits the failed requests of a final batch as a new batch linked to it. The original request lines come
- * from the provider's input file. The claim and its audit record commit before the provider is called (no
- * action without its audit record; concurrent requests cannot submit twice); the outcome is a second record,
- * committed with the new batch log or with the claim's release.
+ * Resubmits the failed requests of a final batch (of `codes` when given, else those its job's retry policy
+ * retries) as a new batch linked to it: the next retry round of its job. The original request lines come from the
+ * provider's input file. The claim and its audit record commit before the provider is called (no action without
+ * its audit record; concurrent requests cannot submit twice); the outcome is a second record, committed with the
+ * new batch log or with the claim's release. The admin API and `batchline retry` both come here.
  */
 export async function retryFailedRequests(
   deps: ActionDeps,
   context: RequestContext,
   id: number,
+  codes: readonly string[] | null = null,
 ): Promise<RetryResult> {
   const source = await loadRetrySource(deps, id);
   const provider = providerOf(deps, source.provider);
+  const wanted = await requestsToRetry(deps, source, codes);
   await claimAudited(deps, context, id);
 
   const directory = await mkdtemp(join(tmpdir(), 'batchline-retry-'));
   let created: Resubmission | null = null;
   try {
-    created = await resubmitFailedRequests(deps, provider, source, directory);
-    return await recordRetry(deps, context, source, provider, created);
+    created = await resubmitFailedRequests(provider, source, wanted, directory);
+    return await recordRetry(deps, context, source, provider, created, codes);
   } catch (error) {
     if (created !== null) {
       // The provider has the batch but it was not recorded: `batchline track` adopts it.

@@ -10,7 +10,13 @@ import { pollingView } from '../api-views.ts';
 import { jobView, type Pricing } from '../figures.ts';
 import { getMonitoredJob } from '../store/jobs.ts';
 import { getPollingState } from '../store/polling-control.ts';
-import { EmptyBodySchema, PrioritySchema, parseBatchLogId, parseBody } from '../validation.ts';
+import {
+  EmptyBodySchema,
+  PrioritySchema,
+  parseBatchLogId,
+  parseBody,
+  RetryBodySchema,
+} from '../validation.ts';
 
 export interface BatchActionRoutesOptions {
   actions: ActionDeps;
@@ -74,10 +80,10 @@ export async function batchActionRoutes(
     const context = request.monitorContext!;
     requireOperator(context);
     const id = parseBatchLogId(request.params);
-    parseBody(EmptyBodySchema, request.body);
+    const { codes } = parseBody(RetryBodySchema, request.body);
     const answer: Success<RetryResult> = {
       success: true,
-      data: await retryFailedRequests(actions, context, id),
+      data: await retryFailedRequests(actions, context, id, codes ?? null),
     };
     return reply.code(201).send(answer);
   });

@@ -1,5 +1,5 @@
 import type { Queryable } from '@batchline/db';
-import { BatchStatus } from '@batchline/domain';
+import { BatchStatus, type FailedRequest } from '@batchline/domain';
 
 /** What a retry claim found. */
 export type RetryClaim =
@@ -22,6 +22,11 @@ export interface RetrySource {
   model: string | null;
   inputFileId: string | null;
   failedRequests: number;
+  /** The job it belongs to and its round there (null: a batch recorded before jobs existed). */
+  batchJobId: number | null;
+  retryRound: number;
+  /** The codes the job's retry policy retries (null outside a job). */
+  policyCodes: string[] | null;
 }
 
 /**
@@ -93,9 +98,15 @@ export async function getRetrySource(db: Queryable, id: number): Promise<RetrySo
     model: string | null;
     input_file_id: string | null;
     failed_sentences: number;
+    batch_job_id: string | null;
+    retry_round: number;
+    policy_codes: string[] | null;
   }>(
-    `SELECT id, provider, batch_id, job_type, model, input_file_id, failed_sentences
-     FROM batch_jobs_vp_logs WHERE id = $1`,
+    `SELECT l.id, l.provider, l.batch_id, l.job_type, l.model, l.input_file_id, l.failed_sentences,
+            l.batch_job_id, l.retry_round,
+            ARRAY(SELECT jsonb_array_elements_text(j.retry_policy -> 'codes')) AS policy_codes
+     FROM batch_jobs_vp_logs l LEFT JOIN batch_jobs j ON j.id = l.batch_job_id
+     WHERE l.id = $1`,
     [id],
   );
   const row = rows[0];
@@ -108,14 +119,28 @@ export async function getRetrySource(db: Queryable, id: number): Promise<RetrySo
     model: row.model,
     inputFileId: row.input_file_id,
     failedRequests: row.failed_sentences,
+    batchJobId: row.batch_job_id === null ? null : Number(row.batch_job_id),
+    retryRound: row.retry_round,
+    policyCodes: row.batch_job_id === null ? null : row.policy_codes,
   };
 }
 
-/** The custom_ids of a batch's failed requests. */
-export async function listFailedCustomIds(db: Queryable, batchLogId: number): Promise<string[]> {
-  const { rows } = await db.query<{ custom_id: string }>(
-    `SELECT custom_id FROM batch_request_results WHERE batch_log_id = $1 AND outcome = 'failed'`,
+/** A batch's failed requests with their error codes. */
+export async function listFailedRequests(db: Queryable, batchLogId: number): Promise<FailedRequest[]> {
+  const { rows } = await db.query<{ custom_id: string; error_code: string | null }>(
+    `SELECT custom_id, error_code FROM batch_request_results WHERE batch_log_id = $1 AND outcome = 'failed'`,
     [batchLogId],
   );
-  return rows.map((row) => row.custom_id);
+  return rows.map((row) => ({ customId: row.custom_id, errorCode: row.error_code }));
+}
+
+/** The custom_ids that succeeded in any batch of a job (a part or a retry round). */
+export async function listSucceededInJob(db: Queryable, batchJobId: number): Promise<Set<string>> {
+  const { rows } = await db.query<{ custom_id: string }>(
+    `SELECT DISTINCT r.custom_id FROM batch_request_results r
+     JOIN batch_jobs_vp_logs l ON l.id = r.batch_log_id
+     WHERE l.batch_job_id = $1 AND r.outcome = 'succeeded'`,
+    [batchJobId],
+  );
+  return new Set(rows.map((row) => row.custom_id));
 }
