@@ -23,6 +23,7 @@ export function sampleStatusChangedEvent(batchLogId: number): StatusChangedEvent
 export function sampleBatchFinalizedEvent(batchLogId: number): BatchFinalizedEvent {
   const now = new Date().toISOString();
   return {
+    version: 1,
     batchLogId,
     provider: 'openai',
     providerBatchId: `batch_${batchLogId}`,
