@@ -7,7 +7,11 @@ export {
 } from './src/job-type-declarations.ts';
 export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
-export { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from './src/sample-events.ts';
+export {
+  sampleBatchFinalizedEvent,
+  sampleJobFinalizedEvent,
+  sampleStatusChangedEvent,
+} from './src/sample-events.ts';
 export {
   type PipelineEnv,
   pipelineEnv,
