@@ -26,3 +26,9 @@ export {
   startSlackReceiver,
 } from './src/slack-receiver.ts';
 export { waitFor } from './src/wait-for.ts';
+export {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  verifyWebhookSignature,
+  type WebhookReceiver,
+} from './src/webhook-receiver.ts';
