@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { listenOnLoopback, readBody } from './loopback-server.ts';
 
 /** One POST the receiver got, with its Standard Webhooks headers and whether its signature verified. */
 export interface ReceivedWebhook {
@@ -47,12 +47,6 @@ export function verifyWebhookSignature(
   });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -63,7 +57,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   const received: ReceivedWebhook[] = [];
   let decide: ((attempt: ReceivedWebhook, nth: number) => number | undefined) | null = null;
   let down = false;
-  const server = createServer(async (req, res) => {
+  const server = await listenOnLoopback(async (req, res) => {
     if (down) {
       req.socket.destroy();
       return;
@@ -83,8 +77,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     received.push(attempt);
     res.writeHead(attempt.status, { 'content-type': 'text/plain' }).end(attempt.status < 300 ? 'ok' : 'no');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port } = server;
   const urlFor = (path: string) => `http://127.0.0.1:${port}${path}`;
   return {
     url: urlFor('/hooks/batchline'),
@@ -96,10 +89,6 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     setDown(on) {
       down = on;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }
