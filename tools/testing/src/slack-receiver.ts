@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { listenOnLoopback, readBody } from './loopback-server.ts';
 
 export interface ReceivedSlackMessage {
