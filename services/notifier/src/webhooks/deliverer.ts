@@ -36,7 +36,7 @@ export interface WebhookDelivererOptions {
 /** Deliveries one deliverer attempts at once (each a different event or endpoint). */
 const CLAIM_LIMIT = 8;
 /** How long a claim outlives the POST's timeout: room for recording the answer. */
-const LEASE_MARGIN_MS = 5_000;
+const LEASE_MARGIN_MS = 10_000;
 /** How often an idle deliverer looks for due retries when nothing wakes it. */
 const IDLE_POLL_MS = 1_000;
 
