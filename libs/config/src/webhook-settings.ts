@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { setting } from './setting.ts';
 import { duration, httpUrl, integer } from './values.ts';
 
-/** The events an outbound webhook can receive, as BATCHLINE_WEBHOOK_EVENTS lists them. */
+/**
+ * The events an outbound webhook can receive, as BATCHLINE_WEBHOOK_EVENTS lists them (a job type's `webhook.events`
+ * names the same two: libs/job-types `WEBHOOK_EVENTS`, which config, below job types, cannot import).
+ */
 const webhookEvents = z.string().transform((text, ctx) => {
   const names = text
     .split(',')

@@ -78,7 +78,8 @@ export function resolveWebhookEndpoints(
     const secret = readSecret(env, declared.secretEnv, declaredBy);
     // Job types sharing a URL variable share the endpoint (deliveries name it), so they must sign alike; each
     // keeps its own list of events.
-    if (byName.get(declared.urlEnv)?.secret !== secret && byName.has(declared.urlEnv)) {
+    const shared = byName.get(declared.urlEnv);
+    if (shared && shared.secret !== secret) {
       throw new ConfigError(
         declared.secretEnv,
         `signs for ${declared.urlEnv} in ${declaredBy}, while another job type signs for it with another secret`,
