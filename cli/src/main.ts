@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   replay: async () => (await import('./commands/replay.ts')).replayCommand,
   dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
+  webhooks: async () => (await import('./commands/webhooks.ts')).webhooksCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   emulator: async () => (await import('./commands/emulator.ts')).emulatorCommand,
 };

@@ -41,3 +41,4 @@ export {
   TelemetrySettings,
 } from './src/shared-settings.ts';
 export { commaList, duration, durationList, flag, httpUrl, integer, port, text, url } from './src/values.ts';
+export { WebhookSettings } from './src/webhook-settings.ts';

@@ -1,5 +1,5 @@
 export { AlertChannel, AlertCondition, AlertRaisedEvent } from './src/alert-raised.ts';
-export { BatchFinalizedEvent } from './src/batch-finalized.ts';
+export { BATCH_FINALIZED_VERSION, BatchFinalizedEvent } from './src/batch-finalized.ts';
 export {
   decodeEvent,
   type EncodedResultsChunk,

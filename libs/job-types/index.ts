@@ -5,6 +5,9 @@ export {
   type ColumnType,
   JobTypeDeclaration,
   type JobTypeDeclarationInput,
+  WEBHOOK_EVENTS,
+  WebhookDeclaration,
+  type WebhookEventName,
 } from './src/declaration.ts';
 export { JobTypeError, type JobTypeErrorCode } from './src/errors.ts';
 export type {

@@ -7,7 +7,11 @@ export {
 } from './src/job-type-declarations.ts';
 export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
-export { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from './src/sample-events.ts';
+export {
+  sampleBatchFinalizedEvent,
+  sampleJobFinalizedEvent,
+  sampleStatusChangedEvent,
+} from './src/sample-events.ts';
 export {
   type PipelineEnv,
   pipelineEnv,
@@ -22,3 +26,9 @@ export {
   startSlackReceiver,
 } from './src/slack-receiver.ts';
 export { waitFor } from './src/wait-for.ts';
+export {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  verifyWebhookSignature,
+  type WebhookReceiver,
+} from './src/webhook-receiver.ts';

@@ -52,6 +52,9 @@ export const Consumers = {
   'notifier-alerts': { stream: 'ALERTS', subject: Subjects.alertRaised },
   'notifier-ops': { stream: 'OPS', subject: Subjects.opsError },
   'notifier-summaries': { stream: 'OPS', subject: Subjects.pollerSummary },
+  // Outbound webhooks (docs/events.md): the public events' deliveries, recorded by the notifier.
+  'notifier-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  'notifier-job-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
 } as const satisfies Record<string, { stream: StreamName; subject: Subject }>;
 export type ConsumerName = keyof typeof Consumers;
 export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];

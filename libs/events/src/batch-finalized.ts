@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { EndReason, FinalStatus, Provider, Timestamp } from './common.ts';
 
-/** `batch.finalized` — the persister set a final status (2 or 9) after every chunk had landed. */
+/** The version of `batch.finalized`'s schema this code publishes. */
+export const BATCH_FINALIZED_VERSION = 1;
+
+/**
+ * `batch.finalized` — the persister set a final status (2 or 9) after every chunk had landed. A public event
+ * (docs/events.md): fields are only ever added; a change that removes or redefines one raises `version`.
+ */
 export const BatchFinalizedEvent = z.object({
+  /**
+   * Events recorded before the field existed have none: they read as version 1, whose fields are exactly theirs,
+   * so the streams' older messages replay unchanged.
+   */
+  version: z.literal(BATCH_FINALIZED_VERSION).default(BATCH_FINALIZED_VERSION),
   batchLogId: z.number().int().positive(),
   provider: Provider,
   providerBatchId: z.string().min(1),

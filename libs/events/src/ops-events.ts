@@ -27,6 +27,8 @@ export const OpsErrorKind = z.enum([
   'results_not_landed',
   /** JetStream trouble that lasts: publishes failing, a consumer lagging, dead letters piling up. */
   'queue',
+  /** An outbound webhook (a job type's or the default one) refused or missed an event through its last attempt. */
+  'webhook',
 ]);
 export type OpsErrorKind = z.infer<typeof OpsErrorKind>;
 

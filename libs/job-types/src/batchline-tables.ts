@@ -31,6 +31,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'alert_digests',
   'ops_episodes',
   'batch_jobs',
+  'webhook_deliveries',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

@@ -149,6 +149,28 @@ const RetryDeclaration = z.strictObject({
     .optional()
     .describe('Seconds between a batch ending and its retryable failures going out. Default RETRY_DELAY.'),
 });
+/** The public events an outbound webhook can receive (docs/events.md). */
+export const WEBHOOK_EVENTS = ['batch.finalized', 'job.finalized'] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+/** The name of an environment variable: a declaration names where a secret is, never the secret itself. */
+const EnvVariable = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'must be an environment variable name: A-Z, 0-9 and _');
+
+/** Where this job type's events are POSTed (docs/events.md, outbound webhooks). */
+export const WebhookDeclaration = z.strictObject({
+  urlEnv: EnvVariable.describe('The environment variable holding the endpoint URL (http or https).'),
+  secretEnv: EnvVariable.describe(
+    'The environment variable holding the signing secret (whsec_<base64> or text).',
+  ),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1)
+    .default([...WEBHOOK_EVENTS])
+    .describe('The events POSTed to it; default both.'),
+});
+export type WebhookDeclaration = z.infer<typeof WebhookDeclaration>;
 
 export const JobTypeDeclaration = z.strictObject({
   /** The JSON Schema an editor checks the file against (`job-type.schema.json`); batchline ignores it. */
@@ -208,6 +230,9 @@ export const JobTypeDeclaration = z.strictObject({
     .describe('Where the answers land.'),
   retry: RetryDeclaration.optional().describe(
     "How the job's failed requests are retried; each field left out comes from the configured default.",
+  ),
+  webhook: WebhookDeclaration.optional().describe(
+    "An HTTP endpoint this job type's batch.finalized / job.finalized events are POSTed to, signed.",
   ),
 });
 export type JobTypeDeclaration = z.infer<typeof JobTypeDeclaration>;

@@ -32,6 +32,8 @@ export interface ServiceContext<S extends BaseShape = BaseShape> {
   metrics: Registry;
   /** The built-in job types and those declared in `BATCHLINE_JOB_TYPES`, validated at start. */
   jobTypes: JobTypeSet;
+  /** The environment the settings were read from: variables a declaration names (a webhook's URL) are read here. */
+  env: NodeJS.ProcessEnv;
 }
 
 /** A running service's own work; `stop` must stop taking new work and finish what is in flight. */
@@ -112,6 +114,7 @@ export async function startService<S extends BaseShape>(
       bus,
       metrics,
       jobTypes,
+      env,
     };
     const work = await definition.start(context);
     // Every service also turns JetStream's max-deliveries advisories into dead letters; the durable consumer

@@ -8,7 +8,11 @@ export type CrashPoint =
   /** The event's message is recorded in Postgres; its JetStream ack has not been sent. */
   | 'notifier.after_record_before_ack'
   /** Slack accepted a message (200); the notifier has not recorded that yet. */
-  | 'notifier.after_slack_200_before_mark';
+  | 'notifier.after_slack_200_before_mark'
+  /** A public event's webhook delivery is recorded in Postgres; its JetStream ack has not been sent. */
+  | 'notifier.after_webhook_record_before_ack'
+  /** A webhook endpoint answered 2xx; the notifier has not recorded the delivery yet. */
+  | 'notifier.after_webhook_2xx_before_mark';
 
 export interface CrashPoints {
   /** Kills this process with SIGKILL if this is the configured point, reached for the configured nth time. */

@@ -7,6 +7,7 @@ import {
   ServiceSettings,
   type Settings,
   setting,
+  WebhookSettings,
 } from '@batchline/config';
 import { z } from 'zod';
 
@@ -14,6 +15,7 @@ import { z } from 'zod';
 export const notifierSettings = {
   ...ServiceSettings,
   ...PricingSettings,
+  ...WebhookSettings,
   SLACK_WEBHOOK_URL: setting(httpUrl, {
     description: 'Slack incoming webhook; unset: the notifier writes each message to its log',
     fix: 'Set it to the incoming-webhook URL Slack gave you, or unset it to log messages instead.',

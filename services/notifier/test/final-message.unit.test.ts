@@ -9,6 +9,7 @@ import { expectWithinSlackLimits } from './slack-limits.ts';
 const pricing = { prices: DEFAULT_MODEL_PRICES, batchDiscountPercent: { openai: 50, anthropic: 50 } };
 
 const event = (overrides: Partial<BatchFinalizedEvent> = {}): BatchFinalizedEvent => ({
+  version: 1,
   batchLogId: 12,
   provider: 'openai',
   providerBatchId: 'batch_abc123',

@@ -130,6 +130,7 @@ export async function startScenario(label: string): Promise<NotifierScenario> {
     async publishFinal(batch, overrides = {}, msgId = `finalized:${batch.id}`) {
       const completed = (overrides.status ?? 2) === 2;
       const event: BatchFinalizedEvent = {
+        version: 1,
         batchLogId: batch.id,
         provider: 'openai',
         providerBatchId: batch.providerBatchId,

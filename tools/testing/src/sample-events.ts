@@ -1,5 +1,5 @@
 import { BatchStatus } from '@batchline/domain';
-import type { BatchFinalizedEvent, StatusChangedEvent } from '@batchline/events';
+import type { BatchFinalizedEvent, JobFinalizedEvent, StatusChangedEvent } from '@batchline/events';
 
 /** Valid sample events, for tests of what carries them. */
 export function sampleStatusChangedEvent(batchLogId: number): StatusChangedEvent {
@@ -23,6 +23,7 @@ export function sampleStatusChangedEvent(batchLogId: number): StatusChangedEvent
 export function sampleBatchFinalizedEvent(batchLogId: number): BatchFinalizedEvent {
   const now = new Date().toISOString();
   return {
+    version: 1,
     batchLogId,
     provider: 'openai',
     providerBatchId: `batch_${batchLogId}`,
@@ -38,5 +39,29 @@ export function sampleBatchFinalizedEvent(batchLogId: number): BatchFinalizedEve
     submittedAt: now,
     providerTerminalAt: now,
     landedAt: now,
+  };
+}
+
+/** A `job.finalized` of a job of `jobType` whose every request succeeded. */
+export function sampleJobFinalizedEvent(
+  batchJobId: number,
+  jobType = 'specific_viewpoint',
+): JobFinalizedEvent {
+  const now = new Date().toISOString();
+  return {
+    version: 1,
+    batchJobId,
+    jobType,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    outcome: 'succeeded',
+    totalRequests: 3,
+    succeededRequests: 3,
+    failedRequests: 0,
+    batches: 1,
+    retryRounds: 0,
+    topErrors: [],
+    createdAt: now,
+    finalizedAt: now,
   };
 }

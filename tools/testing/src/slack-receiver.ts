@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, readBody } from './loopback-server.ts';
 
 export interface ReceivedSlackMessage {
   /** Milliseconds since the epoch when the POST arrived. */
@@ -32,19 +31,13 @@ export interface SlackReceiver {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
 /** A Slack incoming-webhook receiver on loopback that speaks the real protocol (JSON in, `ok` out). */
 export async function startSlackReceiver(): Promise<SlackReceiver> {
   const accepted: ReceivedSlackMessage[] = [];
   const attempts: ReceivedSlackMessage[] = [];
   let decide: ((attempt: ReceivedSlackMessage) => SlackReply | undefined) | null = null;
   let outage = false;
-  const server = createServer(async (req, res) => {
+  const server = await listenOnLoopback(async (req, res) => {
     if (outage) {
       req.socket.destroy();
       return;
@@ -75,11 +68,10 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
     accepted.push(attempt);
     res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
   });
-  server.on('connection', (socket) => {
+  server.http.on('connection', (socket) => {
     if (outage) socket.destroy();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port } = server;
   return {
     url: `http://127.0.0.1:${port}/services/T000TEST/B000TEST/secretwebhooktoken0000`,
     accepted,
@@ -90,10 +82,6 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
     setOutage(on) {
       outage = on;
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }

@@ -23,6 +23,7 @@ const TITLE: Record<OpsErrorKind, string> = {
   batch_stuck: 'Batches stuck at the provider',
   results_not_landed: 'Results not landed',
   queue: 'Queue trouble',
+  webhook: 'Webhook delivery failed',
 };
 
 const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
@@ -50,6 +51,8 @@ const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
     'Check the fetcher and persister (running? errors? DLQ?); the terminal event was published again to retry.',
   queue:
     'Check that NATS is up, that the consumers run and keep up, and what the DLQ holds; nothing is lost meanwhile.',
+  webhook:
+    'Check the receiving endpoint (up? answering 2xx? verifying with the right secret?); `batchline webhooks --state failed` lists the deliveries given up.',
 };
 
 const SEVERITY_ICON: Record<OpsErrorEvent['severity'], string> = {
