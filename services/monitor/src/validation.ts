@@ -128,6 +128,17 @@ export const EmptyBodySchema = z.strictObject({});
 
 export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 100) });
 
+/** A priority given as text (`batchline priority ID N`), checked as the API checks `{"priority": N}`. */
+export function parsePriorityText(text: string): number {
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not a JSON number: the schema names the problem.
+  }
+  return parseBody(PrioritySchema, { priority: value }).priority;
+}
+
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 

@@ -47,7 +47,7 @@ export async function batchActionRoutes(
         const context = request.monitorContext!;
         requireOperator(context);
         parseBody(EmptyBodySchema, request.body);
-        await setPolling(actions, context, paused, null);
+        await setPolling(actions, context, paused, 'all');
         return { success: true, data: { polling: pollingView(await getPollingState(actions.pool)) } };
       },
     );
@@ -56,7 +56,7 @@ export async function batchActionRoutes(
       requireOperator(context);
       const id = parseBatchLogId(request.params);
       parseBody(EmptyBodySchema, request.body);
-      await setPolling(actions, context, paused, id);
+      await setPolling(actions, context, paused, { batchLogId: id });
       return jobData(id);
     });
   }
