@@ -267,4 +267,15 @@ describe('batchline status with jobs', () => {
     expect(await watch.exited).toBe(0);
     expect(watch.stdout().trimEnd().split('\n').at(-1)).toBe(`batch log ${loose} ended: failed`);
   });
+
+  it('--watch without an id follows the batches pending when it starts, and says when there are none', async () => {
+    const fresh = await batch(null, { 'rs-20': true });
+    const watch = startCli(['status', '--watch', '--interval', '100ms'], cliEnv(db.url));
+    await waitFor('the first frame', () => watch.stdout().includes(`batch log ${fresh}  [`));
+    expect(watch.stdout()).not.toContain(`batch log ${loose} `);
+    await setStatus(fresh, BatchStatus.completed);
+    expect(await watch.exited).toBe(0);
+    expect(watch.stdout().trimEnd().split('\n').at(-1)).toBe(`batch log ${fresh} ended: completed`);
+    expect(await status('--watch')).toEqual({ code: 0, stdout: 'no pending batches to watch\n', stderr: '' });
+  });
 });
