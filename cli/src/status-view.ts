@@ -133,10 +133,15 @@ export function changedLines(previous: WatchFrame, next: WatchFrame): string[] {
   return [...next].filter(([key, line]) => previous.get(key) !== line).map(([, line]) => line);
 }
 
-/** On a terminal: what redraws `next` over the `previousLines` lines drawn before (cursor up, clear, draw). */
-export function redraw(previousLines: number, next: WatchFrame): string {
+/**
+ * On a terminal `columns` wide: what redraws `next` over the `previousLines` lines drawn before (cursor up, clear,
+ * draw). Lines are cut to the width, so that none wraps and the next redraw goes up exactly as many lines.
+ */
+export function redraw(previousLines: number, next: WatchFrame, columns: number): string {
   const up = previousLines > 0 ? `\u001b[${previousLines}F\u001b[0J` : '';
-  return `${up}${[...next.values()].join('\n')}\n`;
+  const fit = (line: string) =>
+    line.length < columns ? line : `${line.slice(0, Math.max(0, columns - 2))}…`;
+  return `${up}${[...next.values()].map(fit).join('\n')}\n`;
 }
 
 /** A job's line in `status --watch` and in `status job-N`: its figures, as the admin API counts them. */

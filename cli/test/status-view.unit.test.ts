@@ -172,7 +172,10 @@ describe('watch frames', () => {
       ['a', 'first'],
       ['b', 'second'],
     ]);
-    expect(redraw(0, lines)).toBe('first\nsecond\n');
-    expect(redraw(2, lines)).toBe('\u001b[2F\u001b[0Jfirst\nsecond\n');
+    expect(redraw(0, lines, 80)).toBe('first\nsecond\n');
+    expect(redraw(2, lines, 80)).toBe('\u001b[2F\u001b[0Jfirst\nsecond\n');
+    // A line as wide as the terminal would wrap: it is cut, so each line stays one row.
+    expect(redraw(0, lines, 6)).toBe('first\nseco…\n');
+    expect(redraw(0, lines, 7)).toBe('first\nsecond\n');
   });
 });

@@ -86,7 +86,7 @@ export async function watchStatus(
   try {
     for (;;) {
       const { frame, ended } = await look();
-      if (terminal) process.stdout.write(redraw(shown.size, frame));
+      if (terminal) process.stdout.write(redraw(shown.size, frame, process.stdout.columns || 80));
       else for (const line of changedLines(shown, frame)) console.log(line);
       shown = frame;
       if (ended !== null) {
