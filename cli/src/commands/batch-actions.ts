@@ -94,7 +94,7 @@ function pollingCommand(paused: boolean): Command {
     details: [
       `Without arguments: every status check (as POST /api/admin/batch-monitoring/polling/${verb}).`,
       `BATCH_LOG_ID: that pending batch's checks (as POST /api/admin/batch-monitoring/:id/${verb}).`,
-      `--provider P: the checks of P's batches pending now (batches submitted later are not ${past}).`,
+      `--provider P: the checks of P's batches pending now, as POST …/polling/${verb} {"provider": P} (batches submitted later are not ${past}).`,
       `Audited as cli:<os user>. Prints one line saying what was ${past}.`,
     ],
     options: { provider: { type: 'string' } },

@@ -86,8 +86,11 @@ export async function watchStatus(
   try {
     for (;;) {
       const { frame, ended } = await look();
-      if (terminal) process.stdout.write(redraw(shown.size, frame, process.stdout.columns || 80));
-      else for (const line of changedLines(shown, frame)) console.log(line);
+      const changed = changedLines(shown, frame);
+      if (!terminal) for (const line of changed) console.log(line);
+      // Redrawn only when something changed (a batch gone from the frame changes its size): no flicker.
+      else if (changed.length > 0 || frame.size !== shown.size)
+        process.stdout.write(redraw(shown.size, frame, process.stdout.columns || 80));
       shown = frame;
       if (ended !== null) {
         console.log(ended);

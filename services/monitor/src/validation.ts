@@ -1,3 +1,4 @@
+import { PROVIDERS } from '@batchline/domain';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
@@ -125,6 +126,11 @@ export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
 
 /** Actions that take no parameters accept an empty object (or no body) and nothing else. */
 export const EmptyBodySchema = z.strictObject({});
+
+/** `/polling/pause` and `/polling/resume`: every status check, or (`provider`) that provider's pending batches. */
+export const PollingBodySchema = z.strictObject({
+  provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }).optional(),
+});
 
 export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 100) });
 

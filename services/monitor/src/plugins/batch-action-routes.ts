@@ -10,7 +10,13 @@ import { pollingView } from '../api-views.ts';
 import { jobView, type Pricing } from '../figures.ts';
 import { getMonitoredJob } from '../store/jobs.ts';
 import { getPollingState } from '../store/polling-control.ts';
-import { EmptyBodySchema, PrioritySchema, parseBatchLogId, parseBody } from '../validation.ts';
+import {
+  EmptyBodySchema,
+  PollingBodySchema,
+  PrioritySchema,
+  parseBatchLogId,
+  parseBody,
+} from '../validation.ts';
 
 export interface BatchActionRoutesOptions {
   actions: ActionDeps;
@@ -18,7 +24,8 @@ export interface BatchActionRoutesOptions {
 }
 
 /**
- * The actions (operators only, each audited): pause or resume every status check, or one batch's; set a batch's
+ * The actions (operators only, each audited): pause or resume every status check, a provider's pending batches, or
+ * one batch's; set a batch's
  * polling priority; retry a final batch's failed requests; cancel a pending batch.
  */
 export async function batchActionRoutes(
@@ -46,9 +53,10 @@ export async function batchActionRoutes(
       async (request): Promise<Success<PollingData>> => {
         const context = request.monitorContext!;
         requireOperator(context);
-        parseBody(EmptyBodySchema, request.body);
-        await setPolling(actions, context, paused, 'all');
-        return { success: true, data: { polling: pollingView(await getPollingState(actions.pool)) } };
+        const { provider } = parseBody(PollingBodySchema, request.body);
+        const batches = await setPolling(actions, context, paused, provider ? { provider } : 'all');
+        const polling = pollingView(await getPollingState(actions.pool));
+        return { success: true, data: batches === null ? { polling } : { polling, batches } };
       },
     );
     app.post(`/:id/${verb}`, { config: { action: `polling.${verb}` } }, async (request) => {
