@@ -19,6 +19,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   track: async () => (await import('./commands/track.ts')).trackCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
   retry: async () => (await import('./commands/retry.ts')).retryCommand,
+  cancel: async () => (await import('./commands/batch-actions.ts')).cancelCommand,
+  pause: async () => (await import('./commands/batch-actions.ts')).pauseCommand,
+  resume: async () => (await import('./commands/batch-actions.ts')).resumeCommand,
+  priority: async () => (await import('./commands/batch-actions.ts')).priorityCommand,
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   replay: async () => (await import('./commands/replay.ts')).replayCommand,
   dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
@@ -54,6 +58,11 @@ function help(command: Command): string {
   ].join('\n');
 }
 
+// A negative number (`priority 12 -5`) is an argument, never an option: parseArgs sees it behind a mark.
+const SHIELD = '\u0000';
+const shieldNegativeNumber = (arg: string): string => (/^-[0-9]/.test(arg) ? `${SHIELD}${arg}` : arg);
+const unshield = (arg: string): string => (arg.startsWith(SHIELD) ? arg.slice(1) : arg);
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -70,13 +79,23 @@ async function main(argv: string[]): Promise<void> {
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest.map(shieldNegativeNumber),
+      options: command.options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError(`${name}: ${(error as Error).message}`);
   }
   await command.run({
-    positionals: parsed.positionals,
-    values: parsed.values as Record<string, string | boolean | undefined>,
+    positionals: parsed.positionals.map(unshield),
+    values: Object.fromEntries(
+      Object.entries(parsed.values).map(([key, value]) => [
+        key,
+        typeof value === 'string' ? unshield(value) : value,
+      ]),
+    ) as Record<string, string | boolean | undefined>,
   });
 }
 

@@ -6,7 +6,7 @@ import { type Emulator, startEmulator } from '@batchline/emulator';
 import { createLogger } from '@batchline/logging';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support.ts';
+import { cliEnv, runCli } from './support.ts';
 
 describe('batchline CLI', () => {
   let db: TestDatabase;
@@ -21,12 +21,7 @@ describe('batchline CLI', () => {
     db = await createTestDatabase('cli');
     emulator = await startEmulator();
     dir = await mkdtemp(join(tmpdir(), 'batchline-cli-'));
-    env = {
-      PATH: process.env.PATH,
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: emulator.baseUrl,
-      OPENAI_API_KEY: 'sk-cli-test-key-000000',
-    };
+    env = cliEnv(db.url, emulator);
     pool = createPool({
       connectionString: db.url,
       log: createLogger({ service: 'cli-test', level: 'silent' }),

@@ -59,6 +59,14 @@ describe('batchline job-types and migrate with declared job types', () => {
     const builtIn = await cli(['job-types'], { BATCHLINE_JOB_TYPES: undefined });
     expect(builtIn.stdout.trim().split('\n').slice(2)).toHaveLength(1);
     expect(builtIn.stdout).toContain('specific_viewpoint');
+    const json = await cli(['job-types', '--json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toContainEqual({
+      name: 'review_sentiment',
+      endpoint: '/v1/chat/completions',
+      targetTable: 'review_sentiments',
+      source: join(declarations, 'review_sentiment.yaml'),
+    });
   });
 
   it('job-types --check FILE prints what a valid file declares', async () => {

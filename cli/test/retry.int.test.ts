@@ -100,14 +100,16 @@ describe('batchline retry', () => {
       [String(batchLogId)],
     );
     expect(rows.map((row) => [row.actor, row.outcome])).toEqual([
-      ['cli', 'started'],
-      ['cli', 'success'],
+      [expect.stringMatching(/^cli:/), 'started'],
+      [expect.stringMatching(/^cli:/), 'success'],
     ]);
     expect(rows[1].details).toMatchObject({ codes: ['http_4xx', 'invalid_content'], requests: 2 });
 
     const again = await runCli(['retry', String(batchLogId)], env);
     expect(again.code).not.toBe(0);
-    expect(again.stderr).toMatch(/cannot retry batch log \d+: batch log \d+ was retried as batch log \d+/);
+    expect(again.stderr).toMatch(
+      /^batchline: batch log \d+ was retried as batch log \d+ \(already_retried\)$/m,
+    );
   });
 
   it("without --codes follows the job's retry policy, and refuses invalid_custom_id with a clear line", async () => {

@@ -1,28 +1,14 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { insertBatchLog } from '@batchline/db';
-import { BATCHLINE_BIN } from '@batchline/supervisor';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
+import { cliEnv, runCli } from './support.ts';
 
 describe('batchline status with job types', () => {
   let db: MigratedTestDatabase;
   const ids: Record<string, number> = {};
 
   /** `batchline status ARGS`: exit code, stdout and stderr. */
-  const status = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BATCHLINE_BIN, 'status', ...args], {
-        env: { PATH: process.env.PATH, DATABASE_URL: db.url },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  };
+  const status = (...args: string[]) => runCli(['status', ...args], cliEnv(db.url));
 
   beforeAll(async () => {
     db = await migratedTestDatabase('cli_status');
@@ -72,7 +58,7 @@ describe('batchline status with job types', () => {
     ]);
     const none = await status('--job-type', 'review_sentimnet');
     expect(none).toMatchObject({ code: 0, stdout: '' });
-    expect(none.stderr).toBe('no batch logs of job type review_sentimnet\n');
+    expect(none.stderr).toBe('no batch logs or jobs match --job-type review_sentimnet\n');
   });
 
   it('shows the job type of one batch log, and refuses --job-type with a batch log id', async () => {

@@ -9,9 +9,8 @@ import { createOpenAIProvider } from '@batchline/providers';
 import { createTestDatabase, type TestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDeclarations } from './declarations.ts';
-import { runCli } from './support.ts';
+import { cliEnv, runCli, TEST_OPENAI_KEY } from './support.ts';
 
-const API_KEY = 'sk-cli-job-type-test-000000';
 const EXAMPLES = fileURLToPath(new URL('../../examples/job-types/', import.meta.url));
 
 /**
@@ -39,7 +38,7 @@ describe('batchline submit and track --job-type', () => {
   const uploadedRequests = async (batchLogId: number): Promise<Record<string, unknown>[]> => {
     const batch = await getBatchLog(pool, batchLogId);
     const response = await fetch(`${emulator.baseUrl}/files/${batch!.inputFileId}/content`, {
-      headers: { authorization: `Bearer ${API_KEY}` },
+      headers: { authorization: `Bearer ${TEST_OPENAI_KEY}` },
     });
     expect(response.status).toBe(200);
     return (await response.text())
@@ -58,16 +57,10 @@ describe('batchline submit and track --job-type', () => {
     db = await createTestDatabase('cli_submit_job_type');
     emulator = await startEmulator();
     dir = await mkdtemp(join(tmpdir(), 'batchline-submit-job-type-'));
-    env = {
-      PATH: process.env.PATH,
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: emulator.baseUrl,
-      OPENAI_API_KEY: API_KEY,
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      ANTHROPIC_API_KEY: 'sk-ant-cli-job-type-test-000000',
+    env = cliEnv(db.url, emulator, {
       BATCHLINE_MODEL: 'gpt-configured',
       BATCHLINE_JOB_TYPES: await writeDeclarations(join(dir, 'job-types')),
-    };
+    });
     pool = createPool({
       connectionString: db.url,
       log: createLogger({ service: 'cli-test', level: 'silent' }),
@@ -264,7 +257,7 @@ describe('batchline submit and track --job-type', () => {
       path,
       `${JSON.stringify({ custom_id: 'sent-1', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } })}\n`,
     );
-    const provider = createOpenAIProvider({ apiKey: API_KEY, baseURL: emulator.baseUrl });
+    const provider = createOpenAIProvider({ apiKey: TEST_OPENAI_KEY, baseURL: emulator.baseUrl });
     const created = await provider.uploadAndCreateBatch({
       inputPath: path,
       endpoint: '/v1/chat/completions',

@@ -13,11 +13,13 @@ export {
   type BatchLog,
   getBatchLog,
   insertBatchLog,
+  type ListFilters,
   listBatchLogs,
   listJobBatchLogs,
   loadRequestCustomIds,
   type NewBatchLog,
   type RequestCounts,
+  type StatusFilter,
 } from './src/batch-logs.ts';
 export { countBatchesByState, JOB_STATE_SQL, type JobState } from './src/batch-states.ts';
 export {

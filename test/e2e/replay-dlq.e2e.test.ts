@@ -207,6 +207,20 @@ describe('replay and the dead-letter queue, against the four service processes',
     const [letter] = letters;
     expect(letter).toMatchObject({ streamSeq: published.seq, consumer: 'fetcher', via: 'runner' });
     expect(letter!.error).toContain(`batch log ${orphanId} does not exist`);
+    expect(JSON.parse(await batchline(world, 'dlq', 'list', '--json'))).toEqual([
+      {
+        dlqSeq: letter!.dlqSeq,
+        recordedAt: letter!.recordedAt.toISOString(),
+        subject: 'batch.status.changed',
+        stream: letter!.stream,
+        streamSeq: published.seq,
+        consumer: 'fetcher',
+        deliveryCount: letter!.deliveryCount,
+        via: 'runner',
+        providerBatchId,
+        error: letter!.error,
+      },
+    ]);
     const shown = JSON.parse(await batchline(world, 'dlq', 'show', String(letter!.dlqSeq)));
     expect(shown).toMatchObject({ dlqSeq: letter!.dlqSeq, subject: 'batch.status.changed', payload: poison });
 

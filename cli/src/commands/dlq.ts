@@ -30,7 +30,25 @@ function batchOf(letter: DeadLetter): string {
   }
 }
 
-function list(letters: DeadLetter[]): void {
+/** A dead letter as `dlq list --json` shows it (`dlq show` adds its headers and payload). */
+const letterJson = (l: DeadLetter) => ({
+  dlqSeq: l.dlqSeq,
+  recordedAt: l.recordedAt.toISOString(),
+  subject: l.subject,
+  stream: l.stream,
+  streamSeq: l.streamSeq,
+  consumer: l.consumer,
+  deliveryCount: l.deliveryCount,
+  via: l.via,
+  providerBatchId: batchOf(l) || null,
+  error: l.error,
+});
+
+function list(letters: DeadLetter[], json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(letters.map(letterJson), null, 2));
+    return;
+  }
   if (letters.length === 0) {
     console.log('the DLQ is empty');
     return;
@@ -81,7 +99,8 @@ async function redrive(bus: Bus, letters: DeadLetter[]): Promise<void> {
 
 export const dlqCommand: Command = {
   name: 'dlq',
-  usage: 'batchline dlq list [--subject S] | show DLQ_SEQ | redrive (DLQ_SEQ... | --all [--subject S])',
+  usage:
+    'batchline dlq list [--subject S] [--json] | show DLQ_SEQ | redrive (DLQ_SEQ... | --all [--subject S])',
   summary: 'lists, shows and redrives dead letters (messages that failed for good)',
   details: [
     '',
@@ -89,8 +108,10 @@ export const dlqCommand: Command = {
     'consumer and how it got there (runner: the handler gave up; max_deliveries: JetStream gave up on it).',
     'redrive publishes each again to its subject under a new msg id and removes it from the DLQ; fix the cause',
     'first. --subject is the original subject, e.g. batch.status.changed.',
+    'list --json: an array of {dlqSeq, recordedAt, subject, stream, streamSeq, consumer, deliveryCount, via,',
+    'providerBatchId, error}; show always prints JSON.',
   ],
-  options: { subject: { type: 'string' }, all: { type: 'boolean' } },
+  options: { subject: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } },
   async run({ positionals, values }) {
     const [action, ...rest] = positionals;
     const subject = values.subject as string | undefined;
@@ -98,11 +119,13 @@ export const dlqCommand: Command = {
     if (action === 'list' || action === 'show') {
       if (values.all) throw new UsageError(`--all goes with redrive, not ${action}`);
     }
+    if (values.json && action !== 'list' && action !== 'show')
+      throw new UsageError('--json goes with list or show');
     const context = commandContext(false);
     switch (action) {
       case 'list':
         if (rest.length > 0) throw new UsageError('dlq list takes no arguments');
-        return withBus(context, async (bus) => list(await deadLetters(bus, subject)));
+        return withBus(context, async (bus) => list(await deadLetters(bus, subject), values.json === true));
       case 'show':
         if (sequences.length !== 1) throw new UsageError('dlq show takes one DLQ sequence');
         return withBus(context, async (bus) => show(await deadLetter(bus, sequences[0]!)));

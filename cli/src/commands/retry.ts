@@ -1,7 +1,8 @@
 import { RetryCode } from '@batchline/domain';
-import { ApiError, retryFromCommandLine } from '@batchline/monitor';
-import { commandContext, providerFor, withDatabase } from '../context.ts';
-import { CommandError, UsageError } from '../errors.ts';
+import { retryFailedRequests } from '@batchline/monitor';
+import { runAction } from '../admin-action.ts';
+import { commandContext } from '../context.ts';
+import { UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
 
 /** `--codes a,b`: error codes or patterns (http_5xx), each checked as a retry policy checks them. */
@@ -27,7 +28,7 @@ export const retryCommand: Command = {
     'Without --codes, the failures its job’s retry policy retries (every failure of a batch outside any job);',
     'with --codes (patterns such as http_5xx allowed), the failures of those codes. invalid_custom_id is never',
     'resubmitted, nor a request that already succeeded in another batch of its job. A batch is retried once.',
-    'The request lines come from the provider’s input file. Audited with the actor "cli". Prints the new batch',
+    'The request lines come from the provider’s input file. Audited as cli:<os user>. Prints the new batch',
     'log, its provider batch id and how many requests it holds.',
   ],
   options: { codes: { type: 'string' } },
@@ -37,18 +38,8 @@ export const retryCommand: Command = {
     if (raw === undefined || rest.length > 0 || !Number.isSafeInteger(id) || id <= 0)
       throw new UsageError('retry takes one batch log id');
     const codes = parseCodes(values.codes);
-    const context = commandContext(true);
-    const providers = context.config.OPENAI_API_KEY ? { openai: providerFor(context, 'openai') } : {};
-    const result = await withDatabase(context, (pool) =>
-      retryFromCommandLine(
-        { pool, log: context.log, providers, firstPollDelayMs: context.config.POLL_SCHEDULE[0]! },
-        id,
-        codes,
-      ).catch((error: unknown) => {
-        if (error instanceof ApiError)
-          throw new CommandError(`cannot retry batch log ${id}: ${error.message}`);
-        throw error;
-      }),
+    const result = await runAction(commandContext(true), 'retry', (deps, request) =>
+      retryFailedRequests(deps, request, id, codes),
     );
     console.log(
       `batch log ${result.id}\tprovider batch ${result.batchId}\t${result.requests} requests\tretry of batch log ${result.retryOf}`,

@@ -1,4 +1,5 @@
 import { BatchStatus, type ProviderName } from '@batchline/domain';
+import type { ListFilters, StatusFilter } from './batch-logs.ts';
 import type { Queryable } from './pool.ts';
 
 /** How a job came to be. */
@@ -151,15 +152,24 @@ export async function readBatchJobFigures(db: Queryable, ids: readonly number[])
   });
 }
 
-/** The most recently created jobs (of `jobType` if given), newest first. */
+/** How `--status` reads a job: pending until finalized; completed if any request succeeded; failed if none did. */
+const JOB_STATUS_SQL: Readonly<Record<StatusFilter, string>> = {
+  pending: 'outcome IS NULL',
+  completed: "outcome IN ('succeeded', 'partially_succeeded')",
+  failed: "outcome = 'failed'",
+};
+
+/** The most recently created jobs (filtered), newest first. */
 export async function listBatchJobs(
   db: Queryable,
-  { limit, jobType = null }: { limit: number; jobType?: string | null },
+  { limit, jobType = null, status = null, since = null }: ListFilters,
 ): Promise<BatchJob[]> {
   const { rows } = await db.query<BatchJobRow>(
-    `SELECT * FROM batch_jobs WHERE ($2::text IS NULL OR job_type = $2)
+    `SELECT * FROM batch_jobs
+     WHERE ($2::text IS NULL OR job_type = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)
+       AND ${status === null ? 'true' : JOB_STATUS_SQL[status]}
      ORDER BY created_at DESC, id DESC LIMIT $1`,
-    [limit, jobType],
+    [limit, jobType, since],
   );
   return rows.map(toBatchJob);
 }

@@ -1,4 +1,4 @@
-import type { BatchStatusCode, ProviderName } from '@batchline/domain';
+import { BatchStatus, type BatchStatusCode, type ProviderName } from '@batchline/domain';
 import type { Queryable } from './pool.ts';
 
 export interface RequestCounts {
@@ -203,15 +203,35 @@ export async function getBatchLog(db: Queryable, id: number): Promise<BatchLog |
   return rows[0] ? toBatchLog(rows[0]) : null;
 }
 
-/** The most recently created batch logs (of `jobType` if given), newest first. */
+/** What `status --status` filters on: a batch (or job) not final yet, completed, or failed. */
+export type StatusFilter = 'pending' | 'completed' | 'failed';
+
+/** Which batch logs or jobs a listing shows; null or absent filters show all. */
+export interface ListFilters {
+  limit: number;
+  jobType?: string | null;
+  status?: StatusFilter | null;
+  /** Only those created at or after it. */
+  since?: Date | null;
+}
+
+const BATCH_STATUS_OF: Readonly<Record<StatusFilter, number>> = {
+  pending: BatchStatus.pending,
+  completed: BatchStatus.completed,
+  failed: BatchStatus.failed,
+};
+
+/** The most recently created batch logs (filtered), newest first. */
 export async function listBatchLogs(
   db: Queryable,
-  { limit, jobType = null }: { limit: number; jobType?: string | null },
+  { limit, jobType = null, status = null, since = null }: ListFilters,
 ): Promise<BatchLog[]> {
   const { rows } = await db.query<BatchLogRow>(
-    `SELECT * FROM batch_jobs_vp_logs WHERE ($2::text IS NULL OR job_type = $2)
+    `SELECT * FROM batch_jobs_vp_logs
+     WHERE ($2::text IS NULL OR job_type = $2) AND ($3::smallint IS NULL OR status = $3)
+       AND ($4::timestamptz IS NULL OR created_at >= $4)
      ORDER BY created_at DESC, id DESC LIMIT $1`,
-    [limit, jobType],
+    [limit, jobType, status === null ? null : BATCH_STATUS_OF[status], since],
   );
   return rows.map(toBatchLog);
 }

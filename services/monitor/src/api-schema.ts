@@ -283,7 +283,11 @@ export type AlertRulesData = z.infer<typeof AlertRulesDataSchema>;
 export const JobDataSchema = z.strictObject({ job: JobSchema });
 export type JobData = z.infer<typeof JobDataSchema>;
 
-export const PollingDataSchema = z.strictObject({ polling: PollingSchema });
+export const PollingDataSchema = z.strictObject({
+  polling: PollingSchema,
+  /** With `provider`: how many of its pending batches the pause or resume applied to. */
+  batches: z.number().int().nonnegative().optional(),
+});
 export type PollingData = z.infer<typeof PollingDataSchema>;
 
 export const RetryResultSchema = z.strictObject({

@@ -22,9 +22,11 @@ declare module 'fastify' {
 export interface RequestContext {
   principal: Principal | null;
   requestId: string;
-  clientIp: string;
+  /** Null for a command run on this machine (`batchline cancel`...). */
+  clientIp: string | null;
+  /** `CLI` for a command. */
   method: string;
-  /** The route pattern, e.g. `/api/admin/batch-monitoring/:id/retry` (never the raw URL). */
+  /** The route pattern, e.g. `/api/admin/batch-monitoring/:id/retry` (never the raw URL), or `batchline <command>`. */
   route: string;
   audited: boolean;
 }

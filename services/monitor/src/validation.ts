@@ -1,4 +1,4 @@
-import { RetryCode } from '@batchline/domain';
+import { PROVIDERS, RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
@@ -127,6 +127,11 @@ export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
 /** Actions that take no parameters accept an empty object (or no body) and nothing else. */
 export const EmptyBodySchema = z.strictObject({});
 
+/** `/polling/pause` and `/polling/resume`: every status check, or (`provider`) that provider's pending batches. */
+export const PollingBodySchema = z.strictObject({
+  provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }).optional(),
+});
+
 export const PrioritySchema = z.strictObject({ priority: wholeJsonNumber(-100, 100) });
 
 /** A retry's optional filter: the error codes (patterns such as http_5xx allowed) whose failures go out again. */
@@ -137,6 +142,16 @@ export const RetryBodySchema = z.strictObject({
     .max(50, { error: 'may name at most 50 error codes' })
     .optional(),
 });
+/** A priority given as text (`batchline priority ID N`), checked as the API checks `{"priority": N}`. */
+export function parsePriorityText(text: string): number {
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not a JSON number: the schema names the problem.
+  }
+  return parseBody(PrioritySchema, { priority: value }).priority;
+}
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;

@@ -353,6 +353,36 @@ describe('admin actions against the emulated provider', () => {
       ).toContain(due);
     });
 
+    it("pauses and resumes a provider's pending batches, and refuses an unknown provider", async () => {
+      const pending = await seedBatch(bed.db.pool, {
+        name: 'anthropic pending',
+        ageMinutes: 1,
+        model: 'claude-3-5-haiku-latest',
+        state: 'pending',
+        results: [],
+      });
+      await bed.db.pool.query(`UPDATE batch_jobs_vp_logs SET provider = 'anthropic' WHERE id = $1`, [
+        pending,
+      ]);
+      const paused = await post('/polling/pause', { provider: 'anthropic' });
+      expect(paused.statusCode, paused.body).toBe(200);
+      expect(paused.json().data).toMatchObject({ polling: { paused: false }, batches: 1 });
+      const flag = async () =>
+        (await bed.db.pool.query('SELECT polling_paused FROM batch_jobs_vp_logs WHERE id = $1', [pending]))
+          .rows[0].polling_paused;
+      expect(await flag()).toBe(true);
+      expect((await post('/polling/resume', { provider: 'anthropic' })).json().data.batches).toBe(1);
+      expect(await flag()).toBe(false);
+      const records = await auditRecords(bed.db.pool, `target = 'provider:anthropic'`);
+      expect(records.map((r) => [r.action, r.details])).toEqual([
+        ['polling.pause', { batches: 1 }],
+        ['polling.resume', { batches: 1 }],
+      ]);
+      const refused = await post('/polling/pause', { provider: 'azure' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error).toMatchObject({ code: 'invalid_field', field: 'provider' });
+    });
+
     it('refuses to pause or prioritise a final batch', async () => {
       const final = await seedBatch(bed.db.pool, {
         name: 'f',

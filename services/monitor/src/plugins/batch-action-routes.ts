@@ -12,6 +12,7 @@ import { getMonitoredJob } from '../store/jobs.ts';
 import { getPollingState } from '../store/polling-control.ts';
 import {
   EmptyBodySchema,
+  PollingBodySchema,
   PrioritySchema,
   parseBatchLogId,
   parseBody,
@@ -24,7 +25,8 @@ export interface BatchActionRoutesOptions {
 }
 
 /**
- * The actions (operators only, each audited): pause or resume every status check, or one batch's; set a batch's
+ * The actions (operators only, each audited): pause or resume every status check, a provider's pending batches, or
+ * one batch's; set a batch's
  * polling priority; retry a final batch's failed requests; cancel a pending batch.
  */
 export async function batchActionRoutes(
@@ -52,9 +54,10 @@ export async function batchActionRoutes(
       async (request): Promise<Success<PollingData>> => {
         const context = request.monitorContext!;
         requireOperator(context);
-        parseBody(EmptyBodySchema, request.body);
-        await setPolling(actions, context, paused, null);
-        return { success: true, data: { polling: pollingView(await getPollingState(actions.pool)) } };
+        const { provider } = parseBody(PollingBodySchema, request.body);
+        const batches = await setPolling(actions, context, paused, provider ? { provider } : 'all');
+        const polling = pollingView(await getPollingState(actions.pool));
+        return { success: true, data: batches === null ? { polling } : { polling, batches } };
       },
     );
     app.post(`/:id/${verb}`, { config: { action: `polling.${verb}` } }, async (request) => {
@@ -62,7 +65,7 @@ export async function batchActionRoutes(
       requireOperator(context);
       const id = parseBatchLogId(request.params);
       parseBody(EmptyBodySchema, request.body);
-      await setPolling(actions, context, paused, id);
+      await setPolling(actions, context, paused, { batchLogId: id });
       return jobData(id);
     });
   }

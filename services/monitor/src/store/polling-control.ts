@@ -1,5 +1,5 @@
 import type { Queryable } from '@batchline/db';
-import { BatchStatus } from '@batchline/domain';
+import { BatchStatus, type ProviderName } from '@batchline/domain';
 
 /** What a per-batch change found: the batch is unknown, already final (nothing to change), or changed. */
 export type BatchControlResult = 'not_found' | 'final' | 'changed';
@@ -58,6 +58,23 @@ export function setBatchPollingPaused(
   paused: boolean,
 ): Promise<BatchControlResult> {
   return updatePendingBatch(db, id, 'polling_paused = $2::boolean', paused);
+}
+
+/**
+ * Pauses or resumes the status checks of every pending batch of `provider` (batches it submits later are not
+ * paused). Returns how many pending batches it applies to.
+ */
+export async function setProviderBatchesPollingPaused(
+  db: Queryable,
+  provider: ProviderName,
+  paused: boolean,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE batch_jobs_vp_logs SET polling_paused = $2
+     WHERE provider = $1 AND status = ${BatchStatus.pending}`,
+    [provider, paused],
+  );
+  return rowCount ?? 0;
 }
 
 /** Sets which pending batches the poller checks first (higher first; -100 to 100, default 0). */
