@@ -27,6 +27,15 @@ export {
 } from './src/completion-estimates.ts';
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
+export {
+  EXPORT_CONTENTS,
+  EXPORT_FORMATS,
+  type ExportContent,
+  type ExportFormat,
+  type ExportRequest,
+  exportCopySql,
+  openExport,
+} from './src/export.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   type EpisodeAnnouncement,
@@ -45,6 +54,16 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export {
+  finalOutcomesSql,
+  type OutcomeScope,
+  type RequestOutcome,
+  type RequestOutcomeFilter,
+  type RequestOutcomeKind,
+  readErrorSummary,
+  readRequestOutcomes,
+  scopeBatchLogsSql,
+} from './src/request-outcomes.ts';
 export {
   type ExistingRelation,
   ensureTargetTables,

@@ -151,15 +151,19 @@ export async function readBatchJobFigures(db: Queryable, ids: readonly number[])
   });
 }
 
-/** The most recently created jobs (of `jobType` if given), newest first. */
+/** The most recently created jobs (of `jobType`, created since `createdSince`, if given), newest first. */
 export async function listBatchJobs(
   db: Queryable,
-  { limit, jobType = null }: { limit: number; jobType?: string | null },
+  {
+    limit,
+    jobType = null,
+    createdSince = null,
+  }: { limit: number; jobType?: string | null; createdSince?: Date | null },
 ): Promise<BatchJob[]> {
   const { rows } = await db.query<BatchJobRow>(
-    `SELECT * FROM batch_jobs WHERE ($2::text IS NULL OR job_type = $2)
+    `SELECT * FROM batch_jobs WHERE ($2::text IS NULL OR job_type = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)
      ORDER BY created_at DESC, id DESC LIMIT $1`,
-    [limit, jobType],
+    [limit, jobType, createdSince],
   );
   return rows.map(toBatchJob);
 }

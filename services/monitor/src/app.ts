@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { countBatchesByState, type Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import { builtInJobTypes, type JobTypeSet } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import type { BatchProvider } from '@batchline/providers';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -21,6 +22,8 @@ export interface MonitorAppDeps {
   operatorTokens: readonly string[];
   readerTokens: readonly string[];
   pricing: Pricing;
+  /** The job types in force (BATCHLINE_JOB_TYPES); the built-in ones when not given. */
+  jobTypes?: JobTypeSet;
   /** First status check of a batch the monitor submits (a retry): the first POLL_SCHEDULE step. */
   firstPollDelayMs: number;
   /** The built dashboard (`index.html` and `assets/`); null serves the API alone. */
@@ -67,6 +70,7 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     prefix: ADMIN_PREFIX,
     guard,
     pricing: deps.pricing,
+    jobTypes: deps.jobTypes ?? builtInJobTypes(),
     actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
   });
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
