@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status.ts')).statusCommand,
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   replay: async () => (await import('./commands/replay.ts')).replayCommand,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
   dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   emulator: async () => (await import('./commands/emulator.ts')).emulatorCommand,

@@ -35,6 +35,7 @@ export {
   type ExportRequest,
   exportCopySql,
   openExport,
+  openScopeExport,
 } from './src/export.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
@@ -57,12 +58,15 @@ export {
 export {
   finalOutcomesSql,
   type OutcomeScope,
+  parseScopeKey,
   type RequestOutcome,
   type RequestOutcomeFilter,
   type RequestOutcomeKind,
   readErrorSummary,
   readRequestOutcomes,
+  readScopeJobType,
   scopeBatchLogsSql,
+  scopeKey,
 } from './src/request-outcomes.ts';
 export {
   type ExistingRelation,

@@ -3,6 +3,8 @@ export type DbErrorCode =
   | 'migration_checksum_mismatch'
   | 'migration_failed'
   | 'batch_not_found'
+  | 'job_not_found'
+  | 'job_type_unknown'
   | 'export_table_missing';
 
 export class DbError extends Error {

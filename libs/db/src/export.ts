@@ -1,9 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { TargetTable } from '@batchline/job-types';
+import type { JobTypeSet, TargetTable } from '@batchline/job-types';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { DbError } from './errors.ts';
-import { finalOutcomesSql, type OutcomeScope, scopeBatchLogsSql } from './request-outcomes.ts';
+import {
+  finalOutcomesSql,
+  type OutcomeScope,
+  readScopeJobType,
+  scopeBatchLogsSql,
+  scopeKey,
+} from './request-outcomes.ts';
 
 /** What an export holds: each request's final outcome, or the rows its results landed in the target table. */
 export const EXPORT_CONTENTS = ['outcomes', 'rows'] as const;
@@ -85,4 +91,30 @@ export async function openExport(pool: pg.Pool, request: ExportRequest): Promise
     if (!stream.readableEnded) release(new Error('export stopped before its end'));
   });
   return stream;
+}
+
+/**
+ * Opens the export of a batch or job (`openExport`), its rows read from its job type's target table. Refuses with
+ * a DbError: `batch_not_found` / `job_not_found`, `job_type_unknown` (rows of a job type not declared here),
+ * `export_table_missing`.
+ */
+export async function openScopeExport(
+  pool: pg.Pool,
+  jobTypes: JobTypeSet,
+  { scope, what, format }: Omit<ExportRequest, 'target'>,
+): Promise<Readable> {
+  const jobType = await readScopeJobType(pool, scope);
+  if (jobType === null) {
+    throw 'batchJobId' in scope
+      ? new DbError('job_not_found', `job ${scope.batchJobId} does not exist`)
+      : new DbError('batch_not_found', `batch log ${scope.batchLogId} does not exist`);
+  }
+  const declared = jobTypes.get(jobType) ?? null;
+  if (declared === null && what === 'rows') {
+    throw new DbError(
+      'job_type_unknown',
+      `${scopeKey(scope)} is of job type ${jobType}, which is not declared here, so where its rows are is unknown`,
+    );
+  }
+  return openExport(pool, { scope, what, format, target: declared?.target ?? null });
 }

@@ -3,6 +3,30 @@ import type { Queryable } from './pool.ts';
 /** What a read or an export covers: one batch, or every batch (parts and retry rounds) of one job. */
 export type OutcomeScope = { batchLogId: number } | { batchJobId: number };
 
+const SCOPE_KEY = /^(job-)?([1-9][0-9]{0,14})$/;
+
+/** A scope as the admin API and the CLI name it: a batch log id (`123`) or a job (`job-45`); null if neither. */
+export function parseScopeKey(text: string): OutcomeScope | null {
+  const match = SCOPE_KEY.exec(text);
+  if (!match) return null;
+  const id = Number(match[2]);
+  return match[1] ? { batchJobId: id } : { batchLogId: id };
+}
+
+export const scopeKey = (scope: OutcomeScope): string =>
+  'batchJobId' in scope ? `job-${scope.batchJobId}` : String(scope.batchLogId);
+
+/** The job type of a scope's batch or job; null when it does not exist. */
+export async function readScopeJobType(db: Queryable, scope: OutcomeScope): Promise<string | null> {
+  const { rows } = await db.query<{ job_type: string }>(
+    'batchJobId' in scope
+      ? 'SELECT job_type FROM batch_jobs WHERE id = $1'
+      : 'SELECT job_type FROM batch_jobs_vp_logs WHERE id = $1',
+    ['batchJobId' in scope ? scope.batchJobId : scope.batchLogId],
+  );
+  return rows[0]?.job_type ?? null;
+}
+
 /**
  * The batch logs of a scope, as SQL. The id is a whole number checked here and written in the text, because
  * `COPY (query) TO STDOUT` takes no parameters; nothing else from outside ever reaches the statement.

@@ -1,4 +1,8 @@
-import type { BatchJobFigures as BatchJobFiguresRow, BatchJob as BatchJobRow } from '@batchline/db';
+import {
+  type BatchJobFigures as BatchJobFiguresRow,
+  type BatchJob as BatchJobRow,
+  scopeKey,
+} from '@batchline/db';
 import { type AlertRule, formatMinute } from './alert-cadence.ts';
 import type {
   AlertRules,
@@ -82,15 +86,12 @@ export const providerStateView = (row: ProviderStateRow): ProviderState => ({
       : null,
 });
 
-/** How the admin API names a job in paths and answers (a bare number is a batch log id). */
-export const jobKey = (id: number): string => `job-${id}`;
-
 export const jobFiguresView = ({ batchJobId: _, ...figures }: BatchJobFiguresRow): BatchJobFigures => figures;
 
 /** A job without its figures and batches (the job a detail view belongs to). */
 export const jobHeaderView = (job: BatchJobRow): Omit<BatchJob, 'figures' | 'batches'> => ({
   id: job.id,
-  key: jobKey(job.id),
+  key: scopeKey({ batchJobId: job.id }),
   jobType: job.jobType,
   provider: job.provider,
   model: job.model,

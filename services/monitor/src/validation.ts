@@ -1,4 +1,4 @@
-import { EXPORT_CONTENTS, EXPORT_FORMATS } from '@batchline/db';
+import { EXPORT_CONTENTS, EXPORT_FORMATS, type OutcomeScope, parseScopeKey } from '@batchline/db';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
@@ -186,17 +186,11 @@ export const AlertSettingsSchema = z
   .refine((settings) => Object.keys(settings).length > 0, { error: 'must change at least one setting' });
 export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
 
-/** What a read route names: a batch log (`123`) or a job (`job-45`). */
-export type MonitorTarget = { kind: 'batch'; id: number } | { kind: 'job'; id: number };
-
-const JOB_KEY = /^job-([1-9][0-9]{0,14})$/;
-
-/** A `:id` path parameter of the read routes: a batch log id or `job-<id>`. */
-export function parseMonitorTarget(params: unknown): MonitorTarget {
+/** A `:id` path parameter of the read routes: a batch log id (`123`) or a job (`job-45`). */
+export function parseScopeParameter(params: unknown): OutcomeScope {
   const raw = (params as { id?: unknown } | undefined)?.id;
-  const job = typeof raw === 'string' ? JOB_KEY.exec(raw) : null;
-  if (job) return { kind: 'job', id: Number(job[1]) };
-  if (typeof raw === 'string' && MAX_SAFE_DIGITS.test(raw)) return { kind: 'batch', id: Number(raw) };
+  const scope = typeof raw === 'string' ? parseScopeKey(raw) : null;
+  if (scope) return scope;
   throw invalid('id', 'id must be a batch log id (a positive whole number) or a job (job-<id>)');
 }
 

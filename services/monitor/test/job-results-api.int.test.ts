@@ -1,9 +1,15 @@
-import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
+import {
+  entitiesJobTypes,
+  type MigratedTestDatabase,
+  migratedTestDatabase,
+  parseCsv,
+  type SeededJob,
+  seedEntitiesJob,
+} from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailureSchema, MonitoringDataSchema, success } from '../src/api-schema.ts';
 import { DetailDataSchema, RequestsDataSchema } from '../src/detail-schema.ts';
-import { entitiesJobTypes, parseCsv, type SeededJob, seedEntitiesJob } from './job-results.ts';
 import { asReader, auditRecords, buildTestApp } from './support.ts';
 
 const byKey = (row: unknown) => JSON.stringify(row);

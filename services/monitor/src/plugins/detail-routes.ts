@@ -1,17 +1,20 @@
 import {
+  DbError,
   getBatchJob,
   type OutcomeScope,
-  openExport,
+  openScopeExport,
   type Pool,
   readBatchJobFigures,
   readErrorSummary,
   readRequestOutcomes,
+  readScopeJobType,
+  scopeKey,
 } from '@batchline/db';
 import type { JobTypeSet } from '@batchline/job-types';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api-error.ts';
 import type { BatchJobFigures, JobBatch, Success } from '../api-schema.ts';
-import { jobFiguresView, jobHeaderView, jobKey } from '../api-views.ts';
+import { jobFiguresView, jobHeaderView } from '../api-views.ts';
 import type { DetailData, RequestsData } from '../detail-schema.ts';
 import { percent, share } from '../figures.ts';
 import { auditRead } from '../request-context.ts';
@@ -19,9 +22,8 @@ import { readBatch, readJobBatches, readTimeline } from '../store/batch-jobs.ts'
 import {
   EmptyQuerySchema,
   ExportQuerySchema,
-  type MonitorTarget,
-  parseMonitorTarget,
   parseQuery,
+  parseScopeParameter,
   RequestsQuerySchema,
 } from '../validation.ts';
 
@@ -31,16 +33,25 @@ export interface DetailRoutesOptions {
   jobTypes: JobTypeSet;
 }
 
-const keyOf = (target: MonitorTarget): string =>
-  target.kind === 'job' ? jobKey(target.id) : String(target.id);
+const notFound = (scope: OutcomeScope): ApiError =>
+  'batchJobId' in scope
+    ? new ApiError(404, 'job_not_found', `job ${scope.batchJobId} does not exist`, 'id')
+    : new ApiError(404, 'batch_not_found', `batch log ${scope.batchLogId} does not exist`, 'id');
 
-const scopeOf = (target: MonitorTarget): OutcomeScope =>
-  target.kind === 'job' ? { batchJobId: target.id } : { batchLogId: target.id };
-
-const notFound = (target: MonitorTarget): ApiError =>
-  target.kind === 'job'
-    ? new ApiError(404, 'job_not_found', `job ${target.id} does not exist`, 'id')
-    : new ApiError(404, 'batch_not_found', `batch log ${target.id} does not exist`, 'id');
+/** Why an export cannot start, as an answer; anything else goes on to the error handler as it is. */
+function exportRefusal(error: unknown): unknown {
+  if (!(error instanceof DbError)) return error;
+  switch (error.code) {
+    case 'batch_not_found':
+    case 'job_not_found':
+      return new ApiError(404, error.code, error.message, 'id');
+    case 'job_type_unknown':
+    case 'export_table_missing':
+      return new ApiError(409, error.code, error.message, 'id');
+    default:
+      return error;
+  }
+}
 
 /** A batch's own figures, shaped as a job's (one batch; its round is its retry round). */
 const batchFigures = (batch: JobBatch): BatchJobFigures => ({
@@ -54,16 +65,16 @@ const batchFigures = (batch: JobBatch): BatchJobFigures => ({
 });
 
 /** The job or batch named, with its figures and batches and the job type its rows belong to; 404 if unknown. */
-async function readTarget(pool: Pool, target: MonitorTarget) {
-  if (target.kind === 'job') {
-    const job = await getBatchJob(pool, target.id);
-    if (!job) throw notFound(target);
+async function readTarget(pool: Pool, scope: OutcomeScope) {
+  if ('batchJobId' in scope) {
+    const job = await getBatchJob(pool, scope.batchJobId);
+    if (!job) throw notFound(scope);
     const [figures] = await readBatchJobFigures(pool, [job.id]);
     const batches = (await readJobBatches(pool, [job.id])).get(job.id) ?? [];
     return { job, jobType: job.jobType, figures: jobFiguresView(figures!), batches };
   }
-  const found = await readBatch(pool, target.id);
-  if (!found) throw notFound(target);
+  const found = await readBatch(pool, scope.batchLogId);
+  if (!found) throw notFound(scope);
   const job = found.batchJobId === null ? null : await getBatchJob(pool, found.batchJobId);
   return { job, jobType: found.jobType, figures: batchFigures(found.batch), batches: [found.batch] };
 }
@@ -78,18 +89,17 @@ export async function detailRoutes(
 ): Promise<void> {
   app.get('/:id', { config: { action: 'detail.read' } }, async (request): Promise<Success<DetailData>> => {
     const context = request.monitorContext!;
-    const target = parseMonitorTarget(request.params);
+    const scope = parseScopeParameter(request.params);
     parseQuery(EmptyQuerySchema, request.query);
-    const { job, figures, batches } = await readTarget(pool, target);
-    const scope = scopeOf(target);
+    const { job, figures, batches } = await readTarget(pool, scope);
     const errors = await readErrorSummary(pool, scope);
     const timeline = await readTimeline(pool, scope);
-    await auditRead(pool, context, 'detail.read', { id: keyOf(target) });
+    await auditRead(pool, context, 'detail.read', { id: scopeKey(scope) });
     return {
       success: true,
       data: {
-        kind: target.kind,
-        key: keyOf(target),
+        kind: 'batchJobId' in scope ? 'job' : 'batch',
+        key: scopeKey(scope),
         job: job ? jobHeaderView(job) : null,
         figures,
         batches,
@@ -108,20 +118,20 @@ export async function detailRoutes(
     { config: { action: 'requests.read' } },
     async (request): Promise<Success<RequestsData>> => {
       const context = request.monitorContext!;
-      const target = parseMonitorTarget(request.params);
+      const scope = parseScopeParameter(request.params);
       const query = parseQuery(RequestsQuerySchema, request.query);
-      await readTarget(pool, target);
-      const { total, requests } = await readRequestOutcomes(pool, scopeOf(target), {
+      if ((await readScopeJobType(pool, scope)) === null) throw notFound(scope);
+      const { total, requests } = await readRequestOutcomes(pool, scope, {
         outcome: query.outcome,
         errorCode: query.errorCode,
         limit: query.limit,
         offset: (query.page - 1) * query.limit,
       });
-      await auditRead(pool, context, 'requests.read', { id: keyOf(target), ...query });
+      await auditRead(pool, context, 'requests.read', { id: scopeKey(scope), ...query });
       return {
         success: true,
         data: {
-          key: keyOf(target),
+          key: scopeKey(scope),
           requests: requests.map((outcome) => ({ ...outcome, landedAt: outcome.landedAt.toISOString() })),
           pagination: {
             page: query.page,
@@ -136,29 +146,18 @@ export async function detailRoutes(
 
   app.get('/:id/export', { config: { action: 'export.read' } }, async (request, reply) => {
     const context = request.monitorContext!;
-    const target = parseMonitorTarget(request.params);
+    const scope = parseScopeParameter(request.params);
     const query = parseQuery(ExportQuerySchema, request.query);
-    const { jobType } = await readTarget(pool, target);
-    const declared = jobTypes.get(jobType) ?? null;
-    if (declared === null && query.what === 'rows') {
-      throw new ApiError(
-        409,
-        'job_type_unknown',
-        `job type ${jobType} is not declared here, so its target table is unknown`,
-        'id',
-      );
-    }
-    const stream = await openExport(pool, {
-      scope: scopeOf(target),
-      what: query.what,
-      format: query.format,
-      target: declared?.target ?? null,
+    const stream = await openScopeExport(pool, jobTypes, { scope, ...query }).catch((error: unknown) => {
+      throw exportRefusal(error);
     });
-    await auditRead(pool, context, 'export.read', { id: keyOf(target), ...query }).catch((error: unknown) => {
-      stream.destroy();
-      throw error;
-    });
-    const file = `batchline-${keyOf(target)}-${query.what}.${query.format}`;
+    await auditRead(pool, context, 'export.read', { id: scopeKey(scope), ...query }).catch(
+      (error: unknown) => {
+        stream.destroy();
+        throw error;
+      },
+    );
+    const file = `batchline-${scopeKey(scope)}-${query.what}.${query.format}`;
     return reply
       .type(query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="${file}"`)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ensureTargetTables, insertBatchJob, insertBatchLog, type Pool } from '@batchline/db';
 import { BatchStatus } from '@batchline/domain';
 import { type JobType, type JobTypeSet, loadJobTypes } from '@batchline/job-types';
-import { entitiesDeclaration } from '@batchline/testing';
+import { entitiesDeclaration } from './job-type-declarations.ts';
 
 /** The job types of the results tests: the built-in ones and `entities` (text, real and jsonb columns). */
 export function entitiesJobTypes(): { jobTypes: JobTypeSet; entities: JobType } {
