@@ -9,6 +9,7 @@ import { AdminGuard } from './admin-guard.ts';
 import type { Pricing } from './figures.ts';
 import { createMonitorMetrics, type MonitorMetrics } from './metrics.ts';
 import { adminApiPlugin } from './plugins/admin-api.ts';
+import { apiDocsPlugin } from './plugins/api-docs.ts';
 import { dashboardPlugin } from './plugins/dashboard.ts';
 import { operationsPlugin } from './plugins/operations.ts';
 import { securityPlugin } from './plugins/security.ts';
@@ -37,7 +38,7 @@ export interface MonitorAppDeps {
   now?: () => number;
 }
 
-const ADMIN_PREFIX = '/api/admin/batch-monitoring';
+export const ADMIN_PREFIX = '/api/admin/batch-monitoring';
 const DEFAULT_RATE_LIMIT = { limit: 60, windowMs: 60_000 };
 const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -73,6 +74,7 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     jobTypes: deps.jobTypes ?? builtInJobTypes(),
     actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
   });
+  await app.register(apiDocsPlugin, { adminPrefix: ADMIN_PREFIX });
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
   return app;
 }
