@@ -29,10 +29,19 @@ const ERROR_ANSWERS: Record<string, string> = {
   '401': 'No valid bearer token',
   '403': 'The token may only read',
   '404': 'The batch or job does not exist',
-  '409': 'The action does not apply to the batch in its state',
+  '409':
+    'The action does not apply to the batch in its state (an export: the job type or its table is unknown)',
   '429': 'Rate limited (`Retry-After`)',
   '503': 'The audit log cannot be written',
 };
+
+/** Which error answers a route can give: 403 and 409 only for actions, 404 only for routes on one batch or job. */
+function errorApplies(status: string, operation: Operation, hasId: boolean): boolean {
+  if (status === '403') return operation.operatorOnly;
+  if (status === '404') return hasId;
+  if (status === '409') return operation.operatorOnly || operation.answer === 'stream';
+  return true;
+}
 
 function operationObject(operation: Operation, failure: JsonSchema): JsonSchema {
   const hasId = operation.path.includes('{id}');
@@ -70,10 +79,12 @@ function operationObject(operation: Operation, failure: JsonSchema): JsonSchema 
     responses: {
       [operation.status]: { description: 'Success', content },
       ...Object.fromEntries(
-        Object.entries(ERROR_ANSWERS).map(([status, description]) => [
-          status,
-          { description, content: { 'application/json': { schema: failure } } },
-        ]),
+        Object.entries(ERROR_ANSWERS)
+          .filter(([status]) => errorApplies(status, operation, hasId))
+          .map(([status, description]) => [
+            status,
+            { description, content: { 'application/json': { schema: failure } } },
+          ]),
       ),
     },
   };
