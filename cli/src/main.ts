@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   priority: async () => (await import('./commands/batch-actions.ts')).priorityCommand,
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   replay: async () => (await import('./commands/replay.ts')).replayCommand,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
   dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
   webhooks: async () => (await import('./commands/webhooks.ts')).webhooksCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,

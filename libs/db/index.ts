@@ -29,6 +29,16 @@ export {
 } from './src/completion-estimates.ts';
 export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/copy.ts';
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
+export {
+  EXPORT_CONTENTS,
+  EXPORT_FORMATS,
+  type ExportContent,
+  type ExportFormat,
+  type ExportRequest,
+  exportCopySql,
+  openExport,
+  openScopeExport,
+} from './src/export.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   type EpisodeAnnouncement,
@@ -47,6 +57,19 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export {
+  finalOutcomesSql,
+  type OutcomeScope,
+  parseScopeKey,
+  type RequestOutcome,
+  type RequestOutcomeFilter,
+  type RequestOutcomeKind,
+  readErrorSummary,
+  readRequestOutcomes,
+  readScopeJobType,
+  scopeBatchLogsSql,
+  scopeKey,
+} from './src/request-outcomes.ts';
 export {
   type ExistingRelation,
   ensureTargetTables,

@@ -1,4 +1,11 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
+export {
+  type EntityRow,
+  entitiesJobTypes,
+  parseCsv,
+  type SeededJob,
+  seedEntitiesJob,
+} from './src/entities-job.ts';
 export { type SeededHistory, seedHistory } from './src/history.ts';
 export {
   embeddingsDeclaration,

@@ -1,5 +1,11 @@
 /** Why a database operation of ours refused to go on; callers branch on `code`. */
-export type DbErrorCode = 'migration_checksum_mismatch' | 'migration_failed' | 'batch_not_found';
+export type DbErrorCode =
+  | 'migration_checksum_mismatch'
+  | 'migration_failed'
+  | 'batch_not_found'
+  | 'job_not_found'
+  | 'job_type_unknown'
+  | 'export_table_missing';
 
 export class DbError extends Error {
   override readonly name = 'DbError';

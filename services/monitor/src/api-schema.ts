@@ -185,6 +185,50 @@ export const JobSchema = z.strictObject({
 });
 export type Job = z.infer<typeof JobSchema>;
 
+/** A job's figures (`readBatchJobFigures`): each request counted once across its parts and retry rounds. */
+export const BatchJobFiguresSchema = z.strictObject({
+  totalRequests: z.number().int(),
+  succeededRequests: z.number().int(),
+  failedRequests: z.number().int(),
+  unresolvedRequests: z.number().int(),
+  batches: z.number().int(),
+  pendingBatches: z.number().int(),
+  retryRounds: z.number().int(),
+});
+export type BatchJobFigures = z.infer<typeof BatchJobFiguresSchema>;
+
+/** One batch of a job: a part of its submission (`partIndex`) or a retry round (`retryRound` > 0, `retryOf`). */
+export const JobBatchSchema = z.strictObject({
+  id: BatchLogId,
+  batchId: z.string(),
+  status: JobStateSchema,
+  providerStatus: z.string().nullable(),
+  partIndex: z.number().int().nullable(),
+  retryRound: z.number().int(),
+  retryOf: BatchLogId.nullable(),
+  requestCount: z.number(),
+  completedCount: z.number(),
+  failedCount: z.number(),
+  createdAt: Timestamp,
+});
+export type JobBatch = z.infer<typeof JobBatchSchema>;
+
+/** A batch job (issue 15): a submission, its figures and its batches. `key` is how the API names it (`job-45`). */
+export const BatchJobSchema = z.strictObject({
+  id: z.number().int().positive(),
+  key: z.string(),
+  jobType: z.string(),
+  provider: z.string(),
+  model: z.string().nullable(),
+  origin: z.string(),
+  outcome: z.enum(['succeeded', 'partially_succeeded', 'failed']).nullable(),
+  createdAt: Timestamp,
+  finalizedAt: Timestamp.nullable(),
+  figures: BatchJobFiguresSchema,
+  batches: z.array(JobBatchSchema),
+});
+export type BatchJob = z.infer<typeof BatchJobSchema>;
+
 export const PollingSchema = z.strictObject({
   paused: z.boolean(),
   changedAt: Timestamp,
@@ -205,6 +249,8 @@ export const MonitoringDataSchema = z.strictObject({
   trends: TrendsSchema,
   providers: z.array(ProviderStateSchema),
   jobs: z.array(JobSchema),
+  /** Added with issue 15: the batch jobs created in the window (of the job type), newest first, up to `limit`. */
+  batchJobs: z.array(BatchJobSchema),
   historical: z.array(HistoricalPointSchema),
   pagination: z.strictObject({
     page: z.number().int(),

@@ -1,5 +1,18 @@
+import {
+  type BatchJobFigures as BatchJobFiguresRow,
+  type BatchJob as BatchJobRow,
+  scopeKey,
+} from '@batchline/db';
 import { type AlertRule, formatMinute } from './alert-cadence.ts';
-import type { AlertRules, Polling, ProviderState, RecentAlert } from './api-schema.ts';
+import type {
+  AlertRules,
+  BatchJob,
+  BatchJobFigures,
+  JobBatch,
+  Polling,
+  ProviderState,
+  RecentAlert,
+} from './api-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
 import type { PollingState } from './store/polling-control.ts';
 import type { ProviderStateRow } from './store/provider-states.ts';
@@ -72,3 +85,24 @@ export const providerStateView = (row: ProviderStateRow): ProviderState => ({
       ? { at: row.since.toISOString(), until: row.until.toISOString() }
       : null,
 });
+
+export const jobFiguresView = ({ batchJobId: _, ...figures }: BatchJobFiguresRow): BatchJobFigures => figures;
+
+/** A job without its figures and batches (the job a detail view belongs to). */
+export const jobHeaderView = (job: BatchJobRow): Omit<BatchJob, 'figures' | 'batches'> => ({
+  id: job.id,
+  key: scopeKey({ batchJobId: job.id }),
+  jobType: job.jobType,
+  provider: job.provider,
+  model: job.model,
+  origin: job.origin,
+  outcome: job.outcome,
+  createdAt: job.createdAt.toISOString(),
+  finalizedAt: job.finalizedAt?.toISOString() ?? null,
+});
+
+export const batchJobView = (
+  job: BatchJobRow,
+  figures: BatchJobFiguresRow,
+  batches: JobBatch[],
+): BatchJob => ({ ...jobHeaderView(job), figures: jobFiguresView(figures), batches });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { countBatchesByState, type Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import { builtInJobTypes, type JobTypeSet } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import type { BatchProvider } from '@batchline/providers';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -8,6 +9,7 @@ import { AdminGuard } from './admin-guard.ts';
 import type { Pricing } from './figures.ts';
 import { createMonitorMetrics, type MonitorMetrics } from './metrics.ts';
 import { adminApiPlugin } from './plugins/admin-api.ts';
+import { apiDocsPlugin } from './plugins/api-docs.ts';
 import { dashboardPlugin } from './plugins/dashboard.ts';
 import { operationsPlugin } from './plugins/operations.ts';
 import { securityPlugin } from './plugins/security.ts';
@@ -21,6 +23,8 @@ export interface MonitorAppDeps {
   operatorTokens: readonly string[];
   readerTokens: readonly string[];
   pricing: Pricing;
+  /** The job types in force (BATCHLINE_JOB_TYPES); the built-in ones when not given. */
+  jobTypes?: JobTypeSet;
   /** First status check of a batch the monitor submits (a retry): the first POLL_SCHEDULE step. */
   firstPollDelayMs: number;
   /** The built dashboard (`index.html` and `assets/`); null serves the API alone. */
@@ -34,7 +38,7 @@ export interface MonitorAppDeps {
   now?: () => number;
 }
 
-const ADMIN_PREFIX = '/api/admin/batch-monitoring';
+export const ADMIN_PREFIX = '/api/admin/batch-monitoring';
 const DEFAULT_RATE_LIMIT = { limit: 60, windowMs: 60_000 };
 const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -67,8 +71,10 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     prefix: ADMIN_PREFIX,
     guard,
     pricing: deps.pricing,
+    jobTypes: deps.jobTypes ?? builtInJobTypes(),
     actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
   });
+  await app.register(apiDocsPlugin, { adminPrefix: ADMIN_PREFIX });
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
   return app;
 }

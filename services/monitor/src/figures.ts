@@ -40,7 +40,7 @@ export const money = (value: number): number => round(value, 6);
 export const percent = (value: number): number => round(value, 2);
 export const rate = (value: number): number => round(value, 2);
 
-const share = (part: number, whole: number): number => (whole > 0 ? (part / whole) * 100 : 0);
+export const share = (part: number, whole: number): number => (whole > 0 ? (part / whole) * 100 : 0);
 
 const isFinished = (state: JobState): boolean => state === 'completed' || state === 'failed';
 

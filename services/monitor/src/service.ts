@@ -21,7 +21,7 @@ export const monitorService = defineService({
   name: 'monitor',
   settings: monitorSettings,
   defaultHealthPort: 9405,
-  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId }) {
+  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId, jobTypes }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
     const metrics = createMonitorMetrics(() => countBatchesByState(pool));
     const app = await buildApp({
@@ -34,6 +34,7 @@ export const monitorService = defineService({
       operatorTokens: config.ADMIN_TOKENS,
       readerTokens: config.ADMIN_READONLY_TOKENS,
       pricing: pricingFrom(config),
+      jobTypes,
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),

@@ -1,3 +1,4 @@
+import { EXPORT_CONTENTS, EXPORT_FORMATS, type OutcomeScope, parseScopeKey } from '@batchline/db';
 import { PROVIDERS, RetryCode } from '@batchline/domain';
 import { z } from 'zod';
 import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
@@ -126,6 +127,8 @@ export const MonitoringQuerySchema: z.ZodType<MonitoringQuery> = z
 
 /** Actions that take no parameters accept an empty object (or no body) and nothing else. */
 export const EmptyBodySchema = z.strictObject({});
+/** Routes that take no query parameters refuse any. */
+export const EmptyQuerySchema = z.strictObject({});
 
 /** `/polling/pause` and `/polling/resume`: every status check, or (`provider`) that provider's pending batches. */
 export const PollingBodySchema = z.strictObject({
@@ -207,3 +210,41 @@ export const AlertSettingsSchema = z
   })
   .refine((settings) => Object.keys(settings).length > 0, { error: 'must change at least one setting' });
 export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
+
+/** A `:id` path parameter of the read routes: a batch log id (`123`) or a job (`job-45`). */
+export function parseScopeParameter(params: unknown): OutcomeScope {
+  const raw = (params as { id?: unknown } | undefined)?.id;
+  const scope = typeof raw === 'string' ? parseScopeKey(raw) : null;
+  if (scope) return scope;
+  throw invalid('id', 'id must be a batch log id (a positive whole number) or a job (job-<id>)');
+}
+
+export interface RequestsQuery {
+  outcome: 'succeeded' | 'failed' | null;
+  errorCode: string | null;
+  page: number;
+  limit: number;
+}
+
+export const RequestsQuerySchema: z.ZodType<RequestsQuery> = z
+  .strictObject({
+    outcome: z.enum(['succeeded', 'failed'], { error: 'must be succeeded or failed' }).optional(),
+    errorCode: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be an error code such as http_429' })
+      .optional(),
+    page: wholeNumber(1, MAX_PAGE).optional(),
+    limit: wholeNumber(1, MAX_LIMIT).optional(),
+  })
+  .transform((query) => ({
+    outcome: query.outcome ?? null,
+    errorCode: query.errorCode ?? null,
+    page: query.page ?? 1,
+    limit: query.limit ?? 50,
+  }));
+
+export const ExportQuerySchema = z.strictObject({
+  what: z.enum(EXPORT_CONTENTS, { error: `must be one of ${EXPORT_CONTENTS.join(', ')}` }),
+  format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(', ')}` }),
+});
+export type ExportQuery = z.infer<typeof ExportQuerySchema>;

@@ -1,57 +1,17 @@
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CHAT_COMPLETIONS_URL } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DASHBOARD_DIR } from '../src/dashboard-assets.ts';
-import { buildTestApp, failed, OPERATOR_TOKEN, ok, seedBatch, TEST_PRICES } from './support.ts';
-
-/** Debian's chromium (`apt-get install chromium`; .ci/run installs it). */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../.artifacts/', import.meta.url));
-
-async function launchChromium(): Promise<Browser> {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
-  });
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
-
-/** Opens the dashboard on a laptop-sized screen and signs in; collects every page error. */
-async function signedIn(browser: Browser, address: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(address);
-  await page.getByLabel('Admin token').fill(OPERATOR_TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('metric-total-jobs').waitFor();
-  return { page, errors };
-}
-
-const figure = async (page: Page, id: string) =>
-  Number(await page.getByTestId(`metric-${id}`).getAttribute('data-value'));
+import { ARTIFACTS, figure, launchChromium, signedIn } from './browser.ts';
+import { buildTestApp, failed, ok, seedBatch, TEST_PRICES } from './support.ts';
 
 describe('the dashboard in Debian chromium', () => {
   let db: MigratedTestDatabase;

@@ -8,6 +8,7 @@ import {
   type TimeRange,
 } from './api.ts';
 import { AlertsPanel } from './components/AlertsPanel.tsx';
+import { BatchJobs } from './components/BatchJobs.tsx';
 import { CostChart, QueueChart, ThroughputChart } from './components/Charts.tsx';
 import { Header } from './components/Header.tsx';
 import { JobTable } from './components/JobTable.tsx';
@@ -181,6 +182,7 @@ export function App() {
             byModel={data.byModel}
             timeRange={timeRange}
           />
+          <BatchJobs jobs={data.batchJobs} timeRange={timeRange} api={api} guarded={guarded} />
           <JobTable
             jobs={data.jobs}
             pagination={data.pagination}

@@ -14,11 +14,13 @@ import type {
   Success,
   TimeRange,
 } from '../../src/api-schema.ts';
+import type { DetailData, RequestsData } from '../../src/detail-schema.ts';
 
 export type {
   AlertRuleDelivery,
   AlertRules,
   AlertsData,
+  BatchJob,
   HistoricalPoint,
   Job,
   JobState,
@@ -34,6 +36,7 @@ export type {
   TimeRange,
   Trends,
 } from '../../src/api-schema.ts';
+export type { DetailData, RequestOutcome, RequestsData, TimelineEntry } from '../../src/detail-schema.ts';
 
 /** An answer other than success, with the API's error code and the field at fault. */
 export class ApiRequestError extends Error {
@@ -87,6 +90,16 @@ export function adminApi(token: string) {
       return request('GET', `?${query}`);
     },
     alerts: (): Promise<AlertsData> => request('GET', '/alerts'),
+    /** A batch (`123`) or a job (`job-45`) with its figures, batches, error summary and timeline. */
+    detail: (key: string): Promise<DetailData> => request('GET', `/${encodeURIComponent(key)}`),
+    requests: (
+      key: string,
+      params: { outcome: 'succeeded' | 'failed' | ''; page: number },
+    ): Promise<RequestsData> => {
+      const query = new URLSearchParams({ page: String(params.page), limit: '25' });
+      if (params.outcome) query.set('outcome', params.outcome);
+      return request('GET', `/${encodeURIComponent(key)}/requests?${query}`);
+    },
     updateAlerts: (settings: Partial<Omit<AlertRules, 'updatedAt' | 'updatedBy'>>): Promise<AlertRulesData> =>
       request('POST', '/alerts', settings),
     retry: (id: number): Promise<RetryResult> => request('POST', `/${id}/retry`, {}),

@@ -1,9 +1,10 @@
-import { type Pool, readBatchProgress } from '@batchline/db';
+import { listBatchJobs, type Pool, readBatchProgress } from '@batchline/db';
 import type { FastifyInstance } from 'fastify';
 import type { MonitoringData, Success } from '../api-schema.ts';
 import { pollingView, providerStateView } from '../api-views.ts';
 import { computeFigures, jobView, type Pricing, summaryOf, TIME_RANGES } from '../figures.ts';
 import { auditRead } from '../request-context.ts';
+import { readBatchJobViews } from '../store/batch-jobs.ts';
 import { readMonitoringSnapshot } from '../store/monitoring-snapshot.ts';
 import { readPreviousPeriod } from '../store/previous-period.ts';
 import { readProviderStates } from '../store/provider-states.ts';
@@ -17,7 +18,8 @@ export interface MonitoringRoutesOptions {
 
 /**
  * The monitoring view of one query: figures (with their breakdowns and their change against the previous period),
- * charts, live queues, polling and provider state, and one page of jobs with their estimates.
+ * charts, live queues, polling and provider state, one page of jobs with their estimates, and the batch jobs
+ * created in the window with their figures and batches.
  */
 async function readMonitoring(
   { pool, pricing }: MonitoringRoutesOptions,
@@ -35,6 +37,10 @@ async function readMonitoring(
   );
   const previous = await readPreviousPeriod(pool, { rangeMs, jobType: query.jobType, to: snapshot.from });
   const providers = await readProviderStates(pool);
+  const batchJobs = await readBatchJobViews(
+    pool,
+    await listBatchJobs(pool, { limit: query.limit, jobType: query.jobType, since: snapshot.from }),
+  );
   const figures = computeFigures({
     groups: snapshot.groups,
     liveQueues: snapshot.liveQueues,
@@ -59,6 +65,7 @@ async function readMonitoring(
     ),
     providers: providers.map(providerStateView),
     jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails, progress.get(job.id))),
+    batchJobs,
     historical: figures.historical,
     pagination: {
       page: query.page,
