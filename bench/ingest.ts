@@ -10,6 +10,7 @@
  * lines (review_sentiment, or `--job-type NAME` of examples/job-types/; `none` to skip), served by the emulator.
  *
  *   npm run bench:ingest -- [--files 40mb,200mb] [--paths submit,track] [--rounds 3] [--batches 1] [--monolith]
+ *                           [--profile DIR]
  *                           [--job-type review_sentiment|review_embeddings|none] [--env NAME=VALUE ...] [--logs PATH]
  */
 import { readFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     /** Also runs the shared reference's naive monolith.mjs. */
     monolith: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
+    /** Writes each service's CPU profile and memory samples into this folder (bench/ingest/profile-preload.mjs). */
+    profile: { type: 'string' },
     logs: { type: 'string' },
     'job-type': { type: 'string', default: DEFAULT_COMPARED_JOB_TYPE },
   },
@@ -62,6 +65,10 @@ const serviceEnv = Object.fromEntries(
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
+if (values.profile) {
+  const preload = new URL('./ingest/profile-preload.mjs', import.meta.url).pathname;
+  Object.assign(serviceEnv, { NODE_OPTIONS: `--import=${preload}`, BENCH_PROFILE_DIR: values.profile });
+}
 const compared = values['job-type'] === 'none' ? null : jobTypes.set.named(values['job-type']);
 if (compared?.name === DEFAULT_JOB_TYPE)
   throw new Error(`--job-type names the job type to compare with ${DEFAULT_JOB_TYPE}`);

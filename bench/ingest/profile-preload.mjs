@@ -14,7 +14,10 @@ if (dir) {
   session.post('Profiler.setSamplingInterval', { interval: 1000 });
   session.post('Profiler.start');
   const sample = setInterval(() => {
-    appendFileSync(`${name}.memory.jsonl`, `${JSON.stringify({ at: Date.now(), ...process.memoryUsage() })}\n`);
+    appendFileSync(
+      `${name}.memory.jsonl`,
+      `${JSON.stringify({ at: Date.now(), ...process.memoryUsage() })}\n`,
+    );
   }, 250);
   sample.unref();
   process.on('exit', () => {
