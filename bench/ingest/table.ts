@@ -115,7 +115,8 @@ export function printTable(all: PathFigures[], load: { before: string; after: st
       'pipeline s: median over the rounds, from provider_terminal_at (the poller saw `completed`) to status 2.',
       'reference s: shared perf-reference `stream-ref.mjs --fk --outcomes`, whole process, start-up included.',
       "CPU-s: pipeline = every service + the database's Postgres backends + nats-server (shared with other users of",
-      '  the server) + the bench serving the file; reference = its process + its Postgres backend.',
+      `  the server); not counted: ${PROVIDER_SIDE}, the provider's side (serving the file; the bench's status polls).`,
+      '  reference = its process + its Postgres backend (it reads the file from disk: no download).',
       'Rounds and CPU per process (medians):',
       ...all.flatMap((f) => {
         const s = summarize(f);
