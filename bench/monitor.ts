@@ -1,13 +1,13 @@
 /**
  * `npm run bench:monitor`: the monitor's goal — `GET /api/admin/batch-monitoring?timeRange=30d&includeDetails=true`
- * answers with p95 ≤ 50 ms when the database holds 100,000 batch logs and 5,000,000 request results.
+ * answers with p95 ≤ 50 ms when the database holds 100,000 batch logs and 5,000,000 request results (× --scale).
  *
  * Seeds a fresh database with generate_series (batches spread over the last 30 days: 1 % still running, the rest
  * completed or expired, 50 or 100 results each, token usage and error codes on every result), records the
  * monitor's facts of the final batches in one pass, then times requests over a real socket (each one
  * authenticated, validated, computed and audited) and prints p50/p95/p99.
  *
- *   npm run bench:monitor -- [--requests 300] [--warmup 30] [--keep]
+ *   npm run bench:monitor -- [--requests 300] [--warmup 30] [--keep] [--scale 1|10]
  */
 import { parseArgs } from 'node:util';
 import { loadSettings, PollScheduleSettings, PricingSettings, pricingFrom } from '@batchline/config';
@@ -16,8 +16,6 @@ import { createLogger } from '@batchline/logging';
 import { buildApp } from '@batchline/monitor';
 import { createTestDatabase } from '@batchline/testing';
 
-const BATCHES = 100_000;
-const RESULTS = 5_000_000;
 const GOAL_P95_MS = 50;
 const TOKEN = 'bench-monitor-token-000000';
 const log = createLogger({ service: 'bench-monitor', level: 'silent' });
@@ -27,8 +25,18 @@ const { values: options } = parseArgs({
     requests: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
+    /**
+     * How large a seed: 1 = 100,000 batch logs and 5,000,000 results; 10 = issue 18's year of a large user
+     * (1,000,000 and 50,000,000, ~10 GB of disk: check `df` first).
+     */
+    scale: { type: 'string', default: '1' },
   },
 });
+if (!/^[1-9][0-9]*$/.test(options.scale))
+  throw new Error(`--scale takes a positive integer, not ${options.scale}`);
+const BATCHES = 100_000 * Number(options.scale);
+/** Per hundred batches: one running (none), one with 100 results, 98 with 50. */
+const RESULTS = 50 * BATCHES;
 
 /**
  * Batch g (1..100,000): every 100th still running (no results yet), every 37th of the others expired, the rest
@@ -88,6 +96,10 @@ async function seed(pool: Pool): Promise<void> {
       client.query('SELECT monitor_backfill_batch_facts()'),
     );
     await timed('vacuum analyze', () => client.query('VACUUM ANALYZE'));
+    const size = await client.query<{ size: string }>(
+      'SELECT pg_size_pretty(pg_database_size(current_database())) AS size',
+    );
+    console.log(`database size: ${size.rows[0]!.size}`);
     const { rows } = await client.query<{ batches: number; results: number }>(
       `SELECT (SELECT count(*)::int FROM batch_jobs_vp_logs) AS batches,
               (SELECT count(*)::int FROM batch_request_results) AS results`,

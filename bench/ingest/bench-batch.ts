@@ -1,6 +1,7 @@
 // The bench's batch at the emulator, and the databases every contender lands it in.
 import { join } from 'node:path';
 import { createPool, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import type { Viewpoint } from '@batchline/domain';
 import { type Emulator, type ExpectedBatchOutcomes, startEmulator } from '@batchline/emulator';
 import type { JobType } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
@@ -94,24 +95,12 @@ export async function prepareBatch(
 export async function benchDatabase(
   label: string,
   jobTypes: BenchJobTypes,
+  viewpoints: readonly Viewpoint[] = benchViewpoints(),
 ): Promise<{ db: TestDatabase; pool: Pool }> {
   const db = await createTestDatabase(`bench_${label}`);
   const pool = createPool({ connectionString: db.url, log, applicationName: 'bench' });
   await migrate(pool, log);
-  await upsertViewpoints(pool, benchViewpoints());
+  await upsertViewpoints(pool, viewpoints);
   await prepareJobTypeTables(pool, jobTypes.set);
   return { db, pool };
-}
-
-export function checkLanded(
-  who: string,
-  batch: BenchBatch,
-  landed: { results: number; associations: number },
-) {
-  if (landed.results !== batch.oracle.outcomes.length || landed.associations !== batch.expectedAssociations) {
-    throw new Error(
-      `${who} landed ${landed.results} outcomes and ${landed.associations} ${batch.jobType.name} rows; expected ` +
-        `${batch.oracle.outcomes.length} and ${batch.expectedAssociations}`,
-    );
-  }
 }

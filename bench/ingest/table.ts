@@ -1,124 +1,172 @@
-import type { ServiceName } from '@batchline/supervisor';
-import type { ContenderReport } from './contender.ts';
+import type { PipelineRun } from './pipeline-run.ts';
 import type { ProcessUsage } from './proc-stats.ts';
+import type { ReferenceRun } from './shared-reference.ts';
 
 const MIB = 1024 * 1024;
+const SERVICES = ['poller', 'fetcher', 'persister', 'notifier'];
 
-export interface PipelineFigures {
-  seconds: number;
-  results: number;
-  associations: number;
-  peakRss: Record<string, number>;
-  idleRss: Record<string, number>;
-  /**
-   * CPU used (and time waiting for a CPU) while the batch landed, by each service, by all Postgres backends of
-   * the database, and by the bench process, which serves the files as the emulator.
-   */
-  usage: Record<string, ProcessUsage>;
-}
+/** Issue 18's goals, printed beside each figure. */
+export const GOALS = {
+  wallRatio: 1.0,
+  wallRatioStretch: 0.8,
+  cpuRatio: 1.3,
+  serviceRssMiB: 100,
+  flatMiB: 5,
+};
 
-export interface FileFigures {
+/** One path (`submit`, `track`) of one file: every round of the pipeline and of the reference. */
+export interface PathFigures {
   file: string;
-  lines: number;
+  path: string;
   outputBytes: number;
-  associations: number;
-  /** The run of median time of each contender. */
-  pipeline: PipelineFigures | null;
-  reference: ContenderReport | null;
-  monolith: ContenderReport | null;
-  /** Seconds of every round, per contender. */
-  rounds: Record<string, number[]>;
+  lines: number;
+  rows: number;
+  pipeline: PipelineRun[];
+  reference: ReferenceRun[];
+  monolith: ReferenceRun[];
 }
 
-/** The run of median time (the lower middle one of an even count). */
-export function median<T extends { seconds: number }>(runs: T[]): T | null {
-  if (runs.length === 0) return null;
-  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)]!;
+export const medianOf = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** The provider's side (the bench serving the file) is the outside world's work: shown, not counted. */
+export const PROVIDER_SIDE = 'bench (files)';
+const sumCpu = (usage: Record<string, ProcessUsage>) =>
+  Object.entries(usage).reduce(
+    (sum, [name, { cpuSeconds }]) => (name === PROVIDER_SIDE ? sum : sum + cpuSeconds),
+    0,
+  );
+const mib = (bytes: number) => Math.round(bytes / MIB);
+const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+
+/** The figures the table and the README show: medians of the rounds. */
+export function summarize(f: PathFigures) {
+  const first = f.pipeline.map((run) => run.landings[0]!);
+  const seconds = medianOf(first.map((landing) => landing.seconds));
+  const cpu = medianOf(f.pipeline.map((run) => sumCpu(run.usage)));
+  const refSeconds = medianOf(f.reference.map((run) => run.seconds));
+  const refCpu = medianOf(f.reference.map((run) => run.cpuSeconds + run.postgresCpuSeconds));
+  const peak = Object.fromEntries(
+    SERVICES.map((name) => [name, medianOf(first.map((landing) => landing.peakRss[name] ?? 0))]),
+  );
+  const cpuBy = Object.fromEntries(
+    Object.keys(f.pipeline[0]?.usage ?? {}).map((name) => [
+      name,
+      medianOf(f.pipeline.map((run) => run.usage[name]?.cpuSeconds ?? 0)),
+    ]),
+  );
+  return {
+    seconds,
+    cpu,
+    refSeconds,
+    refCpu,
+    refProcessCpu: medianOf(f.reference.map((run) => run.cpuSeconds)),
+    refPostgresCpu: medianOf(f.reference.map((run) => run.postgresCpuSeconds)),
+    refRss: medianOf(f.reference.map((run) => run.peakRssBytes)),
+    monolithSeconds: f.monolith.length ? medianOf(f.monolith.map((run) => run.seconds)) : null,
+    peak,
+    cpuBy,
+  };
 }
 
-const mib = (bytes: number | undefined) => (bytes === undefined ? '-' : `${Math.round(bytes / MIB)}`);
-const fixed = (value: number | undefined, digits = 2) => (value === undefined ? '-' : value.toFixed(digits));
-const SERVICES: ServiceName[] = ['poller', 'fetcher', 'persister', 'notifier'];
-
-/** The figures of every file as one table, then the rounds, CPU and idle memory beneath it. */
-export function printTable(figures: FileFigures[]): void {
+export function printTable(all: PathFigures[], load: { before: string; after: string }): void {
   const header = [
     'file',
-    'MiB',
-    'lines',
-    'assoc.',
+    'path',
     'pipeline s',
-    'rows/s',
     'reference s',
-    'monolith s',
-    'pipe/ref',
-    'pipe/mono',
-    ...SERVICES.map((name) => `${name} MiB`),
-    'ref MiB',
-    'mono MiB',
+    `wall ratio (goal ≤ ${GOALS.wallRatio}, stretch ${GOALS.wallRatioStretch})`,
+    'pipeline CPU-s',
+    'reference CPU-s',
+    `CPU ratio (goal ≤ ${GOALS.cpuRatio})`,
+    `peak MiB ${SERVICES.join('/')} (goal ≤ ${GOALS.serviceRssMiB} each)`,
+    'reference MiB',
   ];
-  const rows = figures.map(({ pipeline, reference, monolith, ...f }) => {
-    const ratio = (other: ContenderReport | null) =>
-      pipeline && other ? fixed(pipeline.seconds / other.seconds) : '-';
+  const rows = all.map((f) => {
+    const s = summarize(f);
+    const wall = s.seconds / s.refSeconds;
+    const cpu = s.cpu / s.refCpu;
+    const peaks = SERVICES.map((name) => s.peak[name]!);
     return [
-      f.file,
-      fixed(f.outputBytes / MIB, 1),
-      String(f.lines),
-      String(f.associations),
-      fixed(pipeline?.seconds),
-      fixed(pipeline ? (f.lines + f.associations) / pipeline.seconds : undefined, 0),
-      fixed(reference?.seconds),
-      fixed(monolith?.seconds),
-      ratio(reference),
-      ratio(monolith),
-      ...SERVICES.map((name) => mib(pipeline?.peakRss[name])),
-      mib(reference?.peakRssBytes),
-      mib(monolith?.peakRssBytes),
+      `${f.file} (${(f.outputBytes / MIB).toFixed(0)} MiB)`,
+      f.path,
+      s.seconds.toFixed(2),
+      s.refSeconds.toFixed(2),
+      `${wall.toFixed(2)} ${verdict(wall <= GOALS.wallRatio)}`,
+      s.cpu.toFixed(2),
+      s.refCpu.toFixed(2),
+      `${cpu.toFixed(2)} ${verdict(cpu <= GOALS.cpuRatio)}`,
+      `${peaks.map(mib).join('/')} ${verdict(peaks.every((bytes) => bytes <= GOALS.serviceRssMiB * MIB))}`,
+      String(mib(s.refRss)),
     ];
   });
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padStart(widths[i]!)).join(' | ')} |`;
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`load average before: ${load.before}; after: ${load.after} (2 cores)`);
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-  const used = (name: string, usage: ProcessUsage) =>
-    `${name} ${usage.cpuSeconds.toFixed(2)} (${usage.waitedSeconds.toFixed(2)})`;
-  const cpu = figures.flatMap(({ file, pipeline, reference, monolith }) => [
-    ...(pipeline
-      ? [
-          `${file} pipeline: ${Object.entries(pipeline.usage)
-            .map(([name, usage]) => used(name, usage))
-            .join(', ')}`,
-        ]
-      : []),
-    ...Object.entries({ reference, monolith }).flatMap(([name, report]) =>
-      report
-        ? [`${file} ${name}: ${used('process', report.usage)}, ${used('postgres', report.databaseUsage)}`]
-        : [],
-    ),
-  ]);
-  const idle = figures.flatMap(({ file, pipeline }) =>
-    pipeline
-      ? [`${file}: ${SERVICES.map((name) => `${name} ${mib(pipeline.idleRss[name])}`).join(', ')}`]
-      : [],
-  );
   console.log(
     [
       '',
-      'pipeline s: from provider_terminal_at (the poller saw `completed`) until the bench sees status 2 (polling',
-      '  every 20 ms). reference s, monolith s: from the start of the download to the commit, in their',
-      '  own processes (process start-up excluded). rows/s: (outcomes + associations) / pipeline s.',
-      'MiB: peak RSS (VmHWM) of each process over its life, start-up included.',
-      ...(idle.length > 0 ? [`RSS of the services when idle, before the batch: ${idle.join('; ')}`] : []),
-      'Seconds of every round:',
-      ...figures.map(
-        ({ file, rounds }) =>
-          `  ${file}: ${Object.entries(rounds)
-            .map(([who, seconds]) => `${who} ${seconds.map((s) => s.toFixed(2)).join(', ')}`)
-            .join('; ')}`,
-      ),
-      'CPU seconds while landing the file, median runs (in parentheses: seconds runnable but waiting for a CPU):',
-      ...cpu.map((text) => `  ${text}`),
+      'pipeline s: median over the rounds, from provider_terminal_at (the poller saw `completed`) to status 2.',
+      'reference s: shared perf-reference `stream-ref.mjs --fk --outcomes`, whole process, start-up included.',
+      "CPU-s: pipeline = every service + the database's Postgres backends + nats-server (shared with other users of",
+      `  the server); not counted: ${PROVIDER_SIDE}, the provider's side (serving the file; the bench's status polls).`,
+      '  reference = its process + its Postgres backend (it reads the file from disk: no download).',
+      'Rounds and CPU per process (medians):',
+      ...all.flatMap((f) => {
+        const s = summarize(f);
+        return [
+          `  ${f.file} ${f.path}: pipeline s ${f.pipeline.map((run) => run.landings[0]!.seconds.toFixed(2)).join(', ')}; ` +
+            `reference s ${f.reference.map((run) => run.seconds.toFixed(2)).join(', ')}` +
+            (s.monolithSeconds === null ? '' : `; monolith s ${s.monolithSeconds.toFixed(2)}`),
+          `    CPU-s ${Object.entries(s.cpuBy)
+            .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+            .join(
+              ', ',
+            )}; reference process ${s.refProcessCpu.toFixed(2)}, its postgres ${s.refPostgresCpu.toFixed(2)}`,
+        ];
+      }),
     ].join('\n'),
   );
+  printFlatness(all);
+}
+
+/** Memory flatness: peaks after the first landing and after the last one, and the long-line file against the other. */
+function printFlatness(all: PathFigures[]): void {
+  const lines: string[] = [];
+  for (const f of all) {
+    const runs = f.pipeline.filter((run) => run.landings.length > 1);
+    if (runs.length === 0) continue;
+    const run = runs[0]!;
+    const first = run.landings[0]!;
+    const last = run.landings.at(-1)!;
+    const grew = SERVICES.map((name) => (last.peakRss[name] ?? 0) - (first.peakRss[name] ?? 0));
+    lines.push(
+      `  ${f.file} ${f.path}: peak MiB after landing 1 → ${run.landings.length}: ` +
+        SERVICES.map(
+          (name, i) =>
+            `${name} ${mib(first.peakRss[name] ?? 0)} → ${mib(last.peakRss[name] ?? 0)} (+${mib(grew[i]!)})`,
+        ).join(', ') +
+        ` — goal +${GOALS.flatMiB} MiB at most: ${verdict(grew.every((bytes) => bytes <= GOALS.flatMiB * MIB))}`,
+      `    per landing: ${run.landings.map((landing) => SERVICES.map((name) => mib(landing.peakRss[name] ?? 0)).join('/')).join('  ')}`,
+    );
+  }
+  for (const path of new Set(all.map((f) => f.path))) {
+    const [small, large] = ['40mb', '200mb'].map((file) =>
+      all.find((f) => f.file === file && f.path === path),
+    );
+    if (!small || !large) continue;
+    const a = summarize(small).peak;
+    const b = summarize(large).peak;
+    const diff = SERVICES.map((name) => b[name]! - a[name]!);
+    lines.push(
+      `  ${path}: 200mb peak − 40mb peak: ${SERVICES.map((name, i) => `${name} ${mib(diff[i]!)}`).join(', ')} MiB — goal ≤ ${GOALS.flatMiB}: ${verdict(diff.every((bytes) => bytes <= GOALS.flatMiB * MIB))}`,
+    );
+  }
+  if (lines.length > 0) console.log(['Memory (flat):', ...lines].join('\n'));
 }

@@ -1,7 +1,15 @@
 import type { ResultRecord } from '@batchline/domain';
 import type { z } from 'zod';
 import { EventValidationError } from './errors.ts';
-import { ResultsParsedEvent, resultRecordTuple, shippedRows } from './results-parsed.ts';
+import {
+  type ResultRecordTuple,
+  ResultsParsedEvent,
+  recordTupleIssue,
+  resultRecordTuple,
+  type ShippedRecord,
+  shippedRecord,
+  shippedRows,
+} from './results-parsed.ts';
 import { type EventOf, EventSchemas } from './schemas.ts';
 import { type Subject, Subjects } from './subjects.ts';
 
@@ -66,10 +74,37 @@ function recordsAsTuples(value: unknown): unknown {
  * Checks a wire-form `value` against the subject's schema and returns the event; throws `EventValidationError`.
  */
 export function validateEvent<S extends Subject>(subject: S, value: unknown): EventOf<S> {
-  const wire = subject === Subjects.resultsParsed ? recordsAsTuples(value) : value;
-  const result = EventSchemas[subject].safeDecode(wire as never);
+  if (subject === Subjects.resultsParsed) return validateResultsChunk(recordsAsTuples(value)) as EventOf<S>;
+  const result = EventSchemas[subject].safeDecode(value as never);
   if (result.success) return result.data as EventOf<S>;
   throw validationError(subject, result.error);
+}
+
+/**
+ * A results chunk: its envelope checked by the schema, its records (50,000 a batch) by `recordTupleIssue`, the
+ * check the schema's record tuple runs too, without building zod's result objects for every one.
+ */
+function validateResultsChunk(wire: unknown): ResultsParsedEvent {
+  const records = (wire as { records?: unknown } | null)?.records;
+  if (!Array.isArray(records)) {
+    const whole = ResultsParsedEvent.safeDecode(wire as never);
+    if (whole.success) return whole.data;
+    throw validationError(Subjects.resultsParsed, whole.error);
+  }
+  const envelope = ResultsParsedEvent.safeDecode({ ...(wire as object), records: [] } as never);
+  if (!envelope.success) throw validationError(Subjects.resultsParsed, envelope.error);
+  const decoded = new Array<ShippedRecord>(records.length);
+  for (let i = 0; i < records.length; i += 1) {
+    const issue = recordTupleIssue(records[i]);
+    if (issue)
+      throw new EventValidationError(
+        Subjects.resultsParsed,
+        ['records', i, ...issue.path].join('.'),
+        issue.message,
+      );
+    decoded[i] = shippedRecord(records[i] as ResultRecordTuple);
+  }
+  return { ...envelope.data, records: decoded };
 }
 
 /** Validates an event and JSON-encodes its wire form (records as tuples). */
