@@ -27,6 +27,10 @@ export const OpsErrorKind = z.enum([
   'results_not_landed',
   /** JetStream trouble that lasts: publishes failing, a consumer lagging, dead letters piling up. */
   'queue',
+  /** The provider refused a batch the batcher made (e.g. `token_limit_exceeded`): its requests were re-queued. */
+  'batch_refused',
+  /** A job type's daily budget would be exceeded: the batcher makes no more of its batches today. */
+  'budget_exceeded',
 ]);
 export type OpsErrorKind = z.infer<typeof OpsErrorKind>;
 

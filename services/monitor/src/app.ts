@@ -10,6 +10,7 @@ import { createMonitorMetrics, type MonitorMetrics } from './metrics.ts';
 import { adminApiPlugin } from './plugins/admin-api.ts';
 import { dashboardPlugin } from './plugins/dashboard.ts';
 import { operationsPlugin } from './plugins/operations.ts';
+import { type RequestIntakeOptions, requestIntakeRoutes } from './plugins/request-intake-routes.ts';
 import { securityPlugin } from './plugins/security.ts';
 
 export interface MonitorAppDeps {
@@ -30,6 +31,8 @@ export interface MonitorAppDeps {
   /** Readiness of what the app does not own (e.g. the bus), next to its own Postgres check. */
   readiness?: () => Record<string, boolean>;
   metrics?: MonitorMetrics;
+  /** `POST /api/admin/requests` (the batcher's intake); absent: the route is not served. */
+  requestIntake?: Omit<RequestIntakeOptions, 'guard'>;
   /** Clock of the rate limiter (tests). */
   now?: () => number;
 }
@@ -69,6 +72,9 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     pricing: deps.pricing,
     actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
   });
+  if (deps.requestIntake) {
+    await app.register(requestIntakeRoutes, { prefix: '/api/admin/requests', guard, ...deps.requestIntake });
+  }
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
   return app;
 }

@@ -1,5 +1,7 @@
 import { pricingFrom } from '@batchline/config';
 import { countBatchesByState } from '@batchline/db';
+import { enqueuedRequestMsgId, Subjects } from '@batchline/events';
+import { checkEnqueuedRequest } from '@batchline/job-types';
 import { startOutboxRelay } from '@batchline/outbox';
 import { createOpenAIProvider } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
@@ -21,7 +23,7 @@ export const monitorService = defineService({
   name: 'monitor',
   settings: monitorSettings,
   defaultHealthPort: 9405,
-  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId }) {
+  async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId, jobTypes }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
     const metrics = createMonitorMetrics(() => countBatchesByState(pool));
     const app = await buildApp({
@@ -37,6 +39,15 @@ export const monitorService = defineService({
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),
+      requestIntake: {
+        problemOf: (request) => {
+          const checked = checkEnqueuedRequest(jobTypes, request);
+          return 'problem' in checked ? checked.problem : null;
+        },
+        publish: async (request) =>
+          (await bus.publish(Subjects.requestsEnqueued, request, { msgId: enqueuedRequestMsgId(request) }))
+            .duplicate,
+      },
     });
     const address = await app.listen({ port: config.MONITOR_PORT, host: '0.0.0.0' });
     log.info({ address }, 'monitor listening');

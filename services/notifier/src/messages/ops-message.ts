@@ -23,6 +23,8 @@ const TITLE: Record<OpsErrorKind, string> = {
   batch_stuck: 'Batches stuck at the provider',
   results_not_landed: 'Results not landed',
   queue: 'Queue trouble',
+  batch_refused: 'Batch refused by the provider',
+  budget_exceeded: 'Daily budget reached',
 };
 
 const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
@@ -50,6 +52,10 @@ const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
     'Check the fetcher and persister (running? errors? DLQ?); the terminal event was published again to retry.',
   queue:
     'Check that NATS is up, that the consumers run and keep up, and what the DLQ holds; nothing is lost meanwhile.',
+  batch_refused:
+    'Its requests are queued again and go out in smaller batches; lower BATCHER_MAX_ENQUEUED_TOKENS if it repeats.',
+  budget_exceeded:
+    'Queued requests wait for tomorrow’s budget; raise BATCHER_DAILY_BUDGET_USD to send them today.',
 };
 
 const SEVERITY_ICON: Record<OpsErrorEvent['severity'], string> = {
