@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { monitorService } from '@batchline/monitor';
 import { type StartedService, startService } from '@batchline/runtime';
 import { BATCHLINE_BIN, type ServiceProcess, spawnServiceProcess } from '@batchline/supervisor';
 import {
+  freePort,
   type MigratedTestDatabase,
   migratedTestDatabase,
   silentLogger,
@@ -23,14 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const JOB_TYPE = 'specific_viewpoint';
 const ADMIN_TOKEN = 'batcher-e2e-admin-token-0000000000';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const request = (id: number) => ({

@@ -1,4 +1,5 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
+export { freePort } from './src/free-port.ts';
 export { type SeededHistory, seedHistory } from './src/history.ts';
 export {
   embeddingsDeclaration,

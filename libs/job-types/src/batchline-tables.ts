@@ -31,6 +31,9 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'alert_digests',
   'ops_episodes',
   'batch_jobs',
+  'batcher_requests',
+  'batcher_batches',
+  'batcher_controls',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */
