@@ -18,8 +18,11 @@ function textsOf(value: unknown, into: string[]): string[] {
  * enqueued-token limit.
  */
 export function promptTokens(body: Readonly<Record<string, unknown>>): number {
-  const messages = Array.isArray(body.messages) ? body.messages : null;
-  const texts = textsOf(messages ?? body.input ?? body.prompt ?? '', []);
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : null;
+  // A message's role is part of the per-message overhead; its content (a string or parts) is counted.
+  const counted =
+    messages === null ? (body.input ?? body.prompt ?? '') : messages.map((m) => m?.content ?? '');
+  const texts = textsOf(counted, []);
   const overhead = messages === null ? 0 : messages.length * TOKENS_PER_MESSAGE + 3;
   return texts.reduce((sum, text) => sum + countTokens(text), overhead);
 }
