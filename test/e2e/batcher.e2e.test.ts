@@ -134,6 +134,8 @@ describe('the batcher: requests through the subject, the API and the CLI, the ba
       },
       { timeoutMs: 90_000, intervalMs: 200 },
     );
+    const status = await run(process.execPath, [BATCHLINE_BIN, 'batcher', 'status'], { env });
+    expect(status.stdout).toMatch(/specific_viewpoint\s+openai\s+gpt-4o-mini\s+\d+/);
     // The rest, below BATCH_MAX_REQUESTS, goes out on demand.
     await run(process.execPath, [BATCHLINE_BIN, 'batcher', 'flush', '--job-type', JOB_TYPE], { env });
     const landed = await waitFor(

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
-import { requestFlush, setPaused } from '@batchline/batcher';
+import { batcherSettings, policiesOf, readQueueView, requestFlush, setPaused } from '@batchline/batcher';
 import { enqueuedRequestMsgId, Subjects } from '@batchline/events';
 import { commandContext, jobTypeFor, withDatabase } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { readInputRecords } from '../submission.ts';
+import { formatTable } from '../table.ts';
 import { withBus } from './bus-command.ts';
 import type { Command } from './command.ts';
 
@@ -56,16 +57,38 @@ export const enqueueCommand: Command = {
 
 export const batcherCommand: Command = {
   name: 'batcher',
-  usage: 'batchline batcher <flush|pause|resume> --job-type NAME',
+  usage: 'batchline batcher status | batchline batcher <flush|pause|resume> --job-type NAME',
   summary: 'controls the batcher for a job type: batch its queue now, or pause/resume making its batches',
   details: [
     'flush: everything the job type has queued goes out at the batcher’s next tick, whatever BATCH_MIN_SIZE says',
     '(still within BATCH_MAX_REQUESTS, the provider limits and the daily budget).',
     'pause: no batch of the job type is made; requests are still taken in and kept. resume ends the pause.',
+    'status: the queue per job type, provider and model: pending requests, the oldest one’s age, and when its next',
+    'batch is due (read with the batcher’s settings: BATCH_CREATE_INTERVAL, BATCH_MIN_SIZE, BATCHER_JOB_TYPES …).',
   ],
   options: { 'job-type': { type: 'string' } },
   async run({ values, positionals }) {
     const [action] = positionals;
+    if (action === 'status') {
+      const context = commandContext(true, batcherSettings);
+      const policies = policiesOf(context.config);
+      const now = new Date();
+      const groups = await withDatabase(context, (pool) => readQueueView(pool, policies, now));
+      console.log(
+        formatTable(
+          ['job type', 'provider', 'model', 'pending', 'oldest waited', 'next batch due'],
+          groups.map((group) => [
+            group.jobType,
+            group.provider,
+            group.model,
+            String(group.pending),
+            `${Math.round((now.getTime() - group.oldestEnqueuedAt.getTime()) / 1000)}s`,
+            group.paused ? 'paused' : group.nextBatchDueAt!.toISOString(),
+          ]),
+        ),
+      );
+      return;
+    }
     if (!['flush', 'pause', 'resume'].includes(action ?? '') || typeof values['job-type'] !== 'string')
       throw new UsageError('batcher needs flush, pause or resume and --job-type NAME');
     const context = commandContext(true);

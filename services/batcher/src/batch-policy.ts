@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CreateInterval, lastFirings, parseCreateInterval } from './create-interval.ts';
+import { type CreateInterval, lastFirings, nextFiring, parseCreateInterval } from './create-interval.ts';
 
 /** How one job type's requests are batched (BATCH_* settings, overridden per job type by BATCHER_JOB_TYPES). */
 export interface BatchPolicy {
@@ -121,3 +121,18 @@ export function parsePolicyOverrides(
 export const policyOf =
   (defaults: BatchPolicy, overrides: ReadonlyMap<string, PolicyOverride>) =>
   (jobType: string): BatchPolicy => ({ ...defaults, ...overrides.get(jobType) });
+
+/**
+ * When the group's next batch is due if nothing else arrives: now when it is due, the next firing when it holds
+ * `minSize`, else the second firing after its oldest request came (when it is overdue).
+ */
+export function nextBatchDue(
+  group: PendingGroup,
+  policy: BatchPolicy,
+  now: Date,
+  flushRequestedAt: Date | null,
+): Date {
+  if (dueTrigger(group, policy, now, flushRequestedAt) !== null) return now;
+  if (group.pending >= policy.minSize) return nextFiring(policy.interval, now);
+  return nextFiring(policy.interval, nextFiring(policy.interval, group.oldestEnqueuedAt));
+}

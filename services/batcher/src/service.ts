@@ -2,10 +2,9 @@ import { pricingFrom } from '@batchline/config';
 import { startOutboxRelay } from '@batchline/outbox';
 import { configuredProviders } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
-import { policyOf } from './batch-policy.ts';
 import { startBatcherLoop } from './batcher-loop.ts';
 import { intakeHandler } from './intake.ts';
-import { batcherSettings } from './settings.ts';
+import { batcherSettings, policiesOf } from './settings.ts';
 
 /**
  * The batcher: takes enqueued requests in (`batch.requests.enqueued`, acked after the insert commits; a request id
@@ -39,15 +38,7 @@ export const batcherService = defineService({
         maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
         leaseMs: config.BATCHER_LEASE,
         enabled: config.BATCH_PROCESSING_ENABLED,
-        policyOf: policyOf(
-          {
-            maxRequests: config.BATCH_MAX_REQUESTS,
-            minSize: config.BATCH_MIN_SIZE,
-            interval: config.BATCH_CREATE_INTERVAL,
-            dailyBudgetUsd: config.BATCHER_DAILY_BUDGET_USD ?? null,
-          },
-          config.BATCHER_JOB_TYPES,
-        ),
+        policyOf: policiesOf(config),
       },
       config.BATCHER_TICK,
     );

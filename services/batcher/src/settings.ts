@@ -11,7 +11,7 @@ import {
   text,
 } from '@batchline/config';
 import { z } from 'zod';
-import { parsePolicyOverrides } from './batch-policy.ts';
+import { parsePolicyOverrides, policyOf } from './batch-policy.ts';
 import { parseCreateInterval } from './create-interval.ts';
 
 const createInterval = z.string().transform((value, ctx) => {
@@ -98,3 +98,15 @@ export const batcherSettings = {
   }),
 };
 export type BatcherSettings = Settings<typeof batcherSettings>;
+
+/** Each job type's batching policy as the settings define it (the batcher and `batchline batcher status`). */
+export const policiesOf = (config: BatcherSettings) =>
+  policyOf(
+    {
+      maxRequests: config.BATCH_MAX_REQUESTS,
+      minSize: config.BATCH_MIN_SIZE,
+      interval: config.BATCH_CREATE_INTERVAL,
+      dailyBudgetUsd: config.BATCHER_DAILY_BUDGET_USD ?? null,
+    },
+    config.BATCHER_JOB_TYPES,
+  );

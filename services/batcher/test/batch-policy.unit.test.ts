@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type BatchPolicy,
   dueTrigger,
+  nextBatchDue,
   parsePolicyOverrides,
   policyOf,
   requestsThatFit,
@@ -111,5 +112,18 @@ describe('policy overrides', () => {
       error: expect.stringContaining('sentiment'),
     });
     expect(parsePolicyOverrides('nope')).toEqual({ error: 'is not JSON' });
+  });
+});
+
+describe('nextBatchDue', () => {
+  const now = at('2026-12-06T02:13:20Z');
+  it('is now when due, the next firing at min size, else the second firing after the oldest request', () => {
+    expect(nextBatchDue({ pending: 100, oldestEnqueuedAt: now }, every5m, now, null)).toEqual(now);
+    expect(
+      nextBatchDue({ pending: 10, oldestEnqueuedAt: at('2026-12-06T02:11:00Z') }, every5m, now, null),
+    ).toEqual(at('2026-12-06T02:15:00Z'));
+    expect(
+      nextBatchDue({ pending: 2, oldestEnqueuedAt: at('2026-12-06T02:11:00Z') }, every5m, now, null),
+    ).toEqual(at('2026-12-06T02:20:00Z'));
   });
 });
