@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).runCommand,
   up: async () => (await import('./commands/up.ts')).upCommand,
   submit: async () => (await import('./commands/submit.ts')).submitCommand,
+  enqueue: async () => (await import('./commands/enqueue.ts')).enqueueCommand,
+  batcher: async () => (await import('./commands/enqueue.ts')).batcherCommand,
   track: async () => (await import('./commands/track.ts')).trackCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
   retry: async () => (await import('./commands/retry.ts')).retryCommand,

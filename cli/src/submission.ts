@@ -9,22 +9,19 @@ import {
   type JobOrigin,
   type NewBatchJob,
   type Pool,
-  pgErrorCode,
   withTransaction,
 } from '@batchline/db';
 import { LineSplitter, type RetryPolicy, resolveRetryPolicy } from '@batchline/domain';
-import type { CatalogueEntry, InputRecord, JobType, RequestContext, RequestId } from '@batchline/job-types';
+import {
+  checkInputRecord,
+  type InputRecord,
+  type JobType,
+  loadCatalogue,
+  type RequestContext,
+  type RequestId,
+} from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
 import { CommandError } from './errors.ts';
-
-const INTEGER_TYPES: ReadonlySet<string> = new Set(['bigint', 'integer', 'smallint']);
-
-/** What a valid `input.id` is, for the message that refuses one (contract §8). */
-function idRule(jobType: JobType): string {
-  return jobType.target.idColumns.every((column) => INTEGER_TYPES.has(column.type))
-    ? 'a positive integer'
-    : 'a string of 1-64 characters from A-Z a-z 0-9 _ . -';
-}
 
 /**
  * Reads `submit` input — JSONL, one object a line with the job type's `input.id` and `input.fields` (for
@@ -32,7 +29,7 @@ function idRule(jobType: JobType): string {
  * repeated id, with the line number.
  */
 export async function readInputRecords(path: string, jobType: JobType): Promise<InputRecord[]> {
-  const { id: idField, fields } = jobType.declaration.input;
+  const { id: idField } = jobType.declaration.input;
   const records: InputRecord[] = [];
   const firstLineOf = new Map<RequestId, number>();
   const splitter = new LineSplitter(1024 * 1024);
@@ -51,22 +48,18 @@ export async function readInputRecords(path: string, jobType: JobType): Promise<
       problem = `${path}:${line}: not JSON`;
       return;
     }
-    const id = jobType.parseInputId(value[idField]);
-    if (id === null) {
-      problem = `${path}:${line}: "${idField}" must be ${idRule(jobType)}`;
+    const checked = checkInputRecord(jobType, value[idField], value);
+    if ('problem' in checked) {
+      problem = `${path}:${line}: ${checked.problem}`;
       return;
     }
-    const missing = fields.find((field) => typeof value[field] !== 'string' || value[field].trim() === '');
-    if (missing !== undefined) {
-      problem = `${path}:${line}: "${missing}" must be a non-empty string`;
-    } else if (firstLineOf.has(id)) {
+    const { record } = checked;
+    const { id } = record;
+    if (firstLineOf.has(id)) {
       problem = `${path}:${line}: duplicate ${idField} ${id} (first on line ${firstLineOf.get(id)})`;
     } else {
       firstLineOf.set(id, line);
-      records.push({
-        id,
-        fields: Object.fromEntries(fields.map((field) => [field, value[field] as string])),
-      });
+      records.push(record);
     }
   };
   try {
@@ -78,28 +71,6 @@ export async function readInputRecords(path: string, jobType: JobType): Promise<
   if (problem !== null) throw new CommandError(problem);
   if (records.length === 0) throw new CommandError(`${path}: no input lines to submit`);
   return records;
-}
-
-/** SQLSTATE undefined_table. */
-const UNDEFINED_TABLE = '42P01';
-
-/** The job type's catalogue, read once per submission; a job type without one has none. */
-async function loadCatalogue(pool: Pool, jobType: JobType): Promise<CatalogueEntry[]> {
-  const { catalogue } = jobType;
-  if (catalogue === null) return [];
-  const { rows } = await pool.query<CatalogueEntry>(catalogue.selectSql).catch((error: unknown) => {
-    throw new CommandError(
-      pgErrorCode(error) === UNDEFINED_TABLE
-        ? `${catalogue.table}, the catalogue of job type ${jobType.name}, does not exist: create and fill it before submitting`
-        : `cannot read ${catalogue.table}, the catalogue of job type ${jobType.name}: ${(error as Error).message}`,
-    );
-  });
-  if (rows.length === 0) {
-    throw new CommandError(
-      `${catalogue.table} is empty: fill the catalogue of job type ${jobType.name} before submitting`,
-    );
-  }
-  return rows;
 }
 
 export interface SubmittedBatch {

@@ -6,7 +6,7 @@ import type { Manifest } from './helm.ts';
  * through Secrets. Each function returns one line per problem.
  */
 
-export const SERVICES = ['poller', 'fetcher', 'persister', 'notifier', 'monitor'] as const;
+export const SERVICES = ['poller', 'fetcher', 'persister', 'notifier', 'monitor', 'batcher'] as const;
 export const SECRET_VARIABLES = [
   'DATABASE_URL',
   'OPENAI_API_KEY',

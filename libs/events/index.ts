@@ -1,5 +1,6 @@
 export { AlertChannel, AlertCondition, AlertRaisedEvent } from './src/alert-raised.ts';
 export { BATCH_FINALIZED_VERSION, BatchFinalizedEvent } from './src/batch-finalized.ts';
+export { BatchRequestEnqueuedEvent, enqueuedRequestMsgId } from './src/batch-request-enqueued.ts';
 export {
   decodeEvent,
   type EncodedResultsChunk,

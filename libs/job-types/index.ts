@@ -10,6 +10,12 @@ export {
   type WebhookEventName,
 } from './src/declaration.ts';
 export { JobTypeError, type JobTypeErrorCode } from './src/errors.ts';
+export {
+  checkEnqueuedRequest,
+  checkInputRecord,
+  loadCatalogue,
+  requestIdFromText,
+} from './src/input-record.ts';
 export type {
   AnswerCheck,
   Catalogue,

@@ -6,6 +6,7 @@ export {
   type SeededJob,
   seedEntitiesJob,
 } from './src/entities-job.ts';
+export { freePort } from './src/free-port.ts';
 export { type SeededHistory, seedHistory } from './src/history.ts';
 export {
   embeddingsDeclaration,

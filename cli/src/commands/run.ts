@@ -11,6 +11,7 @@ export const SERVICES: Record<string, () => Promise<ServiceDefinition>> = {
   persister: async () => (await import('@batchline/persister')).persisterService,
   notifier: async () => (await import('@batchline/notifier')).notifierService,
   monitor: async () => (await import('@batchline/monitor')).monitorService,
+  batcher: async () => (await import('@batchline/batcher')).batcherService,
 };
 
 /** `batchline run <service> --help`: the variables that service reads, with their defaults. */
@@ -33,7 +34,7 @@ const loadDefinition = (name: string | undefined) =>
 
 export const runCommand: Command = {
   name: 'run',
-  usage: 'batchline run <poller|fetcher|persister|notifier|monitor>',
+  usage: 'batchline run <poller|fetcher|persister|notifier|monitor|batcher>',
   summary: 'runs one service in the foreground; SIGTERM or SIGINT drains in-flight work and exits 0',
   details: ['`batchline run <service> --help` lists the variables that service reads.'],
   options: {},

@@ -10,7 +10,7 @@ import { SERVICES } from './run.ts';
 
 const RESTART_DELAY_MS = 2000;
 /** The pipeline and the monitor: everything `batchline run` knows. */
-const ALL_SERVICES: readonly ServiceName[] = [...PIPELINE_SERVICES, 'monitor'];
+const ALL_SERVICES: readonly ServiceName[] = [...PIPELINE_SERVICES, 'monitor', 'batcher'];
 
 export const upCommand: Command = {
   name: 'up',

@@ -34,6 +34,7 @@ type StreamSpec = { subjects: readonly string[] } | { captures: 'max_deliveries_
 
 /** The streams (plain names) and the subjects each one stores. */
 export const Streams = {
+  BATCH_REQUESTS: { subjects: [Subjects.requestsEnqueued] },
   BATCH_STATUS: { subjects: [Subjects.statusChanged] },
   BATCH_RESULTS: { subjects: [Subjects.resultsParsed] },
   BATCH_FINAL: { subjects: [Subjects.batchFinalized, Subjects.jobFinalized] },
@@ -46,6 +47,7 @@ export type StreamName = keyof typeof Streams;
 
 /** The durable pull consumers: which stream each reads and the one event subject it handles. */
 export const Consumers = {
+  batcher: { stream: 'BATCH_REQUESTS', subject: Subjects.requestsEnqueued },
   fetcher: { stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
   persister: { stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
   notifier: { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },

@@ -29,6 +29,10 @@ export const OpsErrorKind = z.enum([
   'queue',
   /** An outbound webhook (a job type's or the default one) refused or missed an event through its last attempt. */
   'webhook',
+  /** The provider refused a batch the batcher made (e.g. `token_limit_exceeded`): its requests were re-queued. */
+  'batch_refused',
+  /** A job type's daily budget would be exceeded: the batcher makes no more of its batches today. */
+  'budget_exceeded',
 ]);
 export type OpsErrorKind = z.infer<typeof OpsErrorKind>;
 

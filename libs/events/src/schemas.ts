@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AlertRaisedEvent } from './alert-raised.ts';
 import { BatchFinalizedEvent } from './batch-finalized.ts';
+import { BatchRequestEnqueuedEvent } from './batch-request-enqueued.ts';
 import { JobFinalizedEvent } from './job-finalized.ts';
 import { OpsErrorEvent, PollerSummaryEvent } from './ops-events.ts';
 import { ResultsParsedEvent } from './results-parsed.ts';
@@ -13,6 +14,7 @@ export const EventSchemas = {
   [Subjects.resultsParsed]: ResultsParsedEvent,
   [Subjects.batchFinalized]: BatchFinalizedEvent,
   [Subjects.jobFinalized]: JobFinalizedEvent,
+  [Subjects.requestsEnqueued]: BatchRequestEnqueuedEvent,
   [Subjects.alertRaised]: AlertRaisedEvent,
   [Subjects.opsError]: OpsErrorEvent,
   [Subjects.pollerSummary]: PollerSummaryEvent,

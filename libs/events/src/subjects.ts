@@ -7,6 +7,7 @@ export const Subjects = {
   resultsParsed: 'batch.results.parsed',
   batchFinalized: 'batch.finalized',
   jobFinalized: 'job.finalized',
+  requestsEnqueued: 'batch.requests.enqueued',
   alertRaised: 'alert.raised',
   opsError: 'ops.error',
   pollerSummary: 'ops.poller.summary',

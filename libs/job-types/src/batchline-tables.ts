@@ -32,6 +32,9 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'ops_episodes',
   'batch_jobs',
   'webhook_deliveries',
+  'batcher_requests',
+  'batcher_batches',
+  'batcher_controls',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

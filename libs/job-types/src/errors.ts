@@ -9,7 +9,9 @@ export type JobTypeErrorCode =
   /** `--job-type` or a batch log names a job type that is not declared. */
   | 'unknown_job_type'
   /** A declared target table exists but cannot take the job type's rows (missing column, key or type). */
-  | 'target_table_mismatch';
+  | 'target_table_mismatch'
+  /** A job type's catalogue table is missing or empty, so no request line can be built. */
+  | 'catalogue_unavailable';
 
 export class JobTypeError extends Error {
   override readonly name = 'JobTypeError';

@@ -12,6 +12,11 @@ import { adminApiPlugin } from './plugins/admin-api.ts';
 import { apiDocsPlugin } from './plugins/api-docs.ts';
 import { dashboardPlugin } from './plugins/dashboard.ts';
 import { operationsPlugin } from './plugins/operations.ts';
+import {
+  REQUEST_INTAKE_PATH,
+  type RequestIntakeOptions,
+  requestIntakeRoutes,
+} from './plugins/request-intake-routes.ts';
 import { securityPlugin } from './plugins/security.ts';
 
 export interface MonitorAppDeps {
@@ -34,6 +39,8 @@ export interface MonitorAppDeps {
   /** Readiness of what the app does not own (e.g. the bus), next to its own Postgres check. */
   readiness?: () => Record<string, boolean>;
   metrics?: MonitorMetrics;
+  /** `POST /api/admin/requests` (the batcher's intake); absent: the route is not served. */
+  requestIntake?: Omit<RequestIntakeOptions, 'guard'>;
   /** Clock of the rate limiter (tests). */
   now?: () => number;
 }
@@ -75,6 +82,9 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
   });
   await app.register(apiDocsPlugin, { adminPrefix: ADMIN_PREFIX });
+  if (deps.requestIntake) {
+    await app.register(requestIntakeRoutes, { prefix: REQUEST_INTAKE_PATH, guard, ...deps.requestIntake });
+  }
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
   return app;
 }

@@ -1,5 +1,7 @@
 import { pricingFrom } from '@batchline/config';
 import { countBatchesByState } from '@batchline/db';
+import { enqueuedRequestMsgId, Subjects } from '@batchline/events';
+import { checkEnqueuedRequest } from '@batchline/job-types';
 import { startOutboxRelay } from '@batchline/outbox';
 import { createOpenAIProvider } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
@@ -38,6 +40,15 @@ export const monitorService = defineService({
       firstPollDelayMs: config.POLL_SCHEDULE[0]!,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),
+      requestIntake: {
+        problemOf: (request) => {
+          const checked = checkEnqueuedRequest(jobTypes, request);
+          return 'problem' in checked ? checked.problem : null;
+        },
+        publish: async (request) =>
+          (await bus.publish(Subjects.requestsEnqueued, request, { msgId: enqueuedRequestMsgId(request) }))
+            .duplicate,
+      },
     });
     const address = await app.listen({ port: config.MONITOR_PORT, host: '0.0.0.0' });
     log.info({ address }, 'monitor listening');

@@ -8,6 +8,7 @@ import { ADMIN_PREFIX } from '../src/app.ts';
 import { createMonitorMetrics } from '../src/metrics.ts';
 import { openApiDocument } from '../src/openapi/document.ts';
 import { adminApiPlugin } from '../src/plugins/admin-api.ts';
+import { REQUEST_INTAKE_PATH, requestIntakeRoutes } from '../src/plugins/request-intake-routes.ts';
 import { buildTestApp, TEST_PRICING } from './support.ts';
 
 const COMMITTED = new URL('../../../docs/openapi.json', import.meta.url);
@@ -49,6 +50,12 @@ describe('the OpenAPI document of the admin API', () => {
         providers: {},
         firstPollDelayMs: 60_000,
       },
+    });
+    await probe.register(requestIntakeRoutes, {
+      prefix: REQUEST_INTAKE_PATH,
+      guard: new AdminGuard({ operatorTokens: [], readerTokens: [], rateLimit: { limit: 1, windowMs: 1 } }),
+      problemOf: () => null,
+      publish: async () => false,
     });
     await probe.ready();
     await probe.close();

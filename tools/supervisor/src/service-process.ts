@@ -14,7 +14,7 @@ export const BATCHLINE_BIN = fileURLToPath(new URL('../../../cli/bin/batchline.m
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=10'];
 
-export type ServiceName = 'poller' | 'fetcher' | 'persister' | 'notifier' | 'monitor';
+export type ServiceName = 'poller' | 'fetcher' | 'persister' | 'notifier' | 'monitor' | 'batcher';
 export const PIPELINE_SERVICES: readonly ServiceName[] = ['poller', 'fetcher', 'persister', 'notifier'];
 
 export interface ServiceProcess {

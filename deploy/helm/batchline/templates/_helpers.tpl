@@ -84,6 +84,8 @@ service uses. Optional keys: a Secret without one (no Anthropic key, no Slack we
 poller: [OPENAI_API_KEY, ANTHROPIC_API_KEY]
 fetcher: [OPENAI_API_KEY, ANTHROPIC_API_KEY]
 persister: []
+# The batcher uploads request files and creates batches (OpenAI).
+batcher: [OPENAI_API_KEY]
 notifier: [SLACK_WEBHOOK_URL, SLACK_CRITICAL_WEBHOOK_URL]
 # The monitor retries and cancels batches at the provider.
 monitor: [ADMIN_TOKENS, ADMIN_READONLY_TOKENS, OPENAI_API_KEY, ANTHROPIC_API_KEY]

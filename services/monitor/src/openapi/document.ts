@@ -95,7 +95,7 @@ export function openApiDocument(prefix: string): JsonSchema {
   const failure = jsonSchema(FailureSchema, 'output');
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const operation of OPERATIONS) {
-    const path = operation.path === '/' ? prefix : `${prefix}${operation.path}`;
+    const path = operation.absolutePath ?? (operation.path === '/' ? prefix : `${prefix}${operation.path}`);
     paths[path] = { ...paths[path], [operation.method]: operationObject(operation, failure) };
   }
   return {

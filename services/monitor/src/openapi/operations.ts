@@ -10,13 +10,20 @@ import {
 } from '../api-schema.ts';
 import { DetailDataSchema, RequestsDataSchema } from '../detail-schema.ts';
 import {
+  EnqueueBodySchema,
+  EnqueueResultSchema,
+  REQUEST_INTAKE_PATH,
+} from '../plugins/request-intake-routes.ts';
+import {
   AlertSettingsSchema,
   EmptyBodySchema,
   EmptyQuerySchema,
   ExportQuerySchema,
   MonitoringQuerySchema,
+  PollingBodySchema,
   PrioritySchema,
   RequestsQuerySchema,
+  RetryBodySchema,
 } from '../validation.ts';
 
 /** One admin API route as its description shows it: the schemas its handler parses and answers with. */
@@ -24,6 +31,8 @@ export interface Operation {
   method: 'get' | 'post';
   /** Under the admin prefix, in OpenAPI's form (`/{id}/retry`). */
   path: string;
+  /** Instead of `path`: a route mounted elsewhere under `/api/admin` (the batcher's request intake). */
+  absolutePath?: string;
   summary: string;
   /** Acting needs an operator's token; reading takes a reader's too. */
   operatorOnly: boolean;
@@ -41,6 +50,16 @@ const BatchOrJob = 'a batch log id (`123`) or a job (`job-45`)';
  * OpenAPI document is generated from this list, and a test holds it equal to the routes the app registers.
  */
 export const OPERATIONS: readonly Operation[] = [
+  {
+    method: 'post',
+    path: '',
+    absolutePath: REQUEST_INTAKE_PATH,
+    summary: 'Hands requests (1 to 10,000) to the batcher, idempotent by job type and request id',
+    operatorOnly: true,
+    body: EnqueueBodySchema,
+    status: 202,
+    answer: EnqueueResultSchema,
+  },
   {
     method: 'get',
     path: '/',
@@ -72,9 +91,9 @@ export const OPERATIONS: readonly Operation[] = [
     {
       method: 'post',
       path: `/polling/${verb}`,
-      summary: `${verb === 'pause' ? 'Pauses' : 'Resumes'} every status check`,
+      summary: `${verb === 'pause' ? 'Pauses' : 'Resumes'} every status check, or (\`provider\`) those of a provider's pending batches`,
       operatorOnly: true,
-      body: EmptyBodySchema,
+      body: PollingBodySchema,
       status: 200,
       answer: PollingDataSchema,
     },
@@ -100,9 +119,10 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: 'post',
     path: '/{id}/retry',
-    summary: "Resubmits a final batch's failed requests as a new batch",
+    summary:
+      "Resubmits a final batch's failed requests (optionally only those of some error codes) as its job's next retry round",
     operatorOnly: true,
-    body: EmptyBodySchema,
+    body: RetryBodySchema,
     status: 201,
     answer: RetryResultSchema,
   },

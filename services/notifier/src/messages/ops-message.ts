@@ -24,6 +24,8 @@ const TITLE: Record<OpsErrorKind, string> = {
   results_not_landed: 'Results not landed',
   queue: 'Queue trouble',
   webhook: 'Webhook delivery failed',
+  batch_refused: 'Batch refused by the provider',
+  budget_exceeded: 'Daily budget reached',
 };
 
 const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
@@ -53,6 +55,10 @@ const DEFAULT_NEXT_STEP: Record<OpsErrorKind, string> = {
     'Check that NATS is up, that the consumers run and keep up, and what the DLQ holds; nothing is lost meanwhile.',
   webhook:
     'Check the receiving endpoint (up? answering 2xx? verifying with the right secret?); `batchline webhooks --state failed` lists the deliveries given up.',
+  batch_refused:
+    'Its requests are queued again and go out in smaller batches; lower BATCHER_MAX_ENQUEUED_TOKENS if it repeats.',
+  budget_exceeded:
+    'Queued requests wait for tomorrow’s budget; raise BATCHER_DAILY_BUDGET_USD to send them today.',
 };
 
 const SEVERITY_ICON: Record<OpsErrorEvent['severity'], string> = {

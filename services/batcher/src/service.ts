@@ -1,0 +1,53 @@
+import { pricingFrom } from '@batchline/config';
+import { startOutboxRelay } from '@batchline/outbox';
+import { configuredProviders } from '@batchline/providers';
+import { defineService } from '@batchline/runtime';
+import { startBatcherLoop } from './batcher-loop.ts';
+import { intakeHandler } from './intake.ts';
+import { batcherSettings, policiesOf } from './settings.ts';
+
+/**
+ * The batcher: takes enqueued requests in (`batch.requests.enqueued`, acked after the insert commits; a request id
+ * enqueued twice is one request), groups them per job type, provider and model, and makes a batch when a group is
+ * due (size, interval, on demand), recording the intent in Postgres before the upload so that a crash neither
+ * loses nor doubles requests. The batches it records go through the rest of the pipeline like submitted ones.
+ */
+export const batcherService = defineService({
+  name: 'batcher',
+  settings: batcherSettings,
+  requires: ['OPENAI_API_KEY'],
+  defaultHealthPort: 9406,
+  async start({ config, log, pool, bus, jobTypes, instanceId }) {
+    const provider = configuredProviders(config).get('openai');
+    const relay = startOutboxRelay({ pool, publisher: bus, log });
+    const intake = bus.consume(
+      'batcher',
+      intakeHandler({ pool, jobTypes, defaultModel: config.BATCHER_DEFAULT_MODEL }),
+      { concurrency: config.BATCHER_INTAKE_CONCURRENCY },
+    );
+    const loop = startBatcherLoop(
+      {
+        pool,
+        provider,
+        jobTypes,
+        log,
+        service: 'batcher',
+        instanceId,
+        firstPollDelayMs: config.POLL_SCHEDULE[0]!,
+        pricing: pricingFrom(config),
+        maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
+        leaseMs: config.BATCHER_LEASE,
+        enabled: config.BATCH_PROCESSING_ENABLED,
+        policyOf: policiesOf(config),
+      },
+      config.BATCHER_TICK,
+    );
+    return {
+      async stop() {
+        await intake.stop();
+        await loop.stop();
+        await relay.stop();
+      },
+    };
+  },
+});

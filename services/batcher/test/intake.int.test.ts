@@ -1,0 +1,71 @@
+import { PoisonMessageError } from '@batchline/bus';
+import { builtInJobTypes } from '@batchline/job-types';
+import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
+import { countTokens } from 'gpt-tokenizer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestLineBuilder } from '../src/intake.ts';
+import { promptTokens } from '../src/prompt-tokens.ts';
+
+describe('batcher intake', () => {
+  let db: MigratedTestDatabase;
+  beforeAll(async () => {
+    db = await migratedTestDatabase('batcher_intake');
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  const build = () =>
+    requestLineBuilder({ pool: db.pool, jobTypes: builtInJobTypes(), defaultModel: 'gpt-4o-mini' });
+
+  it('builds the provider request line with the catalogue, its bytes and its prompt tokens', async () => {
+    const queued = await build()({
+      jobType: 'specific_viewpoint',
+      requestId: 7,
+      fields: { text: 'The battery died.' },
+    });
+    expect(queued).toMatchObject({
+      jobType: 'specific_viewpoint',
+      requestId: '7',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+    });
+    const line = JSON.parse(queued.line);
+    expect(line.custom_id).toMatch(/7$/);
+    expect(queued.line).toContain('The battery died.');
+    expect(queued.estimatedTokens).toBe(promptTokens(line.body));
+  });
+
+  it('refuses, as poison naming the problem, an undeclared job type, a bad id or field, and another provider', async () => {
+    const refuse = (event: Parameters<ReturnType<typeof build>>[0]) =>
+      expect(build()(event)).rejects.toThrow(PoisonMessageError);
+    await refuse({ jobType: 'nope', requestId: 1, fields: { text: 'x' } });
+    await refuse({ jobType: 'specific_viewpoint', requestId: 'abc', fields: { text: 'x' } });
+    await refuse({ jobType: 'specific_viewpoint', requestId: 1, fields: { text: ' ' } });
+    await refuse({
+      jobType: 'specific_viewpoint',
+      requestId: 1,
+      fields: { text: 'x' },
+      provider: 'anthropic',
+    });
+    await expect(build()({ jobType: 'specific_viewpoint', requestId: 1, fields: {} })).rejects.toThrow(
+      '"text" must be a non-empty string',
+    );
+  });
+});
+
+describe('promptTokens', () => {
+  it('counts message contents with the tokenizer, plus the per-message overhead', () => {
+    const body = {
+      messages: [
+        { role: 'system', content: 'Classify.' },
+        { role: 'user', content: 'The screen is sharp.' },
+      ],
+    };
+    expect(promptTokens(body)).toBe(
+      countTokens('Classify.') + countTokens('The screen is sharp.') + 2 * 4 + 3,
+    );
+  });
+  it('counts an embedding input', () => {
+    expect(promptTokens({ input: 'hello world' })).toBe(countTokens('hello world'));
+  });
+});
