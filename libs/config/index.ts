@@ -13,7 +13,7 @@ export {
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
-export { OpsEpisodeSettings } from './src/ops-settings.ts';
+export { DatabaseTroubleSettings, OpsEpisodeSettings } from './src/ops-settings.ts';
 export {
   DEFAULT_BATCH_DISCOUNT_PERCENT,
   type PricedProvider,

@@ -45,6 +45,7 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export { type DatabaseHealthObserver, isDatabaseTrouble, observePool } from './src/pool-observer.ts';
 export {
   type ExistingRelation,
   ensureTargetTables,

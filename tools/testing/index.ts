@@ -1,4 +1,5 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
+export { setDatabaseRefusing } from './src/database-refusal.ts';
 export { type SeededHistory, seedHistory } from './src/history.ts';
 export {
   embeddingsDeclaration,
