@@ -29,9 +29,11 @@ export { type CopyValue, copyRows, copyTextField, copyTextInto } from './src/cop
 export { DbError, type DbErrorCode, PgErrorCode, pgErrorCode } from './src/errors.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
+  type CountReading,
   type EpisodeAnnouncement,
   type EpisodeTransition,
   episodeCount,
+  recordCountReading,
   recordEpisodeAfterwards,
   recordHealthy,
   recordTrouble,
