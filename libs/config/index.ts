@@ -9,6 +9,7 @@ export {
 } from './src/load.ts';
 export {
   DEFAULT_MODEL_PRICES,
+  MODEL_PRICES_SOURCE,
   type ModelPrice,
   type ModelPriceTable,
   parseModelPrices,
