@@ -15,3 +15,7 @@ CREATE TABLE IF NOT EXISTS ops_readings (
 -- Quiet hours on the clocks of an IANA time zone (issue 17): what `quiet_start_minute` and `quiet_end_minute`
 -- mean, daylight saving time included. Existing rules keep their UTC quiet hours.
 ALTER TABLE alert_rules ADD COLUMN IF NOT EXISTS quiet_time_zone text NOT NULL DEFAULT 'UTC';
+
+-- Cached input tokens per request (issue 17): the part of prompt_tokens the provider read from its prompt cache,
+-- priced at the cached-input price. NULL: the provider did not say (and outcomes landed before this column).
+ALTER TABLE batch_request_results ADD COLUMN IF NOT EXISTS cached_prompt_tokens int;

@@ -66,7 +66,7 @@ const isShippedRow = (value: unknown): value is RowValue | RowValue[] =>
 
 /**
  * One request outcome as it travels in `batch.results.parsed`: the tuple `[customId, requestId, rows, errorCode,
- * errorMessage, promptTokens, completionTokens]`, a third of the bytes of the object form (a batch sends 50,000),
+ * errorMessage, promptTokens, completionTokens, cachedPromptTokens?]`, a third of the bytes of the object form (a batch sends 50,000),
  * decoded to a `ShippedRecord`: succeeded when `errorCode` is null, and only then with rows.
  */
 export const ResultRecordTuple = z
@@ -78,6 +78,8 @@ export const ResultRecordTuple = z
     z.string().nullable(),
     tokenCount,
     tokenCount,
+    // Added with issue 17, so older events (seven elements) still decode.
+    tokenCount.optional(),
   ])
   .refine(([, , rows, errorCode]) => errorCode === null || rows.length === 0, {
     message: 'a failed record (errorCode set) has no rows',
@@ -99,18 +101,22 @@ export const shippedRows = (rows: RowValue[][], rowWidth: number): ShippedRows =
 export const resultRecordTuple = (
   record: Omit<ShippedRecord, 'rows'>,
   rows: ShippedRows,
-): ResultRecordTuple => [
-  record.customId,
-  record.requestId,
-  rows,
-  record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
-  record.errorMessage,
-  record.promptTokens,
-  record.completionTokens,
-];
+): ResultRecordTuple => {
+  const tuple: ResultRecordTuple = [
+    record.customId,
+    record.requestId,
+    rows,
+    record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
+    record.errorMessage,
+    record.promptTokens,
+    record.completionTokens,
+  ];
+  if (typeof record.cachedPromptTokens === 'number') tuple.push(record.cachedPromptTokens);
+  return tuple;
+};
 
 const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {
-  decode: ([customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens]) => ({
+  decode: ([customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens, cached]) => ({
     customId,
     requestId,
     outcome: errorCode === null ? ('succeeded' as const) : ('failed' as const),
@@ -119,6 +125,7 @@ const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {
     errorMessage,
     promptTokens,
     completionTokens,
+    ...(typeof cached === 'number' ? { cachedPromptTokens: cached } : {}),
   }),
   encode: (record) => resultRecordTuple(record, record.rows),
 });

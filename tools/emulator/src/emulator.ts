@@ -88,7 +88,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     options.answerShares,
     jobTypes.all().map((jobType) => jobType.name),
   );
-  const answering = { jobTypes, answerShares: options.answerShares, lineFaults: options.lineFaults };
+  const answering = {
+    jobTypes,
+    answerShares: options.answerShares,
+    cachedPromptShare: options.cachedPromptShare,
+    lineFaults: options.lineFaults,
+  };
   const files = new FileStore(dataDir, now);
   const batches = new BatchService(files, clock, now, { ...answering, batchOutcome: options.batchOutcome });
   const messageBatches = new MessageBatchService(clock, now, {

@@ -137,6 +137,12 @@ export interface EmulatorOptions {
   jobTypes?: JobTypeSet;
   /** Shares of spoiled answers, chosen by custom id (see `AnswerShares`); none by default. */
   answerShares?: AnswerSharesOption;
+  /**
+   * Share (0 to 1) of each answered request's prompt tokens the provider says it read from its prompt cache:
+   * OpenAI's `usage.prompt_tokens_details.cached_tokens` (part of `prompt_tokens`), Anthropic's
+   * `cache_read_input_tokens` (apart from `input_tokens`). 0 by default.
+   */
+  cachedPromptShare?: number;
   /** Scripted faults of single requests; a line fault wins over `answerShares`. */
   lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
   /** Called once when a batch is created; `undefined` lets it complete normally. */
