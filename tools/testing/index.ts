@@ -8,6 +8,7 @@ export {
 } from './src/job-type-declarations.ts';
 export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
+export { publishedOpsEvents } from './src/published-ops-events.ts';
 export { sampleBatchFinalizedEvent, sampleStatusChangedEvent } from './src/sample-events.ts';
 export {
   type PipelineEnv,

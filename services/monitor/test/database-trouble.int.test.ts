@@ -1,8 +1,8 @@
-import type { OpsErrorEvent } from '@batchline/events';
 import { type StartedService, startService } from '@batchline/runtime';
 import {
   type MigratedTestDatabase,
   migratedTestDatabase,
+  publishedOpsEvents,
   setDatabaseRefusing,
   testNamespace,
   testNatsUrl,
@@ -44,14 +44,10 @@ describe('database trouble in the monitor: each episode announced once, over onc
     await db?.close();
   });
 
-  const published = async () => {
-    const ids: string[] = [];
-    for await (const message of monitor!.context.bus.readStream('OPS', { subject: 'ops.error' })) {
-      const event = JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent;
-      if (event.kind === 'database') ids.push(event.occurrenceId);
-    }
-    return ids;
-  };
+  const published = async () =>
+    (await publishedOpsEvents(monitor!.context.bus))
+      .filter((event) => event.kind === 'database')
+      .map((event) => event.occurrenceId);
 
   const episode = async (expected: string[]) => {
     await setDatabaseRefusing(db.url, true);

@@ -1,8 +1,8 @@
-import type { OpsErrorEvent } from '@batchline/events';
 import { type StartedService, startService } from '@batchline/runtime';
 import {
   type MigratedTestDatabase,
   migratedTestDatabase,
+  publishedOpsEvents,
   setDatabaseRefusing,
   testNamespace,
   testNatsUrl,
@@ -42,13 +42,8 @@ describe('database trouble in the persister: announced once per episode across r
     await db?.close();
   });
 
-  const published = async () => {
-    const events: OpsErrorEvent[] = [];
-    for await (const message of replicas[0]!.context.bus.readStream('OPS', { subject: 'ops.error' })) {
-      events.push(JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent);
-    }
-    return events.filter((event) => event.kind === 'database');
-  };
+  const published = async () =>
+    (await publishedOpsEvents(replicas[0]!.context.bus)).filter((event) => event.kind === 'database');
 
   it('Postgres refusing the replicas (their outbox relays fail) is one episode: began once, over once', async () => {
     // Each replica's pool has answered once (its relay's first round), so each knows the episode count.

@@ -1,8 +1,14 @@
 import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, type Pool } from '@batchline/db';
-import type { OpsErrorEvent } from '@batchline/events';
 import { watchPool } from '@batchline/runtime';
-import { setDatabaseRefusing, silentLogger, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import {
+  publishedOpsEvents,
+  setDatabaseRefusing,
+  silentLogger,
+  testNamespace,
+  testNatsUrl,
+  waitFor,
+} from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PollLoop, startPollLoop } from '../src/poll-loop.ts';
 import { type PollerWorld, pollerWorld } from './support.ts';
@@ -62,13 +68,7 @@ describe('database trouble: one message when an episode begins, one when it is o
     return url;
   };
 
-  const published = async () => {
-    const events: OpsErrorEvent[] = [];
-    for await (const message of bus.readStream('OPS', { subject: 'ops.error' })) {
-      events.push(JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent);
-    }
-    return events;
-  };
+  const published = () => publishedOpsEvents(bus);
   const outboxed = async () =>
     (
       await world.pool.query<{ msg_id: string }>(

@@ -12,6 +12,21 @@ import { type PollerWorld, pollerWorld } from './support.ts';
 
 const TROUBLE_AFTER_MS = 300;
 
+/** Low-severity ops messages for the notifier-ops consumer, one per name. */
+async function publishOpsMessages(bus: Bus, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const message = opsErrorEvent({
+      service: 'test',
+      kind: 'provider_error',
+      severity: 'low',
+      message: name,
+      provider: null,
+      occurrenceKey: name,
+    });
+    await bus.publish(Subjects.opsError, message.payload, { msgId: message.msgId });
+  }
+}
+
 describe('lagConditions and deadLetterCondition', () => {
   it('finds lagging consumers, and a growing DLQ from the shared reading', () => {
     const now: BusBacklog = {
@@ -70,17 +85,7 @@ describe('queue trouble: a lagging consumer announced once per episode, and its 
 
   it('raises once while two replicas race, clears once when the consumer caught up', async () => {
     // Three messages nobody consumes yet: notifier-ops lags (more than 2 outstanding).
-    for (const n of [1, 2, 3]) {
-      const message = opsErrorEvent({
-        service: 'test',
-        kind: 'provider_error',
-        severity: 'low',
-        message: `filler ${n}`,
-        provider: null,
-        occurrenceKey: `filler-${n}`,
-      });
-      await bus.publish(Subjects.opsError, message.payload, { msgId: message.msgId });
-    }
+    await publishOpsMessages(bus, ['filler-1', 'filler-2', 'filler-3']);
     await checkQueue(options());
     expect((await bus.backlog()).consumers.find((entry) => entry.consumer === 'notifier-ops')).toMatchObject({
       pending: 3,
@@ -178,17 +183,7 @@ describe('queue trouble: a growing DLQ judged against the baseline in Postgres, 
     const consumption = bus.consume('notifier-ops', async () => {
       throw new PoisonMessageError('refused by the test');
     });
-    for (const name of names) {
-      const message = opsErrorEvent({
-        service: 'test',
-        kind: 'provider_error',
-        severity: 'low',
-        message: name,
-        provider: null,
-        occurrenceKey: name,
-      });
-      await bus.publish(Subjects.opsError, message.payload, { msgId: message.msgId });
-    }
+    await publishOpsMessages(bus, names);
     await waitFor(
       'the dead letters kept',
       async () => (await bus.backlog()).deadLetters === before + names.length,
