@@ -68,7 +68,7 @@ const RENDER_CASES: RenderCase[] = [
       Deployment: 6,
       HorizontalPodAutoscaler: 2,
       Ingress: 1,
-      ServiceMonitor: 1,
+      ServiceMonitor: 2,
       PrometheusRule: 1,
       ConfigMap: 2,
       Service: 6,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { fetcherService } from '@batchline/fetcher';
 import { monitorService } from '@batchline/monitor';
 import { notifierService } from '@batchline/notifier';
@@ -25,6 +26,16 @@ import {
 const SCRAPE_SERIES = ['up'];
 
 const TIMEOUT = 120_000;
+
+/** A port the monitor's HTTP API can take (its /metrics there is scraped by a ServiceMonitor of its own). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+let MONITOR_PORT = 0;
 
 /**
  * The chart's Grafana dashboard and PrometheusRule against the real services: each of the five is started here
@@ -61,12 +72,13 @@ describe('the Grafana dashboard and the PrometheusRule', () => {
     rules = ruleExpressions(ofKind(manifests, 'PrometheusRule')[0] as never);
 
     db = await migratedTestDatabase('deploy_observability');
+    MONITOR_PORT = await freePort();
     const env = {
       DATABASE_URL: db.url,
       NATS_URL: testNatsUrl(),
       BATCHLINE_NAMESPACE: testNamespace('observability'),
       HEALTH_PORT: '0',
-      MONITOR_PORT: '0',
+      MONITOR_PORT: String(MONITOR_PORT),
       LOG_LEVEL: 'silent',
       // Nothing is pending, so no provider is called; the services only need to start.
       OPENAI_API_KEY: 'sk-test-observability',
@@ -84,6 +96,9 @@ describe('the Grafana dashboard and the PrometheusRule', () => {
       const response = await fetch(`http://127.0.0.1:${service.health!.port}/metrics`);
       for (const name of exposedSeries(await response.text())) exposed.add(name);
     }
+    // What the monitor's own ServiceMonitor scrapes: /metrics on its http port (the API's request metrics).
+    const monitorHttp = await fetch(`http://127.0.0.1:${MONITOR_PORT}/metrics`);
+    for (const name of exposedSeries(await monitorHttp.text())) exposed.add(name);
   }, TIMEOUT);
 
   afterAll(async () => {
@@ -104,6 +119,16 @@ describe('the Grafana dashboard and the PrometheusRule', () => {
       'rule batchline/BatchlineProviderPaused',
     ]);
     expect(ofKind(manifests, 'PrometheusRule')[0]!.metadata.labels?.release).toBe('kube-prometheus-stack');
+  });
+
+  it("scrapes /metrics on every health port and on the monitor's http port, whose API metrics are exposed", () => {
+    const scraped = ofKind(manifests, 'ServiceMonitor').flatMap((monitor) =>
+      (monitor as unknown as { spec: { endpoints: { port: string; path: string }[] } }).spec.endpoints.map(
+        (endpoint) => `${monitor.metadata.name}:${endpoint.port}${endpoint.path}`,
+      ),
+    );
+    expect(scraped).toEqual(['prod-batchline:health/metrics', 'prod-batchline-monitor-http:http/metrics']);
+    expect(exposed).toContain('batchline_monitor_http_requests_total');
   });
 
   it('has dashboard queries that parse and name only metrics the services expose', () => {

@@ -9,11 +9,12 @@ export {
 } from './src/load.ts';
 export {
   DEFAULT_MODEL_PRICES,
+  MODEL_PRICES_SOURCE,
   type ModelPrice,
   type ModelPriceTable,
   parseModelPrices,
 } from './src/model-prices.ts';
-export { OpsEpisodeSettings } from './src/ops-settings.ts';
+export { DatabaseTroubleSettings, OpsEpisodeSettings } from './src/ops-settings.ts';
 export {
   DEFAULT_BATCH_DISCOUNT_PERCENT,
   type PricedProvider,

@@ -41,9 +41,11 @@ export {
 } from './src/export.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
+  type CountReading,
   type EpisodeAnnouncement,
   type EpisodeTransition,
   episodeCount,
+  recordCountReading,
   recordEpisodeAfterwards,
   recordHealthy,
   recordTrouble,
@@ -57,6 +59,7 @@ export {
   type TransactionSource,
   withTransaction,
 } from './src/pool.ts';
+export { type DatabaseHealthObserver, isDatabaseTrouble, observePool } from './src/pool-observer.ts';
 export {
   finalOutcomesSql,
   type OutcomeScope,

@@ -1,3 +1,9 @@
+export {
+  DATABASE_EPISODE_KEY,
+  type DatabaseWatchOptions,
+  watchDatabase,
+  watchPool,
+} from './src/database-watch.ts';
 export type { HealthChecks, HealthServer } from './src/health-server.ts';
 export {
   defineService,

@@ -1,4 +1,5 @@
 export { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './src/database.ts';
+export { setDatabaseRefusing } from './src/database-refusal.ts';
 export {
   type EntityRow,
   entitiesJobTypes,
@@ -15,6 +16,7 @@ export {
 } from './src/job-type-declarations.ts';
 export { type MigratedTestDatabase, migratedTestDatabase } from './src/migrated-database.ts';
 export { testNamespace, testNatsUrl } from './src/namespace.ts';
+export { publishedOpsEvents } from './src/published-ops-events.ts';
 export {
   sampleBatchFinalizedEvent,
   sampleJobFinalizedEvent,

@@ -11,6 +11,20 @@ export interface ModelPrice {
   cachedInput?: number;
 }
 
+/**
+ * Where the built-in table's figures come from and when they were written down (docs/configuration.md, "Prices",
+ * says the same; a test keeps the two alike).
+ */
+export const MODEL_PRICES_SOURCE = {
+  pages: [
+    'https://openai.com/api/pricing',
+    'https://platform.openai.com/docs/pricing',
+    'https://www.anthropic.com/pricing',
+    'https://docs.anthropic.com/en/docs/about-claude/pricing',
+  ],
+  writtenDown: '2026-12-05',
+} as const;
+
 /** Model name → its synchronous price. Names match a model exactly or as the base of a dated snapshot. */
 export type ModelPriceTable = Readonly<Record<string, ModelPrice>>;
 
@@ -27,8 +41,9 @@ export const DEFAULT_MODEL_PRICES: ModelPriceTable = {
   'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
   'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
   'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
-  'gpt-4-turbo': { input: 10, output: 30 },
-  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  // No prompt caching: a cached token costs what any input token does.
+  'gpt-4-turbo': { input: 10, output: 30, cachedInput: 10 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5, cachedInput: 0.5 },
   'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
   'gpt-5': { input: 1.25, output: 10, cachedInput: 0.125 },

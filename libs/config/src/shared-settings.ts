@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatabaseTroubleSettings } from './ops-settings.ts';
 import { setting } from './setting.ts';
 import {
   commaList,
@@ -80,6 +81,7 @@ export const ServiceSettings = {
   ...BusSettings,
   ...LogSettings,
   ...TelemetrySettings,
+  ...DatabaseTroubleSettings,
   HEALTH_PORT: setting(port, {
     description: "this service's /healthz, /readyz and /metrics port (0 picks a free one)",
     fix: 'Use a TCP port number between 0 and 65535 (0 picks a free one).',

@@ -1,5 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_PRICES, parseModelPrices, priceOf, tokenCost } from '../index.ts';
+import {
+  DEFAULT_BATCH_DISCOUNT_PERCENT,
+  DEFAULT_MODEL_PRICES,
+  MODEL_PRICES_SOURCE,
+  type PricedProvider,
+  parseModelPrices,
+  priceOf,
+  tokenCost,
+} from '../index.ts';
 
 describe('the built-in price table', () => {
   it('prices the Claude models, each with its cache-hit price a tenth of its input price (in cents)', () => {
@@ -21,7 +30,9 @@ describe('the built-in price table', () => {
 
   it('gives every OpenAI model with prompt caching a cached-input price below its input price', () => {
     for (const [name, price] of Object.entries(DEFAULT_MODEL_PRICES)) {
-      if (price.cachedInput !== undefined) expect(price.cachedInput, name).toBeLessThan(price.input);
+      // gpt-4-turbo and gpt-3.5-turbo have no prompt caching: their cached input is their input price.
+      if (!['gpt-4-turbo', 'gpt-3.5-turbo'].includes(name))
+        expect(price.cachedInput, name).toBeLessThan(price.input);
     }
     expect(DEFAULT_MODEL_PRICES['gpt-4o-mini']?.cachedInput).toBe(0.075);
   });
@@ -78,5 +89,30 @@ describe('tokenCost', () => {
         0,
       ),
     ).toEqual({ syncUsd: 30 / 1_000_000, batchUsd: 30 / 1_000_000 });
+  });
+});
+
+describe('the price table kept true', () => {
+  const providerOf = (model: string): PricedProvider =>
+    model.startsWith('claude-') ? 'anthropic' : 'openai';
+
+  it('gives every model input, cached-input and output prices, and its provider a batch discount', () => {
+    for (const [model, price] of Object.entries(DEFAULT_MODEL_PRICES)) {
+      expect(price.input, model).toBeGreaterThan(0);
+      expect(price.output, model).toBeGreaterThan(0);
+      expect(price.cachedInput, model).toBeGreaterThan(0);
+      expect(price.cachedInput!, model).toBeLessThanOrEqual(price.input);
+      const discount = DEFAULT_BATCH_DISCOUNT_PERCENT[providerOf(model)];
+      expect(discount, model).toBeGreaterThan(0);
+      expect(discount, model).toBeLessThan(100);
+    }
+  });
+
+  it('says in docs/configuration.md where the figures come from and when they were written down', async () => {
+    const docs = await readFile(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    const prices = docs.slice(docs.indexOf('## Prices'), docs.indexOf('## CLI commands'));
+    for (const page of MODEL_PRICES_SOURCE.pages) expect(prices).toContain(page);
+    expect(prices).toContain(`written down on\n${MODEL_PRICES_SOURCE.writtenDown}`);
+    for (const model of Object.keys(DEFAULT_MODEL_PRICES)) expect(prices).toContain(`\`${model}\``);
   });
 });

@@ -143,3 +143,42 @@ export async function recordEpisodeAfterwards(
     return over;
   });
 }
+
+/** A shared reading of a count, compared with the one before it (whichever replica took that). */
+export interface CountReading {
+  value: number;
+  /** The value read before this one (null: the first reading ever). */
+  previous: number | null;
+  /** When the count was last seen growing (null: never), by the database clock. */
+  grewAt: Date | null;
+  /** Whether it grew within the window asked for. */
+  growing: boolean;
+}
+
+/**
+ * Records a reading of the count `key` (e.g. the DLQ's dead letters) against the baseline in `ops_readings`, which
+ * every replica and restart shares: the count grows when it is above the last reading, and counts as growing
+ * while its last growth is less than `windowMs` old. Replicas serialise on the row.
+ */
+export async function recordCountReading(
+  db: TransactionSource,
+  key: string,
+  value: number,
+  windowMs: number,
+): Promise<CountReading> {
+  return withTransaction(db, async (tx) => {
+    const { rows: before } = await tx.query<{ value: string }>(
+      `SELECT value FROM ops_readings WHERE key = $1 FOR UPDATE`,
+      [key],
+    );
+    const previous = before[0] ? Number(before[0].value) : null;
+    const { rows } = await tx.query<{ grew_at: Date | null; growing: boolean }>(
+      `INSERT INTO ops_readings (key, value) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET value = $2, read_at = now(),
+         grew_at = CASE WHEN $2 > ops_readings.value THEN now() ELSE ops_readings.grew_at END
+       RETURNING grew_at, COALESCE(grew_at > now() - $3 * interval '1 millisecond', false) AS growing`,
+      [key, value, windowMs],
+    );
+    return { value, previous, grewAt: rows[0]!.grew_at, growing: rows[0]!.growing };
+  });
+}

@@ -83,7 +83,11 @@ function normaliseLine(raw: string): string | null {
   return line.trim().length === 0 ? null : line;
 }
 
-type Tokens = Pick<ResultRecord, 'promptTokens' | 'completionTokens'>;
+type Tokens = Pick<ResultRecord, 'promptTokens' | 'completionTokens' | 'cachedPromptTokens'>;
+
+/** The cached part of the prompt, only when the provider said it (records without it stay as they were). */
+const cachedPart = (cached: number | null): Pick<Tokens, 'cachedPromptTokens'> =>
+  cached === null ? {} : { cachedPromptTokens: cached };
 
 /** What a provider-specific reader makes of an attributable line. */
 interface LineReader {
@@ -148,9 +152,11 @@ export function parseOpenAIResultLine(raw: string, ctx: LineContext): ParsedLine
     tokens(value) {
       const { body } = bodyOf(value);
       const usage = body && isObject(body.usage) ? body.usage : null;
+      const details = usage && isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : null;
       return {
         promptTokens: tokenCount(usage?.prompt_tokens),
         completionTokens: tokenCount(usage?.completion_tokens),
+        ...cachedPart(tokenCount(details?.cached_tokens)),
       };
     },
     outcome(value, customId, requestId, tokens) {
@@ -203,9 +209,14 @@ export function parseAnthropicResultLine(raw: string, ctx: LineContext): ParsedL
     tokens(value) {
       const { message } = resultOf(value);
       const usage = message && isObject(message.usage) ? message.usage : null;
+      // Anthropic counts cache reads and writes apart from input_tokens; the prompt is all three.
+      const input = tokenCount(usage?.input_tokens);
+      const cacheRead = tokenCount(usage?.cache_read_input_tokens);
+      const cacheWrite = tokenCount(usage?.cache_creation_input_tokens);
       return {
-        promptTokens: tokenCount(usage?.input_tokens),
+        promptTokens: input === null ? null : input + (cacheRead ?? 0) + (cacheWrite ?? 0),
         completionTokens: tokenCount(usage?.output_tokens),
+        ...cachedPart(cacheRead),
       };
     },
     outcome(value, customId, requestId, tokens) {

@@ -26,6 +26,12 @@ export interface ResultRecord {
   errorMessage: string | null;
   promptTokens: number | null;
   completionTokens: number | null;
+  /**
+   * The part of `promptTokens` read from the provider's prompt cache (OpenAI
+   * `usage.prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`), priced at the cached-input
+   * price; absent or null when the provider did not say (events written before it was carried).
+   */
+  cachedPromptTokens?: number | null;
 }
 
 /** Error codes of docs/interface.md §4 that we assign ourselves (provider codes pass through unchanged). */

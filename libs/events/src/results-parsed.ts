@@ -77,13 +77,14 @@ export interface RecordTupleIssue {
  * of them a batch, and this was a tenth of its CPU (docs/performance.md).
  */
 export function recordTupleIssue(value: unknown): RecordTupleIssue | null {
-  if (!Array.isArray(value) || value.length !== 7)
+  // The eighth element (cached prompt tokens) was added with issue 17: records of older events have seven.
+  if (!Array.isArray(value) || (value.length !== 7 && value.length !== 8))
     return {
       path: [],
       message:
-        'a record is the tuple [customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens]',
+        'a record is the tuple [customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens, cachedPromptTokens?]',
     };
-  const [customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens] = value;
+  const [customId, requestId, rows, errorCode, errorMessage, promptTokens, completionTokens, cached] = value;
   if (typeof customId !== 'string' || customId.length < 1 || customId.length > 512)
     return { path: [0], message: 'customId must be a string of 1-512 characters' };
   if (!isRequestId(requestId))
@@ -98,6 +99,8 @@ export function recordTupleIssue(value: unknown): RecordTupleIssue | null {
   if (!isTokenCount(promptTokens)) return { path: [5], message: 'promptTokens must be null or a count' };
   if (!isTokenCount(completionTokens))
     return { path: [6], message: 'completionTokens must be null or a count' };
+  if (value.length === 8 && !isTokenCount(cached))
+    return { path: [7], message: 'cachedPromptTokens must be null or a count' };
   if (errorCode !== null && rows.length > 0)
     return { path: [], message: 'a failed record (errorCode set) has no rows' };
   return null;
@@ -105,12 +108,21 @@ export function recordTupleIssue(value: unknown): RecordTupleIssue | null {
 
 /**
  * One request outcome as it travels in `batch.results.parsed`: the tuple `[customId, requestId, rows, errorCode,
- * errorMessage, promptTokens, completionTokens]`, a third of the bytes of the object form (a batch sends 50,000),
- * decoded to a `ShippedRecord`: succeeded when `errorCode` is null, and only then with rows.
+ * errorMessage, promptTokens, completionTokens, cachedPromptTokens?]`, a third of the bytes of the object form (a batch
+ * sends 50,000), decoded to a `ShippedRecord`: succeeded when `errorCode` is null, and only then with rows.
  */
 export const ResultRecordTuple = z
   .custom<
-    [string, number | string | null, ShippedRows, string | null, string | null, number | null, number | null]
+    [
+      string,
+      number | string | null,
+      ShippedRows,
+      string | null,
+      string | null,
+      number | null,
+      number | null,
+      (number | null)?,
+    ]
   >()
   .check((ctx) => {
     const issue = recordTupleIssue(ctx.value);
@@ -134,15 +146,19 @@ export const shippedRows = (rows: RowValue[][], rowWidth: number): ShippedRows =
 export const resultRecordTuple = (
   record: Omit<ShippedRecord, 'rows'>,
   rows: ShippedRows,
-): ResultRecordTuple => [
-  record.customId,
-  record.requestId,
-  rows,
-  record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
-  record.errorMessage,
-  record.promptTokens,
-  record.completionTokens,
-];
+): ResultRecordTuple => {
+  const tuple: ResultRecordTuple = [
+    record.customId,
+    record.requestId,
+    rows,
+    record.outcome === 'succeeded' ? null : (record.errorCode ?? ''),
+    record.errorMessage,
+    record.promptTokens,
+    record.completionTokens,
+  ];
+  if (typeof record.cachedPromptTokens === 'number') tuple.push(record.cachedPromptTokens);
+  return tuple;
+};
 
 /** The record a checked tuple (see `recordTupleIssue`) stands for. */
 export const shippedRecord = ([
@@ -153,6 +169,7 @@ export const shippedRecord = ([
   errorMessage,
   promptTokens,
   completionTokens,
+  cached,
 ]: ResultRecordTuple): ShippedRecord => ({
   customId,
   requestId,
@@ -162,6 +179,7 @@ export const shippedRecord = ([
   errorMessage,
   promptTokens,
   completionTokens,
+  ...(typeof cached === 'number' ? { cachedPromptTokens: cached } : {}),
 });
 
 const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {

@@ -88,6 +88,21 @@ describe('results chunks on the wire', () => {
     });
   });
 
+  it('carries the cached input tokens as an eighth element, which records from before it lack', () => {
+    const cached = { ...succeeded, cachedPromptTokens: 100 };
+    const chunk = encodeResultsChunk(envelope, [cached, succeeded].map(encode));
+    expect(wire(chunk.data).records).toEqual([
+      ['rs-7', 7, [3, 1], null, null, 120, 9, 100],
+      ['rs-7', 7, [3, 1], null, null, 120, 9],
+    ]);
+    expect(decodeEvent(Subjects.resultsParsed, chunk.data)).toEqual({
+      ...envelope,
+      records: [cached, succeeded].map(shipped),
+    });
+    const negative = encodeResultsChunk(envelope, [encode({ ...succeeded, cachedPromptTokens: -1 })]);
+    expect(() => decodeEvent(Subjects.resultsParsed, negative.data)).toThrow(/records\.0\.7/);
+  });
+
   it('carries the rows of a job type with several value columns as rows, vectors and all', () => {
     const rows = [
       ['positive', 0.875, null, true, '{"a":[1]}'],

@@ -35,6 +35,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'batcher_requests',
   'batcher_batches',
   'batcher_controls',
+  'ops_readings',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

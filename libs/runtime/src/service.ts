@@ -12,6 +12,7 @@ import { type JobTypeSet, loadJobTypes } from '@batchline/job-types';
 import { createLogger, type Logger, registerSecrets } from '@batchline/logging';
 import { createServiceRegistry, type Registry, registerBatchesGauge } from '@batchline/metrics';
 import { shutdownTelemetry } from '@batchline/telemetry';
+import { watchPool } from './database-watch.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 
 /** The settings every service reads (its own schema includes them). */
@@ -103,6 +104,15 @@ export async function startService<S extends BaseShape>(
       log,
     });
     await bus.ensureTopology({ maxAgeMs: config.STREAM_MAX_AGE, replicas: config.STREAM_REPLICAS });
+    // Lasting trouble with any of this process's statements is announced once per episode (docs/runbook.md).
+    watchPool({
+      service: definition.name,
+      pool,
+      bus,
+      log,
+      troubleAfterMs: config.OPS_DATABASE_TROUBLE_AFTER,
+      runbookUrl: config.OPS_RUNBOOK_URL,
+    });
     const metrics = createServiceRegistry(definition.name);
     registerBatchesGauge(metrics, () => countBatchesByState(pool));
     const context: ServiceContext<S> = {

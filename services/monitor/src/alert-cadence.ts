@@ -4,10 +4,14 @@ import type { AlertCondition } from '@batchline/events';
 export const ALERT_CADENCES = ['immediate', 'hourly', 'daily'] as const;
 export type AlertCadence = (typeof ALERT_CADENCES)[number];
 
-/** Minutes of the UTC day, [startMinute, endMinute), wrapping midnight when start > end. */
+/**
+ * Minutes of the day on the clocks of `timeZone` (IANA, e.g. Europe/Berlin; UTC by default), [startMinute,
+ * endMinute), wrapping midnight when start > end. Daylight saving time moves them with the local clocks.
+ */
 export interface QuietHours {
   startMinute: number;
   endMinute: number;
+  timeZone: string;
 }
 
 /** How one alert rule is delivered, and what it watches. */
@@ -24,23 +28,65 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-const minuteOfDay = (at: number): number => (((at % DAY_MS) + DAY_MS) % DAY_MS) / MINUTE_MS;
+const minuteOfUtcDay = (at: number): number => (((at % DAY_MS) + DAY_MS) % DAY_MS) / MINUTE_MS;
 const dayStart = (at: number): number => at - (((at % DAY_MS) + DAY_MS) % DAY_MS);
 
-export function isQuiet(quiet: QuietHours, at: Date): boolean {
-  const minute = minuteOfDay(at.getTime());
-  return quiet.startMinute < quiet.endMinute
-    ? minute >= quiet.startMinute && minute < quiet.endMinute
-    : minute >= quiet.startMinute || minute < quiet.endMinute;
+const clocks = new Map<string, Intl.DateTimeFormat>();
+/** The wall clock of `timeZone` at `at`, as if it were UTC (its offset from UTC, which Intl knows, applied). */
+function wallClock(timeZone: string, at: number): number {
+  let format = clocks.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+    clocks.set(timeZone, format);
+  }
+  const part = Object.fromEntries(format.formatToParts(at).map(({ type, value }) => [type, Number(value)]));
+  const minuteStart = Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!);
+  return minuteStart + (at % MINUTE_MS);
 }
 
-/** The end of the quiet span that holds `at` (which must be quiet). */
+/** Whether `timeZone` is an IANA time zone this runtime knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const localMinute = (quiet: QuietHours, at: number): number =>
+  Math.floor(minuteOfUtcDay(wallClock(quiet.timeZone, at)));
+
+const inSpan = (quiet: QuietHours, minute: number): boolean =>
+  quiet.startMinute < quiet.endMinute
+    ? minute >= quiet.startMinute && minute < quiet.endMinute
+    : minute >= quiet.startMinute || minute < quiet.endMinute;
+
+export function isQuiet(quiet: QuietHours, at: Date): boolean {
+  return inSpan(quiet, localMinute(quiet, at.getTime()));
+}
+
+/**
+ * The end of the quiet span that holds `at` (which must be quiet): the next moment the local clocks show
+ * `endMinute`. Across a DST change the span is as long as the clocks say (an hour shorter or longer); an end
+ * that the clocks skip (spring forward) comes at the first minute after the gap.
+ */
 export function quietEnd(quiet: QuietHours, at: Date): Date {
-  const time = at.getTime();
-  const sameDayEnd = dayStart(time) + quiet.endMinute * MINUTE_MS;
-  // In a span that wraps midnight, before midnight: it ends tomorrow.
-  const wrapsToTomorrow = quiet.startMinute > quiet.endMinute && minuteOfDay(time) >= quiet.startMinute;
-  return new Date(wrapsToTomorrow ? sameDayEnd + DAY_MS : sameDayEnd);
+  const time = at.getTime() - (at.getTime() % MINUTE_MS);
+  const ahead = (quiet.endMinute - localMinute(quiet, time) + 1440) % 1440;
+  let end = time + ahead * MINUTE_MS;
+  // The clocks' offset from UTC changed in between (DST): move by the change.
+  end += wallClock(quiet.timeZone, time) - time - (wallClock(quiet.timeZone, end) - end);
+  while (isQuiet(quiet, new Date(end))) end += MINUTE_MS;
+  return new Date(end);
 }
 
 /**

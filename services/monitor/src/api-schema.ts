@@ -268,10 +268,13 @@ export const MonitoringDataSchema = z.strictObject({
 });
 export type MonitoringData = z.infer<typeof MonitoringDataSchema>;
 
-/** One rule's delivery and scope (added with issue 17): cadence, UTC quiet hours ("HH:MM"), job type, provider. */
+/**
+ * One rule's delivery and scope (added with issue 17): cadence, quiet hours ("HH:MM" on the clocks of an IANA time
+ * zone, UTC unless set), job type, provider.
+ */
 export const AlertRuleDeliverySchema = z.strictObject({
   cadence: z.enum(['immediate', 'hourly', 'daily']),
-  quietHours: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
+  quietHours: z.strictObject({ start: z.string(), end: z.string(), timeZone: z.string() }).nullable(),
   jobType: z.string().nullable(),
   provider: z.string().nullable(),
 });

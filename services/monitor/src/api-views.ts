@@ -41,7 +41,11 @@ export const alertRulesView = (config: AlertConfig, rules: readonly AlertRule[])
       {
         cadence: rule.cadence,
         quietHours: rule.quietHours
-          ? { start: formatMinute(rule.quietHours.startMinute), end: formatMinute(rule.quietHours.endMinute) }
+          ? {
+              start: formatMinute(rule.quietHours.startMinute),
+              end: formatMinute(rule.quietHours.endMinute),
+              timeZone: rule.quietHours.timeZone,
+            }
           : null,
         jobType: rule.jobType,
         provider: rule.provider,

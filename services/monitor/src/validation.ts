@@ -1,7 +1,7 @@
 import { EXPORT_CONTENTS, EXPORT_FORMATS, type OutcomeScope, parseScopeKey } from '@batchline/db';
 import { PROVIDERS, RetryCode } from '@batchline/domain';
 import { z } from 'zod';
-import { ALERT_CADENCES, parseMinute } from './alert-cadence.ts';
+import { ALERT_CADENCES, isTimeZone, parseMinute } from './alert-cadence.ts';
 import { type ApiError, invalid } from './api-error.ts';
 import {
   AlertChannelSchema,
@@ -161,13 +161,20 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 
 const timeOfDay = z
   .string()
-  .refine((text) => parseMinute(text) !== null, { error: 'must be a UTC time HH:MM' });
+  .refine((text) => parseMinute(text) !== null, { error: 'must be a time of day HH:MM' });
 
 /** One rule's delivery and scope to change: absent fields stay, null clears quiet hours or a scope. */
 const AlertRuleDeliveryChangeSchema = z.strictObject({
   cadence: z.enum(ALERT_CADENCES, { error: `must be one of ${ALERT_CADENCES.join(', ')}` }).optional(),
   quietHours: z
-    .strictObject({ start: timeOfDay, end: timeOfDay })
+    .strictObject({
+      start: timeOfDay,
+      end: timeOfDay,
+      timeZone: z
+        .string()
+        .refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin or UTC' })
+        .optional(),
+    })
     .refine((quiet) => quiet.start !== quiet.end, { error: 'must end at another time than it starts' })
     .nullable()
     .optional(),

@@ -68,10 +68,14 @@ describe('alert cadence, quiet hours and scope per rule', () => {
       }),
     ).toEqual({
       cadence: 'hourly',
-      quietHours: { start: '22:00', end: '07:30' },
+      quietHours: { start: '22:00', end: '07:30', timeZone: 'UTC' },
       jobType: null,
       provider: 'anthropic',
     });
+    // Quiet hours on the clocks of an IANA time zone.
+    expect(
+      (await setRule({ quietHours: { start: '22:00', end: '07:30', timeZone: 'Europe/Berlin' } })).quietHours,
+    ).toEqual({ start: '22:00', end: '07:30', timeZone: 'Europe/Berlin' });
     // Absent fields stay; null clears.
     expect(await setRule({ jobType: 'review_sentiment', quietHours: null })).toEqual({
       cadence: 'hourly',
@@ -88,6 +92,14 @@ describe('alert cadence, quiet hours and scope per rule', () => {
       [
         { perRule: { batch_failures: { quietHours: { start: '07:00', end: '07:00' } } } },
         'perRule.batch_failures.quietHours',
+      ],
+      [
+        {
+          perRule: {
+            batch_failures: { quietHours: { start: '22:00', end: '07:00', timeZone: 'Mars/Olympus' } },
+          },
+        },
+        'perRule.batch_failures.quietHours.timeZone',
       ],
       [{ perRule: { batch_failures: { provider: 'mistral' } } }, 'perRule.batch_failures.provider'],
       [{ perRule: { batch_failures: { colour: 'red' } } }, 'colour'],

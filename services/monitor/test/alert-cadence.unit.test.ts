@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { alertDueAt, digestOf, formatMinute, isQuiet, parseMinute, quietEnd } from '../src/alert-cadence.ts';
 
 const at = (time: string) => new Date(`2026-12-05T${time}Z`);
-const night = { startMinute: 22 * 60, endMinute: 7 * 60 }; // 22:00–07:00 UTC, wraps midnight
-const lunch = { startMinute: 12 * 60, endMinute: 13 * 60 + 30 }; // 12:00–13:30 UTC
+const night = { startMinute: 22 * 60, endMinute: 7 * 60, timeZone: 'UTC' }; // 22:00–07:00 UTC, wraps midnight
+const lunch = { startMinute: 12 * 60, endMinute: 13 * 60 + 30, timeZone: 'UTC' }; // 12:00–13:30 UTC
 
 describe('quiet hours', () => {
   it('hold from their start, up to (not including) their end, across midnight too', () => {
@@ -24,6 +24,39 @@ describe('quiet hours', () => {
     expect(quietEnd(night, at('23:15:00'))).toEqual(new Date('2026-12-06T07:00:00Z'));
     expect(quietEnd(night, at('03:00:00'))).toEqual(at('07:00:00'));
     expect(quietEnd(lunch, at('12:10:00'))).toEqual(at('13:30:00'));
+  });
+
+  it('follow the clocks of their time zone across both DST changes (Europe/Berlin, 2026)', () => {
+    const berlinNight = { ...night, timeZone: 'Europe/Berlin' };
+    // The night before clocks go forward (29 March, 02:00 CET → 03:00 CEST): 22:00 CET to 07:00 CEST, 8 hours.
+    expect(isQuiet(berlinNight, new Date('2026-03-28T20:59:00Z'))).toBe(false);
+    expect(isQuiet(berlinNight, new Date('2026-03-28T21:00:00Z'))).toBe(true);
+    expect(quietEnd(berlinNight, new Date('2026-03-28T22:00:00Z'))).toEqual(new Date('2026-03-29T05:00:00Z'));
+    expect(isQuiet(berlinNight, new Date('2026-03-29T04:59:00Z'))).toBe(true);
+    expect(isQuiet(berlinNight, new Date('2026-03-29T05:00:00Z'))).toBe(false);
+    // The night they go back (25 October, 03:00 CEST → 02:00 CET): 22:00 CEST to 07:00 CET, 10 hours.
+    expect(isQuiet(berlinNight, new Date('2026-10-24T20:00:00Z'))).toBe(true);
+    expect(quietEnd(berlinNight, new Date('2026-10-24T21:00:00Z'))).toEqual(new Date('2026-10-25T06:00:00Z'));
+    expect(isQuiet(berlinNight, new Date('2026-10-25T05:59:00Z'))).toBe(true);
+    expect(isQuiet(berlinNight, new Date('2026-10-25T06:00:00Z'))).toBe(false);
+  });
+
+  it('end at the first minute after the gap when the clocks skip their end, at its first pass when they repeat it', () => {
+    const skipped = { startMinute: 60, endMinute: 150, timeZone: 'Europe/Berlin' }; // 01:00–02:30
+    expect(quietEnd(skipped, new Date('2026-03-29T00:30:00Z'))).toEqual(new Date('2026-03-29T01:00:00Z'));
+    const repeated = { startMinute: 0, endMinute: 150, timeZone: 'Europe/Berlin' }; // 00:00–02:30
+    expect(quietEnd(repeated, new Date('2026-10-24T23:00:00Z'))).toEqual(new Date('2026-10-25T00:30:00Z'));
+  });
+
+  it('hold an immediate alert until the local end of quiet hours (America/New_York, DST starting 8 March 2026)', () => {
+    const newYorkNight = { ...night, timeZone: 'America/New_York' };
+    // 23:30 EST on 7 March; the night ends at 07:00 EDT, 11:00Z (12:00Z had the clocks not moved).
+    expect(
+      alertDueAt({ cadence: 'immediate', quietHours: newYorkNight }, new Date('2026-03-08T04:30:00Z')),
+    ).toEqual(new Date('2026-03-08T11:00:00Z'));
+    expect(
+      alertDueAt({ cadence: 'immediate', quietHours: newYorkNight }, new Date('2026-03-08T11:00:00Z')),
+    ).toBeNull();
   });
 
   it('read and write as HH:MM', () => {

@@ -291,4 +291,53 @@ describe('the dashboard in Debian chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('sets a rule’s cadence, quiet hours in a time zone and scope from its form, audited', async () => {
+    const { page, errors } = await signedIn(browser, address);
+    const form = page.getByTestId('rule-delivery-form');
+    await form.getByLabel('Rule').selectOption('stuck_batches');
+    await form.getByLabel('Cadence').selectOption('daily');
+    await form.getByLabel('Quiet from').fill('21:30');
+    await form.getByLabel('to', { exact: true }).fill('06:45');
+    await form.getByLabel('Time zone').fill('Europe/Berlin');
+    await form.getByLabel('Only jobs of type').fill('review_sentiment');
+    await form.getByLabel('Only provider').selectOption('anthropic');
+    await form.getByRole('button', { name: 'Save delivery' }).click();
+    await page.getByText('Delivery of stuck_batches saved.').waitFor();
+    await page
+      .getByTestId('alert-rule-stuck_batches')
+      .getByText(
+        'stuck_batches: daily digest · quiet 21:30–06:45 Europe/Berlin · job type review_sentiment · provider anthropic',
+      )
+      .waitFor();
+    const { rows } = await db.pool.query(
+      `SELECT cadence, quiet_start_minute, quiet_end_minute, quiet_time_zone, job_type, provider
+         FROM alert_rules WHERE condition = 'stuck_batches'`,
+    );
+    expect(rows).toEqual([
+      {
+        cadence: 'daily',
+        quiet_start_minute: 21 * 60 + 30,
+        quiet_end_minute: 6 * 60 + 45,
+        quiet_time_zone: 'Europe/Berlin',
+        job_type: 'review_sentiment',
+        provider: 'anthropic',
+      },
+    ]);
+    const audited = await db.pool.query(
+      `SELECT outcome FROM audit_log WHERE action = 'alerts.update' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(audited.rows).toEqual([{ outcome: 'success' }]);
+
+    // Cleared again: at once, no quiet hours, any job type and provider.
+    await form.getByLabel('Cadence').selectOption('immediate');
+    await form.getByLabel('Quiet from').fill('');
+    await form.getByLabel('Only jobs of type').fill('');
+    await form.getByLabel('Only provider').selectOption('');
+    await form.getByRole('button', { name: 'Save delivery' }).click();
+    await page.getByTestId('alert-rule-stuck_batches').getByText('stuck_batches: at once').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'monitor-dashboard-rule-delivery.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

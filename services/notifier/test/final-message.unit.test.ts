@@ -36,6 +36,7 @@ const details = (overrides: Partial<FinalBatchDetails> = {}): FinalBatchDetails 
   model: 'gpt-4o-mini-2024-07-18',
   promptTokens: 2_000_000,
   completionTokens: 500_000,
+  cachedPromptTokens: 0,
   providerErrors: [],
   missingResults: 0,
   downloadError: null,
@@ -95,7 +96,12 @@ describe('finalMessage', () => {
 
   it('estimates the cost at the batch price and the saving against the synchronous API', () => {
     // gpt-4o-mini: $0.15 / $0.60 per million tokens synchronously; 2M in + 0.5M out = $0.60, half at batch price.
-    expect(estimateCost(pricing, 'openai', 'gpt-4o-mini-2024-07-18', 2_000_000, 500_000)).toEqual({
+    expect(
+      estimateCost(pricing, 'openai', 'gpt-4o-mini-2024-07-18', {
+        promptTokens: 2_000_000,
+        completionTokens: 500_000,
+      }),
+    ).toEqual({
       pricedAs: 'gpt-4o-mini',
       synchronousUsd: 0.6,
       batchUsd: 0.3,
@@ -105,6 +111,18 @@ describe('finalMessage', () => {
     expect(blocks).toContain('$0.3000');
     expect(blocks).toContain('$0.6000');
     expect(blocks).toContain('saving of $0.3000 (50 %)');
+  });
+
+  it('prices the cached input tokens at the cached-input price', () => {
+    // 1M of the 2M input tokens cached: $0.075 instead of $0.15 for them, so $0.525 synchronously, half at batch price.
+    const cached = details({ cachedPromptTokens: 1_000_000 });
+    expect(estimateCost(pricing, 'openai', 'gpt-4o-mini', cached)).toMatchObject({
+      synchronousUsd: 0.525,
+      batchUsd: 0.2625,
+    });
+    const text = JSON.stringify(finalMessage(event(), cached, pricing).blocks);
+    expect(text).toContain('2,000,000 input (1,000,000 of them cached) + 500,000 output tokens');
+    expect(text).toContain('$0.2625');
   });
 
   it('says why the cost is unknown', () => {

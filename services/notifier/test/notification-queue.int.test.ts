@@ -300,6 +300,7 @@ describe('notification queue and shared webhook pacing', () => {
       model: 'gpt-test',
       promptTokens: 150,
       completionTokens: 7,
+      cachedPromptTokens: 0,
       providerErrors: [{ code: 'invalid_file', message: 'line 3 is not JSON', line: 3 }],
       missingResults: 4,
       downloadError: null,

@@ -230,6 +230,37 @@ describe('applyResultsChunk', () => {
     }
   });
 
+  it('stores each request’s cached input tokens, on the fast path and on the one that skips conflicts', async () => {
+    const cachedTokens = async (batch: number) =>
+      (
+        await pool.query(
+          'SELECT custom_id, prompt_tokens, cached_prompt_tokens FROM batch_request_results WHERE batch_log_id = $1 ORDER BY custom_id',
+          [batch],
+        )
+      ).rows;
+    const fast = await newBatch(pool, 2);
+    await applyResultsChunk(
+      pool,
+      viewpoints,
+      chunksOf(fast, [[{ ...succeeded(4100, [1]), cachedPromptTokens: 8 }, succeeded(4101, [2])]])[0]!,
+    );
+    expect(await cachedTokens(fast)).toEqual([
+      { custom_id: 'rs-4100', prompt_tokens: 10, cached_prompt_tokens: 8 },
+      { custom_id: 'rs-4101', prompt_tokens: 10, cached_prompt_tokens: null },
+    ]);
+    // 4100:1 exists already: this chunk lands through the conflict-skipping path.
+    const conflicting = await newBatch(pool, 2);
+    await applyResultsChunk(
+      pool,
+      viewpoints,
+      chunksOf(conflicting, [[succeeded(4100, [1]), { ...succeeded(4102, [3]), cachedPromptTokens: 4 }]])[0]!,
+    );
+    expect(await cachedTokens(conflicting)).toEqual([
+      { custom_id: 'rs-4100', prompt_tokens: 10, cached_prompt_tokens: null },
+      { custom_id: 'rs-4102', prompt_tokens: 10, cached_prompt_tokens: 4 },
+    ]);
+  });
+
   it('lands the rest of a chunk when an association already exists from an earlier batch', async () => {
     const earlier = await newBatch(pool, 1);
     await applyResultsChunk(pool, viewpoints, chunksOf(earlier, [[succeeded(3001, [1])]])[0]!);

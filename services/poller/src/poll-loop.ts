@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { batchAttributes, withSpan } from '@batchline/telemetry';
 import { type CheckDeps, type CheckResult, checkBatch } from './check-batch.ts';
-import type { DatabaseWatch } from './database-episodes.ts';
 import { runDueProbes } from './provider-health.ts';
 import { type LeasedBatch, leaseDueBatches, nextDueDelayMs } from './store/leases.ts';
 import { type PollerCycle, recordPollerCycle } from './store/poll-cycles.ts';
@@ -18,8 +17,6 @@ export interface PollLoopOptions extends CheckDeps {
   leaseMs: number;
   /** Called after a cycle that recorded status changes (to wake the outbox relay). */
   onChanges(): void;
-  /** Told whether each cycle's work against Postgres succeeded (database trouble is announced per episode). */
-  database?: DatabaseWatch;
 }
 
 export interface PollLoop {
@@ -82,10 +79,8 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
           if (results.some((r) => r.outcome === 'transition' || r.outcome === 'terminal'))
             options.onChanges();
         }
-        await options.database?.succeeded();
       } catch (error) {
         options.log.error({ err: error }, 'poll cycle failed');
-        await options.database?.failed(error);
         await idle(options.tickMs);
         continue;
       }

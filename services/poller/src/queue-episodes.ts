@@ -1,5 +1,12 @@
 import type { Bus, BusBacklog } from '@batchline/bus';
-import { type EpisodeTransition, type Pool, recordHealthy, recordTrouble } from '@batchline/db';
+import {
+  type CountReading,
+  type EpisodeTransition,
+  type Pool,
+  recordCountReading,
+  recordHealthy,
+  recordTrouble,
+} from '@batchline/db';
 import { opsErrorEvent, runbookUrlOf } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 
@@ -13,8 +20,12 @@ export interface QueueEpisodeOptions {
   lagMax: number;
   /** OPS_RUNBOOK_URL. */
   runbookUrl: string;
+  /** POLL_SWEEP_INTERVAL: how often the queue is read; the DLQ grew within the last one counts as growing. */
+  intervalMs: number;
   onAnnounced?: () => void;
 }
+
+export const DEAD_LETTERS_KEY = 'queue:dead_letters';
 
 /** One queue condition seen in a backlog: its episode key, whether it is in trouble now, and what to say. */
 export interface QueueCondition {
@@ -45,28 +56,24 @@ export function publishCondition(overdue: number): QueueCondition {
   };
 }
 
-/**
- * The conditions a backlog shows: each consumer lagging (more than `lagMax` outstanding) or not, and the DLQ
- * growing since the previous backlog (unknown, so not judged, on the first).
- */
-export function queueConditions(
-  backlog: BusBacklog,
-  previous: BusBacklog | null,
-  lagMax: number,
-): QueueCondition[] {
-  const conditions = backlog.consumers.map(({ consumer, pending, ackPending }) => ({
+/** The conditions a backlog shows: each consumer lagging (more than `lagMax` outstanding) or not. */
+export function lagConditions(backlog: BusBacklog, lagMax: number): QueueCondition[] {
+  return backlog.consumers.map(({ consumer, pending, ackPending }) => ({
     key: `queue:lag:${consumer}`,
     troubled: pending + ackPending > lagMax,
     what: `consumer ${consumer} has ${pending + ackPending} messages outstanding (more than ${lagMax})`,
   }));
-  if (previous) {
-    conditions.push({
-      key: 'queue:dead_letters',
-      troubled: backlog.deadLetters > previous.deadLetters,
-      what: `the DLQ keeps growing (${backlog.deadLetters} dead letters, ${backlog.deadLetters - previous.deadLetters} new)`,
-    });
-  }
-  return conditions;
+}
+
+/** The dead-letters condition: the DLQ count, read against the baseline every replica shares, keeps growing. */
+export function deadLetterCondition(reading: CountReading): QueueCondition {
+  const growth =
+    reading.previous === null ? '' : `, ${reading.value - reading.previous} since the last reading`;
+  return {
+    key: DEAD_LETTERS_KEY,
+    troubled: reading.growing,
+    what: `the DLQ keeps growing (${reading.value} dead letters${growth}; last grew at ${reading.grewAt?.toISOString()})`,
+  };
 }
 
 function announcement(options: QueueEpisodeOptions, transition: EpisodeTransition, what: string) {
@@ -88,19 +95,22 @@ function announcement(options: QueueEpisodeOptions, transition: EpisodeTransitio
 
 /**
  * Watches the queue: every call reads the outbox (publishes failing) and the backlog (consumers lagging, the DLQ
- * growing) and records each condition's trouble or health in `ops_episodes` (each episode announced once, by
- * whichever replica sees it first; a publishes episode is announced once publishing works again). Returns the
- * backlog, which the next call compares against; a failure to read it is logged and judges only the outbox.
+ * count recorded against the shared baseline in `ops_readings`, growing) and records each condition's trouble or
+ * health in `ops_episodes` (each episode announced once, by whichever replica sees it first; a publishes episode
+ * is announced once publishing works again). A failure to read the backlog is logged and judges only the outbox.
  */
-export async function checkQueue(
-  options: QueueEpisodeOptions,
-  previous: BusBacklog | null,
-): Promise<BusBacklog | null> {
+export async function checkQueue(options: QueueEpisodeOptions): Promise<void> {
   const conditions = [publishCondition(await overdueOutboxRows(options.pool))];
-  let backlog: BusBacklog | null = previous;
   try {
-    backlog = await options.bus.backlog();
-    conditions.push(...queueConditions(backlog, previous, options.lagMax));
+    const backlog = await options.bus.backlog();
+    conditions.push(...lagConditions(backlog, options.lagMax));
+    const reading = await recordCountReading(
+      options.pool,
+      DEAD_LETTERS_KEY,
+      backlog.deadLetters,
+      options.intervalMs,
+    );
+    conditions.push(deadLetterCondition(reading));
   } catch (error) {
     options.log.warn({ err: error }, 'could not read the queue backlog');
   }
@@ -114,20 +124,15 @@ export async function checkQueue(
       options.onAnnounced?.();
     }
   }
-  return backlog;
 }
 
 /** Runs `checkQueue` every `intervalMs` until stopped. */
-export function startQueueWatch(options: QueueEpisodeOptions & { intervalMs: number }): { stop(): void } {
-  let previous: BusBacklog | null = null;
+export function startQueueWatch(options: QueueEpisodeOptions): { stop(): void } {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    checkQueue(options, previous)
-      .then((backlog) => {
-        previous = backlog;
-      })
+    checkQueue(options)
       .catch((error: unknown) => options.log.warn({ err: error }, 'queue check failed'))
       .finally(() => {
         running = false;

@@ -11,7 +11,6 @@ import {
 } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import type { CheckDeps } from './check-batch.ts';
-import { watchDatabase } from './database-episodes.ts';
 import { createPollerMetrics } from './metrics.ts';
 import { startPollLoop } from './poll-loop.ts';
 import { startQueueWatch } from './queue-episodes.ts';
@@ -60,14 +59,6 @@ export const pollerService = defineService({
     const loop = startPollLoop({
       ...deps,
       outages: deps.outages && { ...deps.outages, onAnnounced: () => relay.kick() },
-      database: watchDatabase({
-        pool,
-        bus,
-        log,
-        troubleAfterMs: config.OPS_DATABASE_TROUBLE_AFTER,
-        runbookUrl: config.OPS_RUNBOOK_URL,
-        onAnnounced: () => relay.kick(),
-      }),
       metrics: createPollerMetrics(metrics),
       owner: instanceId,
       chunk: config.POLL_CHUNK,

@@ -1,33 +1,20 @@
 import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, type Pool } from '@batchline/db';
-import type { OpsErrorEvent } from '@batchline/events';
-import { adminDatabaseUrl, silentLogger, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
+import { watchPool } from '@batchline/runtime';
+import {
+  publishedOpsEvents,
+  setDatabaseRefusing,
+  silentLogger,
+  testNamespace,
+  testNatsUrl,
+  waitFor,
+} from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watchDatabase } from '../src/database-episodes.ts';
 import { type PollLoop, startPollLoop } from '../src/poll-loop.ts';
 import { type PollerWorld, pollerWorld } from './support.ts';
 
 const TROUBLE_AFTER_MS = 400;
 const RUNBOOK = 'https://runbook.example/runbook.md';
-
-/** Makes Postgres refuse the test database: no new connection, and every open one is cut. */
-async function setDatabaseRefusing(url: string, refusing: boolean): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = createPool({
-    connectionString: adminDatabaseUrl(),
-    log: silentLogger,
-    max: 1,
-    applicationName: 'db-episodes-admin',
-  });
-  try {
-    await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS ${refusing ? 'false' : 'true'}`);
-    if (refusing) {
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-    }
-  } finally {
-    await admin.end();
-  }
-}
 
 describe('database trouble: one message when an episode begins, one when it is over', () => {
   let world: PollerWorld;
@@ -54,12 +41,13 @@ describe('database trouble: one message when an episode begins, one when it is o
     await world?.close();
   });
 
-  /** A poller replica: its own pool, poll loop and database watch. */
+  /** A poller replica: its own pool (watched, as the runtime watches every service's) and poll loop. */
   const startReplica = (owner: string) => {
     const url = (world.pool.options as { connectionString: string }).connectionString;
     const pool = createPool({ connectionString: url, log: silentLogger, max: 4, applicationName: owner });
     pools.push(pool);
-    const database = watchDatabase({
+    watchPool({
+      service: 'poller',
       pool,
       bus,
       log: silentLogger,
@@ -75,19 +63,12 @@ describe('database trouble: one message when an episode begins, one when it is o
         tickMs: 50,
         leaseMs: 30_000,
         onChanges() {},
-        database,
       }),
     );
     return url;
   };
 
-  const published = async () => {
-    const events: OpsErrorEvent[] = [];
-    for await (const message of bus.readStream('OPS', { subject: 'ops.error' })) {
-      events.push(JSON.parse(new TextDecoder().decode(message.data)) as OpsErrorEvent);
-    }
-    return events;
-  };
+  const published = () => publishedOpsEvents(bus);
   const outboxed = async () =>
     (
       await world.pool.query<{ msg_id: string }>(

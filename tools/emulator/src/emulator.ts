@@ -92,6 +92,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const answering = {
     jobTypes,
     answerShares: options.answerShares,
+    cachedPromptShare: options.cachedPromptShare,
     lineFaults: countingAttempts(options.lineFaults),
   };
   const files = new FileStore(dataDir, now);

@@ -248,7 +248,13 @@ function resultLine(batchId: string, request: PlannedRequest): string | null {
             ],
             stop_reason: toolUse ? 'tool_use' : 'end_turn',
             stop_sequence: null,
-            usage: { input_tokens: request.promptTokens, output_tokens: result.completionTokens },
+            // Anthropic counts cache reads apart: input_tokens are those after the last cache breakpoint.
+            usage: {
+              input_tokens: request.promptTokens - request.cachedPromptTokens,
+              cache_creation_input_tokens: 0,
+              cache_read_input_tokens: request.cachedPromptTokens,
+              output_tokens: result.completionTokens,
+            },
           },
         },
       });

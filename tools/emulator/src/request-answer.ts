@@ -46,6 +46,8 @@ export interface PlannedRequest {
   jobType: JobType | null;
   model: string;
   promptTokens: number;
+  /** The part of `promptTokens` answered as read from the prompt cache. */
+  cachedPromptTokens: number;
   result: RequestResult;
   /** The request's line appears twice in its result file. */
   duplicate: boolean;
@@ -54,6 +56,7 @@ export interface PlannedRequest {
 export interface AnswerSettings {
   jobTypes: JobTypeSet;
   answerShares?: AnswerSharesOption;
+  cachedPromptShare?: number;
   lineFaults?: (customId: string, request: BatchRequestLine) => LineFault | undefined;
 }
 
@@ -107,6 +110,7 @@ export class RequestAnswerer {
       jobType,
       model,
       promptTokens,
+      cachedPromptTokens: Math.floor(promptTokens * (this.settings.cachedPromptShare ?? 0)),
       result,
       duplicate: fault?.kind === 'duplicate',
     });

@@ -112,7 +112,7 @@ function resultLine(batchId: string, request: PlannedRequest, answeredAt: number
               prompt_tokens: request.promptTokens,
               completion_tokens: result.completionTokens,
               total_tokens: request.promptTokens + result.completionTokens,
-              prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+              prompt_tokens_details: { cached_tokens: request.cachedPromptTokens, audio_tokens: 0 },
               completion_tokens_details: {
                 reasoning_tokens: 0,
                 audio_tokens: 0,

@@ -138,6 +138,12 @@ export interface EmulatorOptions {
   /** Shares of spoiled answers, chosen by custom id (see `AnswerShares`); none by default. */
   answerShares?: AnswerSharesOption;
   /**
+   * Share (0 to 1) of each answered request's prompt tokens the provider says it read from its prompt cache:
+   * OpenAI's `usage.prompt_tokens_details.cached_tokens` (part of `prompt_tokens`), Anthropic's
+   * `cache_read_input_tokens` (apart from `input_tokens`). 0 by default.
+   */
+  cachedPromptShare?: number;
+  /**
    * Scripted faults of single requests; a line fault wins over `answerShares`. `attempt` counts the batches that
    * carried the custom id so far, this one included (1 the first time): a retry round can then succeed
    * (`transientFailures`).

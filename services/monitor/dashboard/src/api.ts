@@ -1,6 +1,7 @@
 // The admin API as the dashboard uses it. Its answers' types are the server's own (services/monitor/src/api-schema.ts,
 // documented field by field in services/monitor/README.md); type-only imports, so none of it is bundled.
 import type {
+  AlertRuleDelivery,
   AlertRules,
   AlertRulesData,
   AlertsData,
@@ -100,8 +101,11 @@ export function adminApi(token: string) {
       if (params.outcome) query.set('outcome', params.outcome);
       return request('GET', `/${encodeURIComponent(key)}/requests?${query}`);
     },
-    updateAlerts: (settings: Partial<Omit<AlertRules, 'updatedAt' | 'updatedBy'>>): Promise<AlertRulesData> =>
-      request('POST', '/alerts', settings),
+    updateAlerts: (
+      settings: Partial<Omit<AlertRules, 'updatedAt' | 'updatedBy' | 'perRule'>> & {
+        perRule?: Partial<Record<string, AlertRuleDelivery>>;
+      },
+    ): Promise<AlertRulesData> => request('POST', '/alerts', settings),
     retry: (id: number): Promise<RetryResult> => request('POST', `/${id}/retry`, {}),
     cancel: (id: number): Promise<CancelResult> => request('POST', `/${id}/cancel`, {}),
     setBatchPaused: (id: number, paused: boolean): Promise<JobData> =>

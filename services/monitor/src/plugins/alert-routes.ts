@@ -54,7 +54,11 @@ async function updateAlertRules(
             ? undefined
             : quietHours === null
               ? null
-              : { startMinute: parseMinute(quietHours.start)!, endMinute: parseMinute(quietHours.end)! },
+              : {
+                  startMinute: parseMinute(quietHours.start)!,
+                  endMinute: parseMinute(quietHours.end)!,
+                  timeZone: quietHours.timeZone ?? 'UTC',
+                },
       });
     }
     await audit(client, context, {

@@ -8,6 +8,7 @@ interface AlertRuleRow {
   cadence: AlertCadence;
   quiet_start_minute: number | null;
   quiet_end_minute: number | null;
+  quiet_time_zone: string;
   job_type: string | null;
   provider: string | null;
 }
@@ -18,7 +19,11 @@ const toAlertRule = (row: AlertRuleRow): AlertRule => ({
   quietHours:
     row.quiet_start_minute === null || row.quiet_end_minute === null
       ? null
-      : { startMinute: row.quiet_start_minute, endMinute: row.quiet_end_minute },
+      : {
+          startMinute: row.quiet_start_minute,
+          endMinute: row.quiet_end_minute,
+          timeZone: row.quiet_time_zone,
+        },
   jobType: row.job_type,
   provider: row.provider,
 });
@@ -43,6 +48,7 @@ export async function updateAlertRule(
        cadence = COALESCE($2, cadence),
        quiet_start_minute = CASE WHEN $3::boolean THEN $4::int ELSE quiet_start_minute END,
        quiet_end_minute = CASE WHEN $3::boolean THEN $5::int ELSE quiet_end_minute END,
+       quiet_time_zone = CASE WHEN $3::boolean THEN COALESCE($10, 'UTC') ELSE quiet_time_zone END,
        job_type = CASE WHEN $6::boolean THEN $7 ELSE job_type END,
        provider = CASE WHEN $8::boolean THEN $9 ELSE provider END
      WHERE condition = $1`,
@@ -56,6 +62,7 @@ export async function updateAlertRule(
       change.jobType ?? null,
       change.provider !== undefined,
       change.provider ?? null,
+      quiet?.timeZone ?? null,
     ],
   );
 }

@@ -12,21 +12,19 @@ export interface CostEstimate {
   savingUsd: number;
 }
 
-/** Estimates a batch's cost from its token usage, at its provider's batch discount; null when the model has no price. */
+/**
+ * Estimates a batch's cost from its token usage (cached prompt tokens at the cached-input price), at its provider's
+ * batch discount; null when the model has no price.
+ */
 export function estimateCost(
   pricing: Pricing,
   provider: PricedProvider,
   model: string,
-  promptTokens: number,
-  completionTokens: number,
+  tokens: { promptTokens: number; completionTokens: number; cachedPromptTokens?: number },
 ): CostEstimate | null {
   const found = priceOf(pricing.prices, model);
   if (!found) return null;
-  const cost = tokenCost(
-    found.price,
-    { promptTokens, completionTokens },
-    pricing.batchDiscountPercent[provider],
-  );
+  const cost = tokenCost(found.price, tokens, pricing.batchDiscountPercent[provider]);
   return {
     pricedAs: found.pricedAs,
     synchronousUsd: cost.syncUsd,

@@ -84,8 +84,12 @@ function costLine(
 ): string {
   if (!details) return '*Estimated cost:* unknown (the batch log was not found).';
   if (!details.model) return '*Estimated cost:* unknown (the batch log names no model).';
-  const tokens = `${details.promptTokens.toLocaleString('en-US')} input + ${details.completionTokens.toLocaleString('en-US')} output tokens`;
-  const cost = estimateCost(pricing, provider, details.model, details.promptTokens, details.completionTokens);
+  const cached =
+    details.cachedPromptTokens > 0
+      ? ` (${details.cachedPromptTokens.toLocaleString('en-US')} of them cached)`
+      : '';
+  const tokens = `${details.promptTokens.toLocaleString('en-US')} input${cached} + ${details.completionTokens.toLocaleString('en-US')} output tokens`;
+  const cost = estimateCost(pricing, provider, details.model, details);
   if (!cost) {
     return `*Estimated cost:* unknown: no price for \`${escapeMrkdwn(details.model)}\` (${tokens}); add it to MODEL_PRICES.`;
   }

@@ -17,6 +17,8 @@ export interface FinalBatchDetails {
   model: string | null;
   promptTokens: number;
   completionTokens: number;
+  /** The part of `promptTokens` read from the provider's prompt cache (priced at the cached-input price). */
+  cachedPromptTokens: number;
   /** The provider's batch-level errors (e.g. why it failed a batch's input). */
   providerErrors: LoggedProviderError[];
   /** Requests with no line in either result file. */
@@ -41,12 +43,15 @@ export async function getFinalBatchDetails(
     log_details: Record<string, unknown> | null;
     prompt_tokens: number;
     completion_tokens: number;
+    cached_prompt_tokens: number;
   }>(
     `SELECT b.job_type, b.model, b.log_details,
             COALESCE((SELECT sum(r.prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
               AS prompt_tokens,
             COALESCE((SELECT sum(r.completion_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
-              AS completion_tokens
+              AS completion_tokens,
+            COALESCE((SELECT sum(r.cached_prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = b.id), 0)::float8
+              AS cached_prompt_tokens
      FROM batch_jobs_vp_logs b WHERE b.id = $1`,
     [batchLogId],
   );
@@ -58,6 +63,7 @@ export async function getFinalBatchDetails(
     model: row.model,
     promptTokens: row.prompt_tokens,
     completionTokens: row.completion_tokens,
+    cachedPromptTokens: row.cached_prompt_tokens,
     providerErrors: Array.isArray(details.providerErrors) ? details.providerErrors : [],
     missingResults: typeof details.missingResults === 'number' ? details.missingResults : 0,
     downloadError: typeof details.downloadError === 'string' ? details.downloadError : null,

@@ -19,6 +19,7 @@ const RESULT_COLUMNS = [
   'review_sentence_id',
   'prompt_tokens',
   'completion_tokens',
+  'cached_prompt_tokens',
 ] as const;
 
 /** Errors for which a chunk is landed row by row, skipping what cannot land, instead of failing. */
@@ -49,7 +50,7 @@ async function copyChunkRows(
   let succeeded = 0;
   for (const record of chunk.results) {
     if (record.outcome === 'succeeded') succeeded += 1;
-    results += `${batchLogId}\t${copyTextField(record.customId)}\t${record.outcome}\t${copyTextField(record.errorCode)}\t${copyTextField(record.errorMessage)}\t${copyTextField(integerRequestId(record))}\t${copyTextField(record.promptTokens)}\t${copyTextField(record.completionTokens)}\n`;
+    results += `${batchLogId}\t${copyTextField(record.customId)}\t${record.outcome}\t${copyTextField(record.errorCode)}\t${copyTextField(record.errorMessage)}\t${copyTextField(integerRequestId(record))}\t${copyTextField(record.promptTokens)}\t${copyTextField(record.completionTokens)}\t${copyTextField(record.cachedPromptTokens ?? null)}\n`;
   }
   await copyTextInto(client, 'batch_request_results', ['batch_log_id', ...RESULT_COLUMNS], results);
   let rows = '';
@@ -98,12 +99,13 @@ function conflictPath(plan: LandingPlan): ConflictPath {
       WITH unknown_reference AS (${unknownReference}),
       inserted AS (
         INSERT INTO batch_request_results
-          (batch_log_id, custom_id, outcome, error_code, error_message, review_sentence_id, prompt_tokens, completion_tokens)
+          (batch_log_id, custom_id, outcome, error_code, error_message, review_sentence_id, prompt_tokens, completion_tokens,
+           cached_prompt_tokens)
         SELECT $1::bigint, r.custom_id,
                CASE WHEN u.custom_id IS NULL THEN r.outcome ELSE 'failed' END,
                CASE WHEN u.custom_id IS NULL THEN r.error_code ELSE u.error_code END,
                CASE WHEN u.custom_id IS NULL THEN r.error_message ELSE $2 END,
-               r.review_sentence_id, r.prompt_tokens, r.completion_tokens
+               r.review_sentence_id, r.prompt_tokens, r.completion_tokens, r.cached_prompt_tokens
         FROM chunk_results r LEFT JOIN unknown_reference u ON u.custom_id = r.custom_id
         ORDER BY r.ord
         ON CONFLICT (batch_log_id, custom_id) DO NOTHING
@@ -142,7 +144,7 @@ async function landChunkRowsSkippingConflicts(
   const path = conflictPath(plan);
   await client.query(
     `CREATE TEMP TABLE chunk_results (ord int, custom_id text, outcome text, error_code text, error_message text,
-       review_sentence_id bigint, prompt_tokens int, completion_tokens int) ON COMMIT DROP`,
+       review_sentence_id bigint, prompt_tokens int, completion_tokens int, cached_prompt_tokens int) ON COMMIT DROP`,
   );
   await client.query(path.createStaging);
   await copyRows(
@@ -158,6 +160,7 @@ async function landChunkRowsSkippingConflicts(
       integerRequestId(record),
       record.promptTokens,
       record.completionTokens,
+      record.cachedPromptTokens ?? null,
     ]),
   );
   let staged = '';

@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Notice } from '../App.tsx';
 import type { AdminApi, AlertRuleDelivery, AlertRules, AlertsData } from '../api.ts';
 import { formatTime } from '../format.ts';
+import { RuleDeliveryForm } from './RuleDeliveryForm.tsx';
 
 const MINUTE_MS = 60_000;
 
@@ -58,10 +59,13 @@ const FIELDS: { key: keyof RuleForm; label: string; unit: string }[] = [
   { key: 'windowMinutes', label: 'Measured over the last', unit: 'min' },
 ];
 
-/** A rule's cadence, quiet hours (UTC) and scope, in words. */
+/** A rule's cadence, quiet hours (in their time zone) and scope, in words. */
 function deliveryText(delivery: AlertRuleDelivery): string {
   const parts = [delivery.cadence === 'immediate' ? 'at once' : `${delivery.cadence} digest`];
-  if (delivery.quietHours) parts.push(`quiet ${delivery.quietHours.start}–${delivery.quietHours.end} UTC`);
+  if (delivery.quietHours)
+    parts.push(
+      `quiet ${delivery.quietHours.start}–${delivery.quietHours.end} ${delivery.quietHours.timeZone}`,
+    );
   if (delivery.jobType) parts.push(`job type ${delivery.jobType}`);
   if (delivery.provider) parts.push(`provider ${delivery.provider}`);
   return parts.join(' · ');
@@ -100,6 +104,15 @@ export function AlertsPanel({
       setError(null);
       setForm(toForm(saved.rules));
       onNotice({ kind: 'success', text: 'Alert rules saved.' });
+      void load();
+    }
+  };
+
+  const saveDelivery = async (condition: string, delivery: AlertRuleDelivery) => {
+    const saved = await guarded(() => api.updateAlerts({ perRule: { [condition]: delivery } }), setError);
+    if (saved) {
+      setError(null);
+      onNotice({ kind: 'success', text: `Delivery of ${condition} saved.` });
       void load();
     }
   };
@@ -152,6 +165,7 @@ export function AlertsPanel({
             </button>
           </form>
         )}
+        {alerts && <RuleDeliveryForm rules={alerts.rules} onSave={saveDelivery} />}
         <div className="recent">
           {alerts && (
             <>
