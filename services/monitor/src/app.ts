@@ -40,7 +40,7 @@ export interface MonitorAppDeps {
   readiness?: () => Record<string, boolean>;
   metrics?: MonitorMetrics;
   /** `POST /api/admin/requests` (the batcher's intake); absent: the route is not served. */
-  requestIntake?: Omit<RequestIntakeOptions, 'guard'>;
+  requestIntake?: Omit<RequestIntakeOptions, 'guard' | 'pool'>;
   /** Clock of the rate limiter (tests). */
   now?: () => number;
 }
@@ -83,7 +83,12 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
   });
   await app.register(apiDocsPlugin, { adminPrefix: ADMIN_PREFIX });
   if (deps.requestIntake) {
-    await app.register(requestIntakeRoutes, { prefix: REQUEST_INTAKE_PATH, guard, ...deps.requestIntake });
+    await app.register(requestIntakeRoutes, {
+      prefix: REQUEST_INTAKE_PATH,
+      guard,
+      pool,
+      ...deps.requestIntake,
+    });
   }
   if (deps.dashboardDir !== null) await app.register(dashboardPlugin, { root: deps.dashboardDir });
   return app;

@@ -54,6 +54,7 @@ describe('the OpenAPI document of the admin API', () => {
     await probe.register(requestIntakeRoutes, {
       prefix: REQUEST_INTAKE_PATH,
       guard: new AdminGuard({ operatorTokens: [], readerTokens: [], rateLimit: { limit: 1, windowMs: 1 } }),
+      pool: db.pool,
       problemOf: () => null,
       publish: async () => false,
     });
