@@ -68,17 +68,18 @@ export async function claimRetry(
   };
 }
 
-/** Records the batch that resubmitted `originalId`'s failed requests. */
+/** Records the batch that resubmitted `originalId`'s failed requests, and which requests it holds. */
 export async function completeRetry(
   db: Queryable,
   originalId: number,
   retryBatchLogId: number,
-  requests: number,
+  customIds: readonly string[],
 ): Promise<void> {
   await db.query(
-    `UPDATE batch_retries SET state = 'submitted', retry_batch_log_id = $2, requests = $3, submitted_at = now()
+    `UPDATE batch_retries SET state = 'submitted', retry_batch_log_id = $2, requests = $3, custom_ids = $4,
+            submitted_at = now()
      WHERE original_batch_log_id = $1`,
-    [originalId, retryBatchLogId, requests],
+    [originalId, retryBatchLogId, customIds.length, customIds],
   );
 }
 
