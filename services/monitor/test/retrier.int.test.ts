@@ -1,5 +1,13 @@
+import { type Bus, connectBus } from '@batchline/bus';
 import { countBatchesByState, getBatchJob, insertBatchJob, listJobBatchLogs } from '@batchline/db';
-import { sampleBatchFinalizedEvent, silentLogger } from '@batchline/testing';
+import { startOutboxRelay } from '@batchline/outbox';
+import {
+  sampleBatchFinalizedEvent,
+  silentLogger,
+  testNamespace,
+  testNatsUrl,
+  waitFor,
+} from '@batchline/testing';
 import { describe, expect, it } from 'vitest';
 import { createMonitorMetrics } from '../src/metrics.ts';
 import { createRoundDecider } from '../src/retrier/round-decision.ts';
@@ -160,6 +168,82 @@ describe('the retrier: automatic retry rounds and the job’s end', () => {
     });
     expect(await jobEvents(job)).toHaveLength(1);
   });
+
+  it('over NATS: a replayed batch.finalized on two consuming replicas makes one round, and one job.finalized', async () => {
+    const bus: Bus = await connectBus({
+      servers: [testNatsUrl()],
+      name: 'monitor-retrier-test',
+      namespace: testNamespace('retrier'),
+      log,
+    });
+    const relay = startOutboxRelay({ pool: bed.db.pool, publisher: bus, log });
+    const [a, b] = [sweeper('replica-a'), sweeper('replica-b')];
+    try {
+      await bus.ensureTopology();
+      const decide = decider();
+      // Two replicas consume the one durable consumer, as two monitor processes do.
+      for (let replica = 0; replica < 2; replica++)
+        bus.consume('monitor-retrier', async (e) => void (await decide(e)));
+      const drained = async () => {
+        const backlog = await bus.backlog();
+        const retrier = backlog.consumers.find((consumer) => consumer.consumer === 'monitor-retrier');
+        return retrier !== undefined && retrier.pending === 0 && retrier.ackPending === 0;
+      };
+      const finalizedTwice = async (batchLogId: number) => {
+        const event = sampleBatchFinalizedEvent(batchLogId);
+        await bus.publish('batch.finalized', event, { msgId: `finalized:${batchLogId}` });
+        await bus.publish('batch.finalized', event, { msgId: `replay:1:finalized:${batchLogId}` });
+        await waitFor('batch.finalized consumed', drained, { timeoutMs: 30_000, intervalMs: 100 });
+      };
+
+      const job = await newJob(2, 3, 0);
+      const first = await part(job, [1, 2], [ok(10, 1), failed('http_503')]);
+      await finalizedTwice(first);
+      expect(await rounds(job)).toMatchObject([{ round: 1, state: 'planned' }]);
+      expect((await Promise.all([a.runOnce(), b.runOnce()])).reduce((x, y) => x + y)).toBe(1);
+      const retry = (await listJobBatchLogs(bed.db.pool, job))[1]!;
+      await landSeedResults(bed.db.pool, retry.id, [ok(10, 1)], {
+        firstSentence: 2,
+        finalState: 'completed',
+      });
+      await finalizedTwice(retry.id);
+      expect(await rounds(job)).toMatchObject([
+        { round: 1, state: 'submitted', retry_batch_log_id: String(retry.id) },
+        { round: 2, state: 'none', reason: 'nothing_retryable' },
+      ]);
+
+      relay.kick();
+      await waitFor(
+        'job.finalized published',
+        async () =>
+          (
+            await bed.db.pool.query(`SELECT 1 FROM outbox WHERE msg_id = $1 AND published_at IS NOT NULL`, [
+              `job-finalized:${job}`,
+            ])
+          ).rowCount === 1,
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      const published = [];
+      for await (const message of bus.readStream('BATCH_FINAL', { subject: 'job.finalized' })) {
+        const event = JSON.parse(Buffer.from(message.data).toString());
+        // The jobs the tests above finalized are published too.
+        if (event.batchJobId === job) published.push(event);
+      }
+      expect(published).toHaveLength(1);
+      expect(published[0]).toMatchObject({
+        batchJobId: job,
+        outcome: 'succeeded',
+        succeededRequests: 2,
+        retryRounds: 1,
+      });
+    } finally {
+      await a.stop();
+      await b.stop();
+      await relay.stop();
+      await bus.deleteTopology();
+      await bus.drain();
+    }
+  }, 90_000);
 
   it('leaves a batch outside any job alone', async () => {
     const { id } = await bed.submittedBatch([1], {
