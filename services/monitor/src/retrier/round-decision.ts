@@ -2,23 +2,12 @@ import { type Pool, type Queryable, withTransaction } from '@batchline/db';
 import type { BatchFinalizedEvent, JobFinalizedEvent } from '@batchline/events';
 import type { Logger } from '@batchline/logging';
 import { finalizeJobIfDone, type LockedJob, lockJob } from '../store/job-finalization.ts';
-import { decideRetryRound, type RoundDecision } from '../store/retry-rounds.ts';
+import { decideRetryRound, jobPlaceOf, type RoundDecision } from '../store/retry-rounds.ts';
 
 /** What one final batch led to. */
 export interface FinalBatchOutcome {
   decision: RoundDecision;
   finalized: JobFinalizedEvent | null;
-}
-
-/** A batch's place in its job, or null for a batch outside any job. */
-async function jobPlaceOf(db: Queryable, batchLogId: number) {
-  const { rows } = await db.query<{ batch_job_id: string | null; retry_round: number }>(
-    'SELECT batch_job_id, retry_round FROM batch_jobs_vp_logs WHERE id = $1',
-    [batchLogId],
-  );
-  const row = rows[0];
-  if (!row || row.batch_job_id === null) return null;
-  return { id: batchLogId, batchJobId: Number(row.batch_job_id), retryRound: row.retry_round };
 }
 
 /**

@@ -2,6 +2,17 @@ import type { Queryable } from '@batchline/db';
 import { BatchStatus, nextRetryRound, type RetryPolicy, selectRetryRequests } from '@batchline/domain';
 import { listFailedRequests, listSucceededInJob } from './batch-retries.ts';
 
+/** A batch's place in its job, or null for a batch outside any job. */
+export async function jobPlaceOf(db: Queryable, batchLogId: number) {
+  const { rows } = await db.query<{ batch_job_id: string | null; retry_round: number }>(
+    'SELECT batch_job_id, retry_round FROM batch_jobs_vp_logs WHERE id = $1',
+    [batchLogId],
+  );
+  const row = rows[0];
+  if (!row || row.batch_job_id === null) return null;
+  return { id: batchLogId, batchJobId: Number(row.batch_job_id), retryRound: row.retry_round };
+}
+
 /** Why no round follows a final batch. */
 export type NoRoundReason = 'rounds_spent' | 'nothing_retryable';
 
