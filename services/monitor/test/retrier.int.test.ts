@@ -9,9 +9,11 @@ import {
   waitFor,
 } from '@batchline/testing';
 import { describe, expect, it } from 'vitest';
+import { retryFailedRequests } from '../src/actions/retry.ts';
 import { createMonitorMetrics } from '../src/metrics.ts';
 import { createRoundDecider } from '../src/retrier/round-decision.ts';
 import { startRetrySweeper } from '../src/retrier/sweeper.ts';
+import { claimDueRounds } from '../src/store/retry-rounds.ts';
 import { requestLine, useActionBed } from './action-bed.ts';
 import { failed, landSeedResults, ok, type SeedResult } from './support.ts';
 
@@ -47,15 +49,16 @@ describe('the retrier: automatic retry rounds and the job’s end', () => {
   }
 
   const decider = () => createRoundDecider({ pool: bed.db.pool, log, decided: () => {} });
+  const deps = () => ({
+    pool: bed.db.pool,
+    log,
+    metrics: createMonitorMetrics(() => countBatchesByState(bed.db.pool)),
+    providers: { openai: bed.provider },
+    firstPollDelayMs: 60_000,
+  });
   const sweeper = (holder: string) =>
     startRetrySweeper({
-      deps: {
-        pool: bed.db.pool,
-        log,
-        metrics: createMonitorMetrics(() => countBatchesByState(bed.db.pool)),
-        providers: { openai: bed.provider },
-        firstPollDelayMs: 60_000,
-      },
+      deps: deps(),
       log,
       holder,
       intervalMs: 3_600_000,
@@ -244,6 +247,38 @@ describe('the retrier: automatic retry rounds and the job’s end', () => {
       await bus.drain();
     }
   }, 90_000);
+
+  it('a replica that died holding a round (even after its retry was made) loses nothing and doubles nothing', async () => {
+    const job = await newJob(2, 3, 0);
+    const first = await part(job, [1, 2], [ok(10, 1), failed('http_429')]);
+    await decider()(sampleBatchFinalizedEvent(first));
+    // A replica claims the round, makes the retry, and dies before settling it; its lease has run out.
+    expect(await claimDueRounds(bed.db.pool, 'replica-dead', -1, 10)).toHaveLength(1);
+    await retryFailedRequests(
+      deps(),
+      {
+        principal: { actor: 'retrier', role: 'operator' },
+        requestId: 'r',
+        clientIp: 'local',
+        method: 'RETRIER',
+        route: 'test',
+        audited: false,
+      },
+      first,
+    );
+    const other = sweeper('replica-b');
+    try {
+      expect(await other.runOnce()).toBe(1);
+      expect(await other.runOnce()).toBe(0);
+    } finally {
+      await other.stop();
+    }
+    const batches = await listJobBatchLogs(bed.db.pool, job);
+    expect(batches.map((batch) => batch.retryRound)).toEqual([0, 1]);
+    expect(await rounds(job)).toMatchObject([
+      { state: 'submitted', retry_batch_log_id: String(batches[1]!.id) },
+    ]);
+  });
 
   it('leaves a batch outside any job alone', async () => {
     const { id } = await bed.submittedBatch([1], {

@@ -23,9 +23,24 @@ import { writeRequestLines } from './request-lines.ts';
 /** A retry claim left `submitting` this long belongs to a process that died mid-submission. */
 const STALE_RETRY_MS = 15 * 60_000;
 
+/** A batch is retried once: the answer naming the retry batch (null while it is being submitted). */
+const alreadyRetried = (id: number, retryBatchLogId: number | null): ApiError =>
+  new ApiError(
+    409,
+    'already_retried',
+    retryBatchLogId === null
+      ? `a retry of batch log ${id} is being submitted`
+      : `batch log ${id} was retried as batch log ${retryBatchLogId}`,
+    null,
+    {},
+    { retryBatchLogId },
+  );
+
 async function loadRetrySource(deps: ActionDeps, id: number): Promise<RetrySource> {
   const source = await getRetrySource(deps.pool, id);
   if (!source) throw batchNotFound(id);
+  // Before its requests are chosen: those of a made retry are in its (live) batch, which would read as nothing left.
+  if (source.retriedAs !== null) throw alreadyRetried(id, source.retriedAs);
   if (source.failedRequests === 0) {
     throw new ApiError(409, 'nothing_to_retry', `batch log ${id} has no failed requests`);
   }
@@ -48,16 +63,7 @@ async function claimAudited(deps: ActionDeps, context: RequestContext, id: numbe
           `batch log ${id} is still pending; retry it once it is final`,
         );
       }
-      throw new ApiError(
-        409,
-        'already_retried',
-        claim.retryBatchLogId === null
-          ? `a retry of batch log ${id} is being submitted`
-          : `batch log ${id} was retried as batch log ${claim.retryBatchLogId}`,
-        null,
-        {},
-        { retryBatchLogId: claim.retryBatchLogId },
-      );
+      throw alreadyRetried(id, claim.retryBatchLogId);
     }
     await audit(client, context, { action: 'batch.retry', target: String(id), outcome: 'started' });
   });
