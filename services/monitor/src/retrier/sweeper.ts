@@ -10,8 +10,17 @@ import { underJobLock } from './round-decision.ts';
 /** Who the audit log names for a retry round the retrier submitted. */
 export const RETRIER_ACTOR = 'retrier';
 
-/** Refusals of the retry that mean no round will go out for this batch (anything else is tried again). */
-const NOTHING_TO_SEND = new Set(['nothing_to_retry', 'input_unavailable', 'batch_not_found']);
+/**
+ * Refusals of the retry that mean no round will go out for this batch (anything else is tried again). A provider
+ * the monitor cannot act on (Anthropic, or OpenAI without OPENAI_API_KEY) is one: waiting would keep its job from
+ * ever ending.
+ */
+const NOTHING_TO_SEND = new Set([
+  'nothing_to_retry',
+  'input_unavailable',
+  'batch_not_found',
+  'provider_not_configured',
+]);
 
 export interface RetrySweeperOptions {
   deps: ActionDeps;
