@@ -1,6 +1,7 @@
 import {
   BusSettings,
   DatabaseSettings,
+  integer,
   JobTypeSettings,
   LogSettings,
   PollScheduleSettings,
@@ -22,6 +23,11 @@ export const cliSettings = {
   ...PollScheduleSettings,
   // Each job keeps the retry policy in force when it is created.
   ...RetryPolicySettings,
+  SUBMIT_MAX_REQUESTS_PER_FILE: setting(integer(1, 100_000), {
+    description:
+      'most requests in one batch of submit, below the provider limit (unset: the limit); a lower figure splits a submission into more batches',
+    fix: 'Use a whole number between 1 and 100000, or leave it unset.',
+  }),
   BATCHLINE_MODEL: setting(text, {
     description: 'model of submit when --model is not given',
     default: 'gpt-4o-mini',

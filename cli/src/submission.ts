@@ -124,8 +124,10 @@ async function writeRequestFiles(
   jobType: JobType,
   records: readonly InputRecord[],
   context: RequestContext,
+  maxRequestsPerFile: number | undefined,
 ): Promise<RequestFile[]> {
   const { limits } = provider;
+  const maxRequests = Math.min(limits.maxRequests, maxRequestsPerFile ?? limits.maxRequests);
   const files: RequestFile[] = [];
   let index = 0;
   while (index < records.length) {
@@ -133,7 +135,7 @@ async function writeRequestFiles(
     const out = createWriteStream(file.path);
     try {
       let bytes = 0;
-      while (index < records.length && file.requestIds.length < limits.maxRequests) {
+      while (index < records.length && file.requestIds.length < maxRequests) {
         const record = records[index]!;
         const line = `${JSON.stringify(jobType.requestLine(provider.name, record, context))}\n`;
         const size = Buffer.byteLength(line);
@@ -166,6 +168,8 @@ export async function submitRequests(options: {
   model: string;
   firstPollDelayMs: number;
   defaultRetryPolicy: RetryPolicy;
+  /** Most requests a batch, below the provider's limit (SUBMIT_MAX_REQUESTS_PER_FILE). */
+  maxRequestsPerFile?: number;
 }): Promise<Submission> {
   const { provider, jobType, model } = options;
   const context = { model, catalogue: await loadCatalogue(options.pool, jobType) };
@@ -173,7 +177,14 @@ export async function submitRequests(options: {
   const submitted: SubmittedBatch[] = [];
   let batchJobId: number | null = null;
   try {
-    const files = await writeRequestFiles(dir, provider, jobType, options.records, context);
+    const files = await writeRequestFiles(
+      dir,
+      provider,
+      jobType,
+      options.records,
+      context,
+      options.maxRequestsPerFile,
+    );
     for (const [partIndex, file] of files.entries()) {
       const batch = await provider.uploadAndCreateBatch({
         inputPath: file.path,

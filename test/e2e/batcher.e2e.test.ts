@@ -105,7 +105,10 @@ describe('the batcher: requests through the subject, the API and the CLI, the ba
       body: JSON.stringify({ requests: range(120, 220).map(request) }),
     });
     expect(accepted.status).toBe(202);
-    expect(await accepted.json()).toMatchObject({ success: true, data: { accepted: range(120, 220).length } });
+    expect(await accepted.json()).toMatchObject({
+      success: true,
+      data: { accepted: range(120, 220).length },
+    });
     // Killed while it takes requests in and makes batches; a new process takes over.
     batcher.kill('SIGKILL');
     await batcher.exited;

@@ -17,7 +17,7 @@ export const submitCommand: Command = {
     'A malformed or repeated id refuses the whole file, with its line number. --job-type names a job type in',
     'force (batchline job-types lists them). The model is --model, else the declaration’s request.model, else',
     'BATCHLINE_MODEL (BATCHLINE_ANTHROPIC_MODEL for Anthropic). Inputs over the provider limits (OpenAI: 50,000',
-    'requests or 200 MB a file; Anthropic: 100,000 requests or 256 MB a batch) become several batches.',
+    'requests or 200 MB a file; Anthropic: 100,000 requests or 256 MB a batch; SUBMIT_MAX_REQUESTS_PER_FILE) become several batches.',
     'Prints the batch log id and the provider batch id of each batch, then the id of the batch job they are parts',
     'of (a line "batch job ID"), which keeps the retry policy in force (docs/job-types.md).',
   ],
@@ -50,6 +50,7 @@ export const submitCommand: Command = {
         model,
         firstPollDelayMs: context.config.POLL_SCHEDULE[0]!,
         defaultRetryPolicy: defaultRetryPolicy(context.config),
+        maxRequestsPerFile: context.config.SUBMIT_MAX_REQUESTS_PER_FILE,
       }),
     );
     for (const batch of batches) {

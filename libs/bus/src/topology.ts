@@ -57,6 +57,10 @@ export const Consumers = {
   // Outbound webhooks (docs/events.md): the public events' deliveries, recorded by the notifier.
   'notifier-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
   'notifier-job-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
+  // Automatic retry rounds and job finalization (the monitor's retrier).
+  'monitor-retrier': { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  // One Slack message per finalized job.
+  'notifier-jobs': { stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
 } as const satisfies Record<string, { stream: StreamName; subject: Subject }>;
 export type ConsumerName = keyof typeof Consumers;
 export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];

@@ -18,6 +18,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'monitor_hourly_facts',
   'monitor_batch_errors',
   'batch_retries',
+  'batch_retry_rounds',
   'audit_log',
   'alert_config',
   'alert_state',

@@ -11,13 +11,16 @@ import { DEFAULT_DASHBOARD_DIR } from './dashboard-assets.ts';
 import { createMonitorMetrics } from './metrics.ts';
 import { startRetentionJob } from './retention/job.ts';
 import { purgePlan } from './retention/plan.ts';
+import { createRoundDecider } from './retrier/round-decision.ts';
+import { startRetrySweeper } from './retrier/sweeper.ts';
 import { monitorSettings } from './settings.ts';
 import { registerSystemGauges } from './system-gauges.ts';
 
 /**
  * The monitor: the admin API and dashboard on MONITOR_PORT, the alert rules evaluated every
  * MONITOR_ALERT_INTERVAL, an outbox relay that publishes the alerts it raises (`alert.raised`), and the daily purge
- * of batchline's history (one replica at a time).
+ * of batchline's history (one replica at a time), and the retrier: automatic retry rounds of a job's failed
+ * requests (consumer `monitor-retrier`, a sweeper per replica) and the job's end (`job.finalized`, through the relay).
  */
 export const monitorService = defineService({
   name: 'monitor',
@@ -26,18 +29,20 @@ export const monitorService = defineService({
   async start({ config, log, pool, bus, metrics: serviceMetrics, instanceId, jobTypes }) {
     if (!config.OPENAI_API_KEY) log.warn('OPENAI_API_KEY is not set: retry and cancel are refused');
     const metrics = createMonitorMetrics(() => countBatchesByState(pool));
+    const providers = config.OPENAI_API_KEY
+      ? { openai: createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }) }
+      : {};
+    const firstPollDelayMs = config.POLL_SCHEDULE[0]!;
     const app = await buildApp({
       pool,
       log,
       metrics,
-      providers: config.OPENAI_API_KEY
-        ? { openai: createOpenAIProvider({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL }) }
-        : {},
+      providers,
       operatorTokens: config.ADMIN_TOKENS,
       readerTokens: config.ADMIN_READONLY_TOKENS,
       pricing: pricingFrom(config),
       jobTypes,
-      firstPollDelayMs: config.POLL_SCHEDULE[0]!,
+      firstPollDelayMs,
       dashboardDir: DEFAULT_DASHBOARD_DIR,
       readiness: () => ({ nats: bus.status().connected }),
       requestIntake: {
@@ -71,8 +76,22 @@ export const monitorService = defineService({
       batchRows: config.RETENTION_PURGE_BATCH_ROWS,
       pauseMs: config.RETENTION_PURGE_PAUSE,
     });
+    // The retrier: a round decision (and maybe the job's end) per final batch of a job, due rounds submitted.
+    const sweeper = startRetrySweeper({
+      deps: { pool, log, metrics, providers, firstPollDelayMs },
+      log,
+      holder: instanceId,
+      intervalMs: config.RETRY_SWEEP_INTERVAL,
+      finalized: () => relay.kick(),
+    });
+    const decide = createRoundDecider({ pool, log, decided: () => relay.kick() });
+    const retrier = bus.consume('monitor-retrier', async (event) => {
+      await decide(event);
+    });
     return {
       async stop() {
+        await retrier.stop();
+        await sweeper.stop();
         await retention.stop();
         await evaluator.stop();
         await app.close();

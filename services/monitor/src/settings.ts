@@ -42,5 +42,9 @@ export const monitorSettings = {
     description: 'how often the monitor evaluates its alert rules',
     default: '1m',
   }),
+  RETRY_SWEEP_INTERVAL: setting(duration, {
+    description: 'how often each monitor replica looks for due automatic retry rounds and submits them',
+    default: '10s',
+  }),
 };
 export type MonitorSettings = Settings<typeof monitorSettings>;

@@ -141,7 +141,7 @@ describe('monitor store (migration 0002)', () => {
       claimed: true,
     });
     const retryId = await pendingBatch(1);
-    await completeRetry(pool, id, retryId, 1);
+    await completeRetry(pool, id, retryId, ['rs-1']);
     expect(await withTransaction(pool, (client) => claimRetry(client, id, 'operator#1', 0))).toEqual({
       claimed: false,
       reason: 'already_retried',

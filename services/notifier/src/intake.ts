@@ -4,6 +4,7 @@ import { BatchStatus } from '@batchline/domain';
 import type {
   AlertRaisedEvent,
   BatchFinalizedEvent,
+  JobFinalizedEvent,
   OpsErrorEvent,
   PollerSummaryEvent,
 } from '@batchline/events';
@@ -13,6 +14,7 @@ import type { CrashPoints } from './crash-point.ts';
 import { alertMessage } from './messages/alert-message.ts';
 import type { Pricing } from './messages/cost.ts';
 import { FINAL_SEVERITY, finalMessage } from './messages/final-message.ts';
+import { JOB_SEVERITY, jobMessage } from './messages/job-message.ts';
 import { opsErrorMessage } from './messages/ops-message.ts';
 import { pollerSummaryMessage } from './messages/poller-summary-message.ts';
 import { routeForSeverity } from './routing.ts';
@@ -64,6 +66,24 @@ export function createIntake({ pool, pricing, crash, log, recorded }: IntakeOpti
           batchLogId: event.batchLogId,
           announcesFinal: true,
           ...finalMessage(event, details, pricing),
+        },
+        ctx,
+      );
+    },
+
+    /** One message per job (contract §5 keeps each batch's own final message beside it). */
+    async jobFinalized(job: JobFinalizedEvent, ctx: EventContext): Promise<void> {
+      const severity = JOB_SEVERITY[job.outcome];
+      await record(
+        {
+          eventKey: `job-final:${job.batchJobId}`,
+          kind: 'job_final',
+          route: routeForSeverity(severity),
+          severity,
+          occurredAt: new Date(job.finalizedAt),
+          batchLogId: null,
+          announcesFinal: false,
+          ...jobMessage(job),
         },
         ctx,
       );

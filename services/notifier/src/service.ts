@@ -120,6 +120,7 @@ export const notifierService = defineService({
     // The webhook consumers run (and ack) with no endpoint configured too, so they never pile up a backlog.
     const consumptions = [
       bus.consume('notifier', intake.batchFinalized),
+      bus.consume('notifier-jobs', intake.jobFinalized),
       bus.consume('notifier-alerts', intake.alertRaised),
       bus.consume('notifier-ops', intake.opsError),
       bus.consume('notifier-summaries', intake.pollerSummary),

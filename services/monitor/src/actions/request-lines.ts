@@ -5,14 +5,14 @@ import type { BatchProvider } from '@batchline/providers';
 
 /**
  * Writes the lines of the provider's input file whose custom_id is in `wanted` to `path`, each once, as they
- * were. Returns how many it wrote and the endpoint they target.
+ * were. Returns the custom_ids it wrote and the endpoint they target.
  */
 export async function writeRequestLines(
   provider: BatchProvider,
   inputFileId: string,
   wanted: ReadonlySet<string>,
   path: string,
-): Promise<{ written: number; endpoint: string }> {
+): Promise<{ written: ReadonlySet<string>; endpoint: string }> {
   const out = createWriteStream(path);
   const seen = new Set<string>();
   let endpoint = CHAT_COMPLETIONS_URL;
@@ -42,5 +42,5 @@ export async function writeRequestLines(
     out.end();
     await once(out, 'close');
   }
-  return { written: seen.size, endpoint };
+  return { written: seen, endpoint };
 }

@@ -16,15 +16,31 @@ import {
   type RetrySource,
   releaseRetry,
 } from '../store/batch-retries.ts';
+import { listInLiveRound } from '../store/retry-rounds.ts';
 import { type ActionDeps, batchNotFound, failureAnswer, providerOf } from './action-deps.ts';
 import { writeRequestLines } from './request-lines.ts';
 
 /** A retry claim left `submitting` this long belongs to a process that died mid-submission. */
 const STALE_RETRY_MS = 15 * 60_000;
 
+/** A batch is retried once: the answer naming the retry batch (null while it is being submitted). */
+const alreadyRetried = (id: number, retryBatchLogId: number | null): ApiError =>
+  new ApiError(
+    409,
+    'already_retried',
+    retryBatchLogId === null
+      ? `a retry of batch log ${id} is being submitted`
+      : `batch log ${id} was retried as batch log ${retryBatchLogId}`,
+    null,
+    {},
+    { retryBatchLogId },
+  );
+
 async function loadRetrySource(deps: ActionDeps, id: number): Promise<RetrySource> {
   const source = await getRetrySource(deps.pool, id);
   if (!source) throw batchNotFound(id);
+  // Before its requests are chosen: those of a made retry are in its (live) batch, which would read as nothing left.
+  if (source.retriedAs !== null) throw alreadyRetried(id, source.retriedAs);
   if (source.failedRequests === 0) {
     throw new ApiError(409, 'nothing_to_retry', `batch log ${id} has no failed requests`);
   }
@@ -47,16 +63,7 @@ async function claimAudited(deps: ActionDeps, context: RequestContext, id: numbe
           `batch log ${id} is still pending; retry it once it is final`,
         );
       }
-      throw new ApiError(
-        409,
-        'already_retried',
-        claim.retryBatchLogId === null
-          ? `a retry of batch log ${id} is being submitted`
-          : `batch log ${id} was retried as batch log ${claim.retryBatchLogId}`,
-        null,
-        {},
-        { retryBatchLogId: claim.retryBatchLogId },
-      );
+      throw alreadyRetried(id, claim.retryBatchLogId);
     }
     await audit(client, context, { action: 'batch.retry', target: String(id), outcome: 'started' });
   });
@@ -66,15 +73,16 @@ async function claimAudited(deps: ActionDeps, context: RequestContext, id: numbe
 interface Resubmission {
   batchId: string;
   inputFileId: string | null;
-  requests: number;
+  /** The custom_ids it resubmitted: in a live round while its batch is pending. */
+  customIds: readonly string[];
   notResubmitted: number;
 }
 
 /**
  * The failed requests of the batch a manual retry resubmits: those of the codes asked for (patterns allowed), else
  * those the job's retry policy retries (every failure for a batch outside any job), never `invalid_custom_id`, and
- * never one that already succeeded in another batch of its job. A request is never in two live rounds: the batch
- * is final and retried at most once (the claim), so its failures are out nowhere else.
+ * never one that already succeeded in another batch of its job, never one out in a live round of its job (a
+ * pending retry batch). The batch is final and retried at most once (the claim).
  */
 async function requestsToRetry(deps: ActionDeps, source: RetrySource, codes: readonly string[] | null) {
   const failed = await listFailedRequests(deps.pool, source.id);
@@ -86,7 +94,9 @@ async function requestsToRetry(deps: ActionDeps, source: RetrySource, codes: rea
     failed.flatMap(({ errorCode }) =>
       errorCode === null || NEVER_RETRYABLE_CODES.includes(errorCode) ? [] : [errorCode],
     );
-  const wanted = new Set(selectRetryRequests({ codes: chosenCodes }, failed, succeeded, new Set()));
+  const inLiveRound =
+    source.batchJobId === null ? new Set<string>() : await listInLiveRound(deps.pool, source.batchJobId);
+  const wanted = new Set(selectRetryRequests({ codes: chosenCodes }, failed, succeeded, inLiveRound));
   if (wanted.size === 0) {
     throw new ApiError(
       409,
@@ -108,7 +118,7 @@ async function resubmitFailedRequests(
 ): Promise<Resubmission> {
   const path = join(directory, 'requests.jsonl');
   const { written, endpoint } = await writeRequestLines(provider, source.inputFileId!, wanted, path);
-  if (written === 0) {
+  if (written.size === 0) {
     throw new ApiError(
       409,
       'nothing_to_retry',
@@ -123,8 +133,8 @@ async function resubmitFailedRequests(
   return {
     batchId: batch.id,
     inputFileId: batch.inputFileId,
-    requests: written,
-    notResubmitted: wanted.size - written,
+    customIds: [...written],
+    notResubmitted: wanted.size - written.size,
   };
 }
 
@@ -143,7 +153,7 @@ async function recordRetry(
       batchId: retry.batchId,
       model: source.model,
       jobType: source.jobType,
-      totalSentences: retry.requests,
+      totalSentences: retry.customIds.length,
       inputFileId: retry.inputFileId,
       firstPollDelayMs: deps.firstPollDelayMs,
       // The next round of the original's job, linked to the batch it retries.
@@ -158,7 +168,7 @@ async function recordRetry(
             },
           }),
     });
-    await completeRetry(client, source.id, logged.id, retry.requests);
+    await completeRetry(client, source.id, logged.id, retry.customIds);
     await audit(client, context, {
       action: 'batch.retry',
       target: String(source.id),
@@ -167,7 +177,7 @@ async function recordRetry(
       details: {
         retryBatchLogId: logged.id,
         providerBatchId: retry.batchId,
-        requests: retry.requests,
+        requests: retry.customIds.length,
         codes,
       },
     });
@@ -176,14 +186,14 @@ async function recordRetry(
   context.audited = true;
   deps.metrics.actions.inc({ action: 'retry', outcome: 'success' });
   deps.log.info(
-    { batchLogId: source.id, retryBatchLogId: id, requests: retry.requests },
+    { batchLogId: source.id, retryBatchLogId: id, requests: retry.customIds.length },
     'failed requests resubmitted',
   );
   return {
     id,
     batchId: retry.batchId,
     retryOf: source.id,
-    requests: retry.requests,
+    requests: retry.customIds.length,
     notResubmitted: retry.notResubmitted,
   };
 }

@@ -27,6 +27,8 @@ export interface RetrySource {
   retryRound: number;
   /** The codes the job's retry policy retries (null outside a job). */
   policyCodes: string[] | null;
+  /** The batch a retry of it already created, if any. */
+  retriedAs: number | null;
 }
 
 /**
@@ -68,17 +70,18 @@ export async function claimRetry(
   };
 }
 
-/** Records the batch that resubmitted `originalId`'s failed requests. */
+/** Records the batch that resubmitted `originalId`'s failed requests, and which requests it holds. */
 export async function completeRetry(
   db: Queryable,
   originalId: number,
   retryBatchLogId: number,
-  requests: number,
+  customIds: readonly string[],
 ): Promise<void> {
   await db.query(
-    `UPDATE batch_retries SET state = 'submitted', retry_batch_log_id = $2, requests = $3, submitted_at = now()
+    `UPDATE batch_retries SET state = 'submitted', retry_batch_log_id = $2, requests = $3, custom_ids = $4,
+            submitted_at = now()
      WHERE original_batch_log_id = $1`,
-    [originalId, retryBatchLogId, requests],
+    [originalId, retryBatchLogId, customIds.length, customIds],
   );
 }
 
@@ -101,10 +104,13 @@ export async function getRetrySource(db: Queryable, id: number): Promise<RetrySo
     batch_job_id: string | null;
     retry_round: number;
     policy_codes: string[] | null;
+    retried_as: string | null;
   }>(
     `SELECT l.id, l.provider, l.batch_id, l.job_type, l.model, l.input_file_id, l.failed_sentences,
             l.batch_job_id, l.retry_round,
-            ARRAY(SELECT jsonb_array_elements_text(j.retry_policy -> 'codes')) AS policy_codes
+            ARRAY(SELECT jsonb_array_elements_text(j.retry_policy -> 'codes')) AS policy_codes,
+            (SELECT r.retry_batch_log_id FROM batch_retries r
+             WHERE r.original_batch_log_id = l.id AND r.state = 'submitted') AS retried_as
      FROM batch_jobs_vp_logs l LEFT JOIN batch_jobs j ON j.id = l.batch_job_id
      WHERE l.id = $1`,
     [id],
@@ -122,6 +128,7 @@ export async function getRetrySource(db: Queryable, id: number): Promise<RetrySo
     batchJobId: row.batch_job_id === null ? null : Number(row.batch_job_id),
     retryRound: row.retry_round,
     policyCodes: row.batch_job_id === null ? null : row.policy_codes,
+    retriedAs: row.retried_as === null ? null : Number(row.retried_as),
   };
 }
 
