@@ -1,6 +1,7 @@
 import type { Pool } from '@batchline/db';
 import type { Logger } from '@batchline/logging';
 import { Counter, type Registry } from '@batchline/metrics';
+import { type PeriodicWork, runPeriodically } from '../periodic-work.ts';
 import {
   acquireRetentionLease,
   purgeBatch,
@@ -29,11 +30,8 @@ export interface RetentionJobOptions {
   lockTimeoutMs?: number;
 }
 
-export interface RetentionJob {
-  /** Runs one purge now if it is due and no replica holds the lease; resolves with what it purged, or null. */
-  runOnce(): Promise<Record<string, number> | null>;
-  stop(): Promise<void>;
-}
+/** `runOnce` runs one purge now if it is due and no replica holds the lease; resolves with what it purged, or null. */
+export type RetentionJob = PeriodicWork<Record<string, number> | null>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -58,14 +56,13 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
     labelNames: ['outcome'],
     registers: [options.metrics],
   });
-  let stopped = false;
-  let current: Promise<unknown> = Promise.resolve();
-
-  const purge = async (): Promise<{ purged: Record<string, number>; outcome: string }> => {
+  const purge = async (
+    isStopped: () => boolean,
+  ): Promise<{ purged: Record<string, number>; outcome: string }> => {
     const purged: Record<string, number> = {};
     for (const step of plan) {
       for (;;) {
-        if (stopped) return { purged, outcome: 'stopped' };
+        if (isStopped()) return { purged, outcome: 'stopped' };
         if (!(await renewRetentionLease(pool, holder, leaseMs))) return { purged, outcome: 'lease_lost' };
         const deleted = await purgeBatch(pool, step, batchRows, lockTimeoutMs);
         purged[step.table] = (purged[step.table] ?? 0) + deleted;
@@ -78,14 +75,14 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
     return { purged, outcome: 'finished' };
   };
 
-  const runOnce = async (): Promise<Record<string, number> | null> => {
-    if (stopped || !(await acquireRetentionLease(pool, holder, { everyMs: intervalMs, leaseMs })))
+  const runOnce = async (isStopped: () => boolean): Promise<Record<string, number> | null> => {
+    if (isStopped() || !(await acquireRetentionLease(pool, holder, { everyMs: intervalMs, leaseMs })))
       return null;
     const started = Date.now();
     let outcome = 'failed';
     let purged: Record<string, number> = {};
     try {
-      ({ purged, outcome } = await purge());
+      ({ purged, outcome } = await purge(isStopped));
       log.info({ purged, outcome, ms: Date.now() - started }, 'retention purge ended');
       return purged;
     } catch (err) {
@@ -100,20 +97,5 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
   };
 
   const checkEveryMs = options.checkEveryMs ?? Math.min(intervalMs, 300_000);
-  const tick = () => {
-    current = runOnce().catch((err: unknown) => log.warn({ err }, 'retention check failed'));
-  };
-  const timer = setInterval(tick, checkEveryMs);
-  return {
-    runOnce: () => {
-      const run = runOnce();
-      current = run.catch(() => undefined);
-      return run;
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await current;
-    },
-  };
+  return runPeriodically(runOnce, { everyMs: checkEveryMs, log, failure: 'retention check failed' });
 }

@@ -3,6 +3,7 @@ import type { Logger } from '@batchline/logging';
 import type { ActionDeps } from '../actions/action-deps.ts';
 import { retryFailedRequests } from '../actions/retry.ts';
 import { ApiError } from '../api-error.ts';
+import { type PeriodicWork, runPeriodically } from '../periodic-work.ts';
 import type { RequestContext } from '../request-context.ts';
 import { claimDueRounds, postponeRound, settleRound } from '../store/retry-rounds.ts';
 import { underJobLock } from './round-decision.ts';
@@ -36,11 +37,8 @@ export interface RetrySweeperOptions {
   finalized: () => void;
 }
 
-export interface RetrySweeper {
-  /** Submits the due rounds this replica can claim; resolves with how many it settled. */
-  runOnce(): Promise<number>;
-  stop(): Promise<void>;
-}
+/** Submits the due rounds this replica can claim (`runOnce` resolves with how many it settled). */
+export type RetrySweeper = PeriodicWork<number>;
 
 const contextOfRound = (parentBatchLogId: number): RequestContext => ({
   principal: { actor: RETRIER_ACTOR, role: 'operator' },
@@ -61,9 +59,6 @@ export function startRetrySweeper(options: RetrySweeperOptions): RetrySweeper {
   const { deps, log, holder } = options;
   const leaseMs = options.leaseMs ?? 10 * 60_000;
   const retryAfterMs = options.retryAfterMs ?? 60_000;
-  let stopped = false;
-  let current: Promise<unknown> = Promise.resolve();
-
   const settle = async (parent: number, batchJobId: number, outcome: Parameters<typeof settleRound>[3]) => {
     const done = await underJobLock(deps.pool, batchJobId, (client) =>
       settleRound(client, parent, holder, outcome),
@@ -96,9 +91,9 @@ export function startRetrySweeper(options: RetrySweeperOptions): RetrySweeper {
     }
   };
 
-  const runOnce = async (): Promise<number> => {
+  const sweep = async (isStopped: () => boolean): Promise<number> => {
     let settled = 0;
-    while (!stopped) {
+    while (!isStopped()) {
       const rounds = await claimDueRounds(deps.pool, holder, leaseMs, 10);
       if (rounds.length === 0) break;
       for (const round of rounds) {
@@ -109,20 +104,5 @@ export function startRetrySweeper(options: RetrySweeperOptions): RetrySweeper {
     return settled;
   };
 
-  const tick = () => {
-    current = runOnce().catch((err: unknown) => log.warn({ err }, 'retry round sweep failed'));
-  };
-  const timer = setInterval(tick, options.intervalMs);
-  return {
-    runOnce: () => {
-      const run = runOnce();
-      current = run.catch(() => undefined);
-      return run;
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await current;
-    },
-  };
+  return runPeriodically(sweep, { everyMs: options.intervalMs, log, failure: 'retry round sweep failed' });
 }
