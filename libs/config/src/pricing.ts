@@ -67,8 +67,10 @@ export interface TokenCost {
 }
 
 /**
- * The cost of a batch's tokens. `cachedPromptTokens` are the part of `promptTokens` read from the prompt cache,
- * priced at `cachedInput` (batchline does not record them yet, so callers pass none).
+ * The cost of a batch's tokens, the one formula of every cost batchline shows (the notifier's final message, the
+ * monitor's figures). `cachedPromptTokens` are the part of `promptTokens` read from the prompt cache (OpenAI
+ * `cached_tokens`; Anthropic cache reads, which batchline counts in `promptTokens` too), priced at `cachedInput`
+ * (the input price when the model has none); the rest of the prompt at `input`.
  */
 export function tokenCost(
   price: ModelPrice,

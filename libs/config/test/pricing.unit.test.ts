@@ -92,6 +92,34 @@ describe('tokenCost', () => {
   });
 });
 
+describe('tokenCost with cached prompt tokens, at the built-in prices and discounts', () => {
+  // 1M prompt tokens (a share of them cached) and 100k completion tokens, in dollars per million tokens.
+  it.each([
+    // model, provider, cached tokens, synchronous dollars
+    ['gpt-4o-mini', 'openai', 0, 0.15 + 0.1 * 0.6],
+    ['gpt-4o-mini', 'openai', 400_000, 0.6 * 0.15 + 0.4 * 0.075 + 0.1 * 0.6],
+    ['gpt-4o-mini', 'openai', 1_000_000, 0.075 + 0.1 * 0.6],
+    ['claude-sonnet-4-5', 'anthropic', 0, 3 + 0.1 * 15],
+    ['claude-sonnet-4-5', 'anthropic', 400_000, 0.6 * 3 + 0.4 * 0.3 + 0.1 * 15],
+    ['claude-sonnet-4-5', 'anthropic', 1_000_000, 0.3 + 0.1 * 15],
+  ] as const)('prices %s (%s) with %d of 1M prompt tokens cached', (model, provider, cached, syncUsd) => {
+    const discount = DEFAULT_BATCH_DISCOUNT_PERCENT[provider];
+    const cost = tokenCost(
+      DEFAULT_MODEL_PRICES[model]!,
+      { promptTokens: 1_000_000, cachedPromptTokens: cached, completionTokens: 100_000 },
+      discount,
+    );
+    expect(cost.syncUsd).toBeCloseTo(syncUsd, 12);
+    expect(cost.batchUsd).toBeCloseTo(syncUsd * (1 - discount / 100), 12);
+  });
+
+  it('costs the same with no cached tokens as with cachedPromptTokens left out', () => {
+    const price = DEFAULT_MODEL_PRICES['gpt-4o']!;
+    const tokens = { promptTokens: 12_345, completionTokens: 678 };
+    expect(tokenCost(price, { ...tokens, cachedPromptTokens: 0 }, 50)).toEqual(tokenCost(price, tokens, 50));
+  });
+});
+
 describe('the price table kept true', () => {
   const providerOf = (model: string): PricedProvider =>
     model.startsWith('claude-') ? 'anthropic' : 'openai';

@@ -21,6 +21,7 @@ const group = (overrides: Partial<MonitoringGroup>): MonitoringGroup => ({
   failed: 0,
   promptTokens: 0,
   completionTokens: 0,
+  cachedPromptTokens: 0,
   finishedJobs: 0,
   processingMsSum: 0,
   ...overrides,
@@ -226,6 +227,30 @@ describe('computeFigures', () => {
     ]);
   });
 
+  it('prices the cached part of the prompt at the cached-input price', () => {
+    const cachedPricing = {
+      prices: { 'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 } },
+      batchDiscountPercent: { openai: 50, anthropic: 50 },
+    };
+    const of = (cachedPromptTokens: number) =>
+      computeFigures({
+        ...window,
+        pricing: cachedPricing,
+        groups: [group({ promptTokens: 2_000_000, cachedPromptTokens, completionTokens: 100_000 })],
+        liveQueues: { pending: 0, processing: 0 },
+        state: null,
+      }).summary.costSavings;
+    // 2M prompt tokens, half of them cached: 1M at $0.15, 1M at $0.075, and 100k completion tokens at $0.60.
+    const sync = 0.15 + 0.075 + 0.06;
+    const half = Number((sync / 2).toFixed(6));
+    expect(of(1_000_000)).toMatchObject({
+      syncCost: Number(sync.toFixed(6)),
+      batchCost: half,
+      currentPeriod: half,
+    });
+    expect(of(0)).toMatchObject({ syncCost: 0.36, batchCost: 0.18 });
+  });
+
   it('reads zeros, not NaN, when there is nothing in the window', () => {
     const figures = computeFigures({
       ...window,
@@ -268,6 +293,7 @@ describe('jobView', () => {
     retriedAs: null,
     promptTokens: 20_000,
     completionTokens: 1_000,
+    cachedPromptTokens: 0,
     errors: [
       { errorCode: 'invalid_content', requests: 6 },
       { errorCode: 'server_error', requests: 4 },
@@ -290,6 +316,17 @@ describe('jobView', () => {
         { error: 'server_error', count: 4, percentage: 2 },
       ],
     });
+  });
+
+  it("prices a job's cached prompt tokens at the cached-input price", () => {
+    const cachedPricing = {
+      prices: { 'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 } },
+      batchDiscountPercent: { openai: 50, anthropic: 50 },
+    };
+    const view = jobView({ ...job, cachedPromptTokens: 8_000 }, cachedPricing, true);
+    const sync = (12_000 * 0.15 + 8_000 * 0.075 + 1_000 * 0.6) / 1e6;
+    const half = Number((sync / 2).toFixed(6));
+    expect(view).toMatchObject({ costEstimate: half, costSavings: half });
   });
 
   it('leaves details out unless asked, and has no end for a job still running', () => {

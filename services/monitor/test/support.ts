@@ -37,12 +37,19 @@ export interface SeedResult {
   errorCode?: string;
   promptTokens: number | null;
   completionTokens: number | null;
+  /** The part of `promptTokens` read from the prompt cache; null when the provider did not say. */
+  cachedPromptTokens?: number | null;
 }
 
-export const ok = (promptTokens: number, completionTokens: number): SeedResult => ({
+export const ok = (
+  promptTokens: number,
+  completionTokens: number,
+  cachedPromptTokens?: number,
+): SeedResult => ({
   ok: true,
   promptTokens,
   completionTokens,
+  cachedPromptTokens: cachedPromptTokens ?? null,
 });
 export const failed = (
   errorCode: string,
@@ -94,6 +101,7 @@ const toRecord = (result: SeedResult, index: number, firstSentence: number): Res
     errorCode: null,
     errorMessage: null,
     ...tokens,
+    cachedPromptTokens: result.cachedPromptTokens ?? null,
   };
 };
 
@@ -109,8 +117,9 @@ async function landResults(
 ): Promise<void> {
   await db.query(
     `INSERT INTO batch_request_results (batch_log_id, custom_id, outcome, error_code, error_message,
-       review_sentence_id, prompt_tokens, completion_tokens)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::int[])`,
+       review_sentence_id, prompt_tokens, completion_tokens, cached_prompt_tokens)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::int[],
+       $9::int[])`,
     [
       batchLogId,
       records.map((record) => record.customId),
@@ -120,6 +129,7 @@ async function landResults(
       records.map((record) => record.requestId),
       records.map((record) => record.promptTokens),
       records.map((record) => record.completionTokens),
+      records.map((record) => record.cachedPromptTokens ?? null),
     ],
   );
   const associations = records.flatMap((record) =>

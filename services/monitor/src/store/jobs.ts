@@ -22,6 +22,8 @@ export interface MonitoredJob {
   retriedAs: number | null;
   promptTokens: number;
   completionTokens: number;
+  /** The part of `promptTokens` read from the provider's prompt cache (priced at the cached-input price). */
+  cachedPromptTokens: number;
   errors: { errorCode: string; requests: number }[];
 }
 
@@ -49,6 +51,10 @@ export const JOBS_OF_PICKED = `
       ELSE (SELECT sum(r.completion_tokens) FROM batch_request_results r WHERE r.batch_log_id = p.id) END::float8
       AS "completionTokens",
     CASE WHEN p.state IN ('completed', 'failed')
+      THEN (SELECT f.cached_prompt_tokens FROM monitor_batch_facts f WHERE f.batch_log_id = p.id)
+      ELSE (SELECT sum(r.cached_prompt_tokens) FROM batch_request_results r WHERE r.batch_log_id = p.id) END::float8
+      AS "cachedPromptTokens",
+    CASE WHEN p.state IN ('completed', 'failed')
       THEN (SELECT json_agg(json_build_object('errorCode', e.error_code, 'requests', e.requests)
                             ORDER BY e.requests DESC, e.error_code)
             FROM monitor_batch_errors e WHERE e.batch_log_id = p.id)
@@ -64,13 +70,20 @@ export const JOBS_OF_PICKED = `
 export interface JobJson
   extends Omit<
     MonitoredJob,
-    'createdAt' | 'startedAt' | 'landedAt' | 'promptTokens' | 'completionTokens' | 'errors'
+    | 'createdAt'
+    | 'startedAt'
+    | 'landedAt'
+    | 'promptTokens'
+    | 'completionTokens'
+    | 'cachedPromptTokens'
+    | 'errors'
   > {
   createdAt: string;
   startedAt: string | null;
   landedAt: string | null;
   promptTokens: number | null;
   completionTokens: number | null;
+  cachedPromptTokens: number | null;
   errors: { errorCode: string; requests: number }[] | null;
 }
 
@@ -83,6 +96,7 @@ export const toMonitoredJob = (job: JobJson): MonitoredJob => ({
   landedAt: dateOrNull(job.landedAt),
   promptTokens: job.promptTokens ?? 0,
   completionTokens: job.completionTokens ?? 0,
+  cachedPromptTokens: job.cachedPromptTokens ?? 0,
   errors: job.errors ?? [],
 });
 

@@ -31,6 +31,8 @@ export interface MonitoringGroup {
   failed: number;
   promptTokens: number;
   completionTokens: number;
+  /** The part of `promptTokens` read from the provider's prompt cache (priced at the cached-input price). */
+  cachedPromptTokens: number;
   /** Jobs whose results have landed (completed or failed), and the sum of their submission-to-landed times. */
   finishedJobs: number;
   processingMsSum: number;
@@ -69,7 +71,8 @@ const GROUPS = `
          sum(h.jobs)::int AS jobs, sum(h.total_requests)::float8 AS "totalRequests",
          sum(h.succeeded)::float8 AS succeeded, sum(h.failed)::float8 AS failed,
          sum(h.prompt_tokens)::float8 AS "promptTokens", sum(h.completion_tokens)::float8 AS "completionTokens",
-         sum(h.jobs)::int AS "finishedJobs", sum(h.processing_ms)::float8 AS "processingMsSum"
+         sum(h.jobs)::int AS "finishedJobs", sum(h.processing_ms)::float8 AS "processingMsSum",
+         sum(h.cached_prompt_tokens)::float8 AS "cachedPromptTokens"
   FROM monitor_hourly_facts h, w
   WHERE h.hour >= w.whole_hours_from AND ($3::text IS NULL OR h.job_type = $3)
   GROUP BY 1, 2, 3, 4, 5
@@ -79,7 +82,7 @@ const GROUPS = `
          CASE f.status WHEN ${BatchStatus.completed} THEN 'completed' ELSE 'failed' END,
          count(*)::int, sum(f.total_requests)::float8, sum(f.succeeded)::float8, sum(f.failed)::float8,
          sum(f.prompt_tokens)::float8, sum(f.completion_tokens)::float8, count(*)::int,
-         sum(extract(epoch FROM f.landed_at - f.created_at) * 1000)::float8
+         sum(extract(epoch FROM f.landed_at - f.created_at) * 1000)::float8, sum(f.cached_prompt_tokens)::float8
   FROM monitor_batch_facts f, w
   WHERE f.created_at >= w.from_at AND f.created_at < w.whole_hours_from AND ($3::text IS NULL OR f.job_type = $3)
   GROUP BY 1, 2, 3, 4, 5
@@ -88,10 +91,11 @@ const GROUPS = `
          b.model, ${JOB_STATE_SQL},
          count(*)::int, sum(b.total_sentences)::float8, sum(b.processed_sentences)::float8,
          sum(b.failed_sentences)::float8, COALESCE(sum(u.prompt_tokens), 0)::float8,
-         COALESCE(sum(u.completion_tokens), 0)::float8, 0, 0::float8
+         COALESCE(sum(u.completion_tokens), 0)::float8, 0, 0::float8, COALESCE(sum(u.cached_prompt_tokens), 0)::float8
   FROM w, batch_jobs_vp_logs b
   LEFT JOIN LATERAL (
-    SELECT sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens
+    SELECT sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
+           sum(r.cached_prompt_tokens) AS cached_prompt_tokens
     FROM batch_request_results r
     WHERE r.batch_log_id = b.id AND b.processed_sentences + b.failed_sentences > 0
   ) u ON true
