@@ -39,7 +39,13 @@ export {
   openExport,
   openScopeExport,
 } from './src/export.ts';
-export { hasJobInputs, type JobInput, readJobInputs, recordJobInputs } from './src/job-inputs.ts';
+export {
+  type JobInput,
+  keptRequestsOf,
+  readBatchedLines,
+  readJobInputs,
+  recordJobInputs,
+} from './src/job-inputs.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   type CountReading,

@@ -22,12 +22,32 @@ export function recordJobInputs(
   );
 }
 
-/** Whether job `batchJobId` has its inputs recorded (a submitted job; not an adopted batch nor a batcher job). */
-export async function hasJobInputs(db: Queryable, batchJobId: number): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM batch_job_inputs WHERE batch_job_id = $1 LIMIT 1', [
-    batchJobId,
-  ]);
-  return rows.length > 0;
+/**
+ * What batchline kept of job `batchJobId`'s requests: `inputs` for a submitted job (batch_job_inputs), `lines` for a
+ * batcher job (the built lines in batcher_requests), null for an adopted batch (or a job from before either was kept).
+ */
+export async function keptRequestsOf(db: Queryable, batchJobId: number): Promise<'inputs' | 'lines' | null> {
+  const { rows } = await db.query<{ inputs: boolean; lines: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM batch_job_inputs WHERE batch_job_id = $1) AS inputs,
+            EXISTS (SELECT 1 FROM batcher_batches WHERE batch_job_id = $1 AND state = 'recorded') AS lines`,
+    [batchJobId],
+  );
+  if (rows[0]!.inputs) return 'inputs';
+  return rows[0]!.lines ? 'lines' : null;
+}
+
+/** The request lines the batcher built for `requestIds` of its job `batchJobId`, as it sent them. */
+export async function readBatchedLines(
+  db: Queryable,
+  batchJobId: number,
+  requestIds: readonly string[],
+): Promise<string[]> {
+  const { rows } = await db.query<{ line: string }>(
+    `SELECT r.line FROM batcher_requests r JOIN batcher_batches b ON b.id = r.planned_batch_id
+     WHERE b.batch_job_id = $1 AND b.state = 'recorded' AND r.request_id = ANY($2::text[]) ORDER BY r.id`,
+    [batchJobId, requestIds],
+  );
+  return rows.map((row) => row.line);
 }
 
 /** The recorded inputs of `requestIds` in job `batchJobId` (those it has). */

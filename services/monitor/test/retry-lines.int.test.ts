@@ -71,6 +71,30 @@ describe('where a retry reads its request lines', () => {
     expect(await getBatchLog(bed.db.pool, retry.id)).toMatchObject({ model: 'gpt-4o-mini', batchJobId: job });
   });
 
+  it('resends a batcher job’s lines as the batcher built them, after the provider deleted its input file', async () => {
+    const job = await newJob('batcher', []);
+    const part = await finalPart(job);
+    const { rows } = await bed.db.pool.query(
+      `INSERT INTO batcher_batches (job_type, provider, model, idempotency_key, state, trigger, request_count,
+                                    request_bytes, estimated_tokens, provider_batch_id, batch_job_id, batch_log_id)
+       VALUES ('specific_viewpoint', 'openai', 'gpt-4o-mini', $1, 'recorded', 'size', 3, 0, 0, $2, $3, $4)
+       RETURNING id`,
+      [`key-${part.id}`, part.batchId, job, part.id],
+    );
+    await bed.db.pool.query(
+      `INSERT INTO batcher_requests (job_type, request_id, provider, model, line, line_bytes, estimated_tokens,
+                                     planned_batch_id)
+       SELECT 'specific_viewpoint', id::text, 'openai', 'gpt-4o-mini', line, length(line), 0, $1
+       FROM unnest($2::int[], $3::text[]) AS r (id, line)`,
+      [rows[0].id, [1, 2, 3], [1, 2, 3].map(requestLine)],
+    );
+    await bed.provider.deleteFile(part.inputFileId!);
+
+    const response = await post(`/${part.id}/retry`);
+    expect(response.statusCode, response.body).toBe(201);
+    expect(await resubmittedLines(response.json().data.id)).toEqual([requestLine(2), requestLine(3)]);
+  });
+
   it('reads an adopted batch’s lines from the provider’s input file', async () => {
     const job = await newJob('track', []);
     const part = await finalPart(job);
