@@ -49,13 +49,12 @@ describe('where a retry reads its request lines', () => {
     return (await getBatchLog(bed.db.pool, id))!;
   }
 
-  const resubmittedLines = async (batchLogId: number) => {
-    const log = await getBatchLog(bed.db.pool, batchLogId);
-    let text = '';
-    for await (const chunk of await bed.provider.openFile(log!.inputFileId!))
-      text += (chunk as Buffer).toString();
-    return text.split('\n').filter((line) => line.length > 0);
-  };
+  /** Retries batch log `id` and reads the lines its retry batch was sent. */
+  async function retriedLines(id: number) {
+    const response = await post(`/${id}/retry`);
+    expect(response.statusCode, response.body).toBe(201);
+    return bed.inputLines(response.json().data.id);
+  }
 
   it("rebuilds a submitted job's lines from what it recorded, byte for byte, after the provider deleted its input file", async () => {
     const job = await newJob('submit', [1, 2, 3]);
@@ -67,7 +66,7 @@ describe('where a retry reads its request lines', () => {
     expect(response.statusCode, response.body).toBe(201);
     const retry = response.json().data;
     expect(retry).toMatchObject({ retryOf: part.id, requests: 2, notResubmitted: 0 });
-    expect(await resubmittedLines(retry.id)).toEqual([requestLine(2), requestLine(3)]);
+    expect(await bed.inputLines(retry.id)).toEqual([requestLine(2), requestLine(3)]);
     expect(await getBatchLog(bed.db.pool, retry.id)).toMatchObject({ model: 'gpt-4o-mini', batchJobId: job });
   });
 
@@ -90,17 +89,13 @@ describe('where a retry reads its request lines', () => {
     );
     await bed.provider.deleteFile(part.inputFileId!);
 
-    const response = await post(`/${part.id}/retry`);
-    expect(response.statusCode, response.body).toBe(201);
-    expect(await resubmittedLines(response.json().data.id)).toEqual([requestLine(2), requestLine(3)]);
+    expect(await retriedLines(part.id)).toEqual([requestLine(2), requestLine(3)]);
   });
 
   it('reads an adopted batch’s lines from the provider’s input file', async () => {
     const job = await newJob('track', []);
     const part = await finalPart(job);
-    const response = await post(`/${part.id}/retry`);
-    expect(response.statusCode, response.body).toBe(201);
-    expect(await resubmittedLines(response.json().data.id)).toEqual([requestLine(2), requestLine(3)]);
+    expect(await retriedLines(part.id)).toEqual([requestLine(2), requestLine(3)]);
   });
 
   it('refuses to retry an adopted batch whose input file the provider deleted, naming the provider’s refusal', async () => {
