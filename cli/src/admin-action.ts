@@ -26,6 +26,7 @@ export async function runAction<T>(
       log: context.log,
       providers,
       firstPollDelayMs: context.config.POLL_SCHEDULE[0]!,
+      jobTypes: context.jobTypes,
     });
     try {
       return await action(deps, commandLineContext(command));

@@ -9,6 +9,7 @@ import {
   type JobOrigin,
   type NewBatchJob,
   type Pool,
+  recordJobInputs,
   withTransaction,
 } from '@batchline/db';
 import { LineSplitter, type RetryPolicy, resolveRetryPolicy } from '@batchline/domain';
@@ -21,6 +22,7 @@ import {
   type RequestId,
 } from '@batchline/job-types';
 import type { BatchProvider } from '@batchline/providers';
+import type pg from 'pg';
 import { CommandError } from './errors.ts';
 
 /**
@@ -155,10 +157,38 @@ async function writeRequestFiles(
 }
 
 /**
+ * Records the job of a submission with what it sends: each request's input record, from which a retry round rebuilds
+ * the request lines once the provider's input file is gone.
+ */
+async function insertSubmittedJob(
+  client: pg.ClientBase,
+  options: {
+    provider: BatchProvider;
+    jobType: JobType;
+    records: readonly InputRecord[];
+    model: string;
+    defaultRetryPolicy: RetryPolicy;
+  },
+): Promise<number> {
+  const { records } = options;
+  const job = await insertBatchJob(
+    client,
+    newBatchJob({ ...options, origin: 'submit', totalRequests: records.length }),
+  );
+  await recordJobInputs(
+    client,
+    job,
+    records.map(({ id, fields }) => ({ requestId: String(id), fields })),
+  );
+  return job;
+}
+
+/**
  * Builds the provider request file(s) of a job type from its input records, split over the provider's limits,
  * uploads each, creates the batch and records a pending batch log of that job type, with its request ids, whose
  * first check follows the poll schedule. The submission is one batch job (origin `submit`), recorded once its
- * first batch exists (a submission refused before any upload leaves no job behind); each batch is a part of it.
+ * first batch exists, with the input records it sends (a submission refused before any upload leaves no job and no
+ * inputs behind); each batch is a part of it.
  */
 export async function submitRequests(options: {
   pool: Pool;
@@ -196,19 +226,7 @@ export async function submitRequests(options: {
       const { id, job } = await withTransaction(
         options.pool,
         async (client): Promise<{ id: number; job: number }> => {
-          const job =
-            jobId ??
-            (await insertBatchJob(
-              client,
-              newBatchJob({
-                jobType,
-                provider,
-                model,
-                origin: 'submit',
-                totalRequests: options.records.length,
-                defaultRetryPolicy: options.defaultRetryPolicy,
-              }),
-            ));
+          const job = jobId ?? (await insertSubmittedJob(client, options));
           const logged = await insertBatchLog(client, {
             provider: provider.name,
             batchId: batch.id,

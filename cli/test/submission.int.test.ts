@@ -109,6 +109,12 @@ describe('submitRequests', () => {
     expect(parts.map((part) => [part.id, part.partIndex, part.parentBatchLogId, part.retryRound])).toEqual(
       submitted.batches.map((batch, index) => [batch.batchLogId, index, null, 0]),
     );
+    // What it sent is recorded with the job: a retry rebuilds the lines from it once the input file is gone.
+    const { rows: inputs } = await pool.query(
+      'SELECT request_id, fields FROM batch_job_inputs WHERE batch_job_id = $1 ORDER BY request_id::int',
+      [submitted.batchJobId],
+    );
+    expect(inputs).toEqual(records.map(({ id, fields }) => ({ request_id: String(id), fields })));
   });
 
   it("keeps the job type's declared retry fields laid over the default", async () => {
@@ -228,5 +234,9 @@ describe('submitRequests', () => {
       "SELECT count(*)::int AS jobs FROM batch_jobs WHERE job_type = 'doc_topics'",
     );
     expect(rows[0].jobs).toBe(0);
+    const { rows: inputs } = await pool.query(
+      "SELECT count(*)::int AS inputs FROM batch_job_inputs WHERE request_id IN ('fine', 'has.dot')",
+    );
+    expect(inputs[0].inputs).toBe(0);
   });
 });

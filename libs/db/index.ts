@@ -39,6 +39,13 @@ export {
   openExport,
   openScopeExport,
 } from './src/export.ts';
+export {
+  type JobInput,
+  keptRequestsOf,
+  readBatchedLines,
+  readJobInputs,
+  recordJobInputs,
+} from './src/job-inputs.ts';
 export { type MigrateOptions, migrate } from './src/migrate.ts';
 export {
   type CountReading,

@@ -37,6 +37,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'batcher_batches',
   'batcher_controls',
   'ops_readings',
+  'batch_job_inputs',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

@@ -56,6 +56,7 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  */
 export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
   const { pool, log } = deps;
+  const jobTypes = deps.jobTypes ?? builtInJobTypes();
   const metrics = deps.metrics ?? createMonitorMetrics(() => countBatchesByState(pool));
   const guard = new AdminGuard({
     operatorTokens: deps.operatorTokens,
@@ -78,8 +79,15 @@ export async function buildApp(deps: MonitorAppDeps): Promise<FastifyInstance> {
     prefix: ADMIN_PREFIX,
     guard,
     pricing: deps.pricing,
-    jobTypes: deps.jobTypes ?? builtInJobTypes(),
-    actions: { pool, log, metrics, providers: deps.providers, firstPollDelayMs: deps.firstPollDelayMs },
+    jobTypes,
+    actions: {
+      pool,
+      log,
+      metrics,
+      providers: deps.providers,
+      firstPollDelayMs: deps.firstPollDelayMs,
+      jobTypes,
+    },
   });
   await app.register(apiDocsPlugin, { adminPrefix: ADMIN_PREFIX });
   if (deps.requestIntake) {

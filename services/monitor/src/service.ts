@@ -78,7 +78,7 @@ export const monitorService = defineService({
     });
     // The retrier: a round decision (and maybe the job's end) per final batch of a job, due rounds submitted.
     const sweeper = startRetrySweeper({
-      deps: { pool, log, metrics, providers, firstPollDelayMs },
+      deps: { pool, log, metrics, providers, firstPollDelayMs, jobTypes },
       log,
       holder: instanceId,
       intervalMs: config.RETRY_SWEEP_INTERVAL,

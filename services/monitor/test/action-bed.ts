@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getBatchLog } from '@batchline/db';
 import { CHAT_COMPLETIONS_URL } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
@@ -34,6 +35,8 @@ export interface ActionBed {
     ids: number[],
     spec: Omit<BatchSpec, 'providerBatchId' | 'inputFileId'>,
   ): Promise<{ id: number; providerBatchId: string }>;
+  /** The lines of batch log `batchLogId`'s input file at the provider (what a retry resubmitted). */
+  inputLines(batchLogId: number): Promise<string[]>;
   /** POSTs an admin action as an operator. */
   post(path: string, payload?: unknown): ReturnType<FastifyInstance['inject']>;
 }
@@ -60,6 +63,13 @@ export function useActionBed(name: string): ActionBed {
         ids[0],
       );
       return { id, providerBatchId: batch.id };
+    },
+    async inputLines(batchLogId) {
+      const log = await getBatchLog(bed.db.pool, batchLogId);
+      let text = '';
+      for await (const chunk of await bed.provider.openFile(log!.inputFileId!))
+        text += (chunk as Buffer).toString();
+      return text.split('\n').filter((line) => line.length > 0);
     },
     post: (path, payload = {}) =>
       bed.app.inject({

@@ -49,6 +49,7 @@ describe('the OpenAPI document of the admin API', () => {
         metrics: createMonitorMetrics(async () => ({})),
         providers: {},
         firstPollDelayMs: 60_000,
+        jobTypes: builtInJobTypes(),
       },
     });
     await probe.register(requestIntakeRoutes, {

@@ -1,5 +1,6 @@
 import { type Bus, connectBus } from '@batchline/bus';
 import { countBatchesByState, getBatchJob, insertBatchJob, listJobBatchLogs } from '@batchline/db';
+import { builtInJobTypes } from '@batchline/job-types';
 import { startOutboxRelay } from '@batchline/outbox';
 import {
   sampleBatchFinalizedEvent,
@@ -55,6 +56,7 @@ describe('the retrier: automatic retry rounds and the job’s end', () => {
     metrics: createMonitorMetrics(() => countBatchesByState(bed.db.pool)),
     providers: { openai: bed.provider },
     firstPollDelayMs: 60_000,
+    jobTypes: builtInJobTypes(),
   });
   const sweeper = (holder: string) =>
     startRetrySweeper({

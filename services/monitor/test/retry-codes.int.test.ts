@@ -34,13 +34,7 @@ describe('manual retry of a job’s batch, with a filter of error codes', () => 
     return id;
   }
 
-  const resubmittedLines = async (batchLogId: number) => {
-    const log = await getBatchLog(bed.db.pool, batchLogId);
-    let text = '';
-    for await (const chunk of await bed.provider.openFile(log!.inputFileId!))
-      text += (chunk as Buffer).toString();
-    return text.split('\n').filter((line) => line.length > 0);
-  };
+  const resubmittedLines = bed.inputLines;
 
   // rs-1 ok, rs-2 http_500, rs-3 http_429, rs-4 batch_expired, rs-5 invalid_content, rs-6 invalid_custom_id.
   const mixed = [

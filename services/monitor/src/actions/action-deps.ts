@@ -1,5 +1,6 @@
 import type { Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import type { JobTypeSet } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import { type BatchProvider, ProviderError } from '@batchline/providers';
 import { ApiError } from '../api-error.ts';
@@ -13,6 +14,8 @@ export interface ActionDeps {
   providers: Partial<Record<ProviderName, BatchProvider>>;
   /** When the poller first checks a batch the monitor submitted (the first POLL_SCHEDULE step). */
   firstPollDelayMs: number;
+  /** The job types in force: a retry rebuilds a submitted job's request lines with its job type. */
+  jobTypes: JobTypeSet;
 }
 
 export const batchNotFound = (id: number): ApiError =>

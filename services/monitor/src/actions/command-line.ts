@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { Pool } from '@batchline/db';
 import type { ProviderName } from '@batchline/domain';
+import type { JobTypeSet } from '@batchline/job-types';
 import type { Logger } from '@batchline/logging';
 import type { BatchProvider } from '@batchline/providers';
 import { createMonitorMetrics } from '../metrics.ts';
@@ -29,6 +30,7 @@ export function commandLineActionDeps(deps: {
   log: Logger;
   providers: Partial<Record<ProviderName, BatchProvider>>;
   firstPollDelayMs: number;
+  jobTypes: JobTypeSet;
 }): ActionDeps {
   return { ...deps, metrics: createMonitorMetrics(async () => ({})) };
 }

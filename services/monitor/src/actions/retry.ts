@@ -18,7 +18,7 @@ import {
 } from '../store/batch-retries.ts';
 import { listInLiveRound } from '../store/retry-rounds.ts';
 import { type ActionDeps, batchNotFound, failureAnswer, providerOf } from './action-deps.ts';
-import { writeRequestLines } from './request-lines.ts';
+import { type RequestLineSource, requestLineSource, writeRequestLines } from './request-lines.ts';
 
 /** A retry claim left `submitting` this long belongs to a process that died mid-submission. */
 const STALE_RETRY_MS = 15 * 60_000;
@@ -43,9 +43,6 @@ async function loadRetrySource(deps: ActionDeps, id: number): Promise<RetrySourc
   if (source.retriedAs !== null) throw alreadyRetried(id, source.retriedAs);
   if (source.failedRequests === 0) {
     throw new ApiError(409, 'nothing_to_retry', `batch log ${id} has no failed requests`);
-  }
-  if (!source.inputFileId) {
-    throw new ApiError(409, 'input_unavailable', `batch log ${id} has no recorded input file`);
   }
   return source;
 }
@@ -109,20 +106,24 @@ async function requestsToRetry(deps: ActionDeps, source: RetrySource, codes: rea
   return wanted;
 }
 
-/** Creates the retry batch from the lines of the chosen failed requests in the provider's input file. */
+/** Creates the retry batch from the lines of the chosen failed requests, read from `lineSource`. */
 async function resubmitFailedRequests(
+  deps: ActionDeps,
   provider: BatchProvider,
   source: RetrySource,
+  lineSource: RequestLineSource,
   wanted: ReadonlySet<string>,
   directory: string,
 ): Promise<Resubmission> {
   const path = join(directory, 'requests.jsonl');
-  const { written, endpoint } = await writeRequestLines(provider, source.inputFileId!, wanted, path);
+  const { written, endpoint } = await writeRequestLines(deps, provider, source, lineSource, wanted, path);
   if (written.size === 0) {
     throw new ApiError(
       409,
       'nothing_to_retry',
-      `none of the ${wanted.size} failed requests of batch log ${source.id} has a line in its input file`,
+      lineSource.kind === 'recorded'
+        ? `none of the ${wanted.size} failed requests of batch log ${source.id} has a recorded input`
+        : `none of the ${wanted.size} failed requests of batch log ${source.id} has a line in its input file`,
     );
   }
   const batch = await provider.uploadAndCreateBatch({
@@ -223,8 +224,9 @@ async function releaseAudited(
 
 /**
  * Resubmits the failed requests of a final batch (of `codes` when given, else those its job's retry policy
- * retries) as a new batch linked to it: the next retry round of its job. The original request lines come from the
- * provider's input file. The claim and its audit record commit before the provider is called (no action without
+ * retries) as a new batch linked to it: the next retry round of its job. The original request lines are rebuilt
+ * from the inputs `batchline submit` recorded for its job, or, for an adopted batch, read from the provider's input
+ * file (requestLineSource chooses). The claim and its audit record commit before the provider is called (no action without
  * its audit record; concurrent requests cannot submit twice); the outcome is a second record, committed with the
  * new batch log or with the claim's release. The admin API and `batchline retry` both come here.
  */
@@ -237,12 +239,13 @@ export async function retryFailedRequests(
   const source = await loadRetrySource(deps, id);
   const provider = providerOf(deps, source.provider);
   const wanted = await requestsToRetry(deps, source, codes);
+  const lineSource = await requestLineSource(deps, source);
   await claimAudited(deps, context, id);
 
   const directory = await mkdtemp(join(tmpdir(), 'batchline-retry-'));
   let created: Resubmission | null = null;
   try {
-    created = await resubmitFailedRequests(provider, source, wanted, directory);
+    created = await resubmitFailedRequests(deps, provider, source, lineSource, wanted, directory);
     return await recordRetry(deps, context, source, provider, created, codes);
   } catch (error) {
     if (created !== null) {
