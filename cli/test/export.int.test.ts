@@ -90,7 +90,7 @@ describe('batchline export', () => {
     expect(() => readFileSync(file)).toThrow();
     const usage = await run('job-1', '--what', 'everything', '--format', 'csv');
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain('--what must be one of outcomes, rows');
+    expect(usage.stderr).toContain('--what must be one of outcomes, rows, answers');
     expect((await run('batch-1', '--what', 'rows', '--format', 'csv')).stderr).toContain(
       'neither a batch log id nor job-<id>',
     );

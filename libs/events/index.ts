@@ -5,6 +5,7 @@ export {
   decodeEvent,
   type EncodedResultsChunk,
   encodeEvent,
+  encodeRawAnswer,
   encodeResultRecord,
   encodeResultsChunk,
   isEventSubject,

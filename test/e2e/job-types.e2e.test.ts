@@ -21,7 +21,7 @@ import {
   waitFor,
 } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execBatchline } from './support/tracked-batch.ts';
+import { execBatchline, waitUntilFinal } from './support/tracked-batch.ts';
 
 /**
  * The two shipped examples (examples/job-types) as a user runs them: `migrate` creates their tables, `submit
@@ -173,19 +173,9 @@ describe('the shipped job types, end to end through migrate, submit --job-type a
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  const waitUntilFinal = (batchLogId: number) =>
-    waitFor(
-      `batch log ${batchLogId} to be final`,
-      async () => {
-        const row = await getBatchLog(pool, batchLogId);
-        return row && row.status !== 1 ? row : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
-
   /** The outcomes landed for a batch equal the oracle's, one each; returns the oracle's succeeded outcomes. */
   async function expectOutcomesOfOracle(batch: Submitted, requests: number) {
-    const row = await waitUntilFinal(batch.batchLogId);
+    const row = await waitUntilFinal(pool, batch.batchLogId);
     const oracle = await emulator.expectedOutcomes(batch.providerBatchId);
     expect(oracle.final).toBe(true);
     expect(oracle.outcomes).toHaveLength(requests);

@@ -25,13 +25,14 @@ const oneOf = <T extends string>(option: string, value: unknown, allowed: readon
  */
 export const exportCommand: Command = {
   name: 'export',
-  usage: 'batchline export ID --what rows|outcomes --format csv|jsonl [--output FILE]',
+  usage: 'batchline export ID --what rows|outcomes|answers --format csv|jsonl [--output FILE]',
   summary: "Writes a batch's or a job's request outcomes or landed rows as CSV or JSONL",
   details: [
     '',
     "ID is a batch log id (123) or a job (job-45). --what outcomes: each request's final outcome (for a job:",
     'succeeded if any round succeeded, else its latest failure); --what rows: the rows its results landed in the',
-    "job type's target table. Written to stdout unless --output names a file.",
+    "job type's target table; --what answers: each result line as the provider returned it (custom_id,",
+    'batch_log_id, answer), kept for job types declaring keepRawAnswers. Written to stdout unless --output names a file.',
   ],
   options: {
     what: { type: 'string' },

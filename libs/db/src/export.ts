@@ -11,8 +11,11 @@ import {
   scopeKey,
 } from './request-outcomes.ts';
 
-/** What an export holds: each request's final outcome, or the rows its results landed in the target table. */
-export const EXPORT_CONTENTS = ['outcomes', 'rows'] as const;
+/**
+ * What an export holds: each request's final outcome, the rows its results landed in the target table, or the
+ * raw answers kept for a job type declaring `keepRawAnswers`.
+ */
+export const EXPORT_CONTENTS = ['outcomes', 'rows', 'answers'] as const;
 export type ExportContent = (typeof EXPORT_CONTENTS)[number];
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -35,6 +38,11 @@ function landedRowsSql(scope: OutcomeScope, target: TargetTable): string {
     ORDER BY "batch_log_id", ${key.join(', ')}`;
 }
 
+/** The kept raw answers of a scope, each result line as the provider returned it. */
+const rawAnswersSql = (scope: OutcomeScope): string =>
+  `SELECT "custom_id", "batch_log_id", "answer" FROM batch_request_answers
+    WHERE "batch_log_id" IN (${scopeBatchLogsSql(scope)}) ORDER BY "batch_log_id", "custom_id"`;
+
 /**
  * The `COPY ... TO STDOUT` of an export. CSV is Postgres's own (header line, fields with commas, quotes or line
  * breaks quoted). JSONL is one `row_to_json` per line, copied in CSV mode with a quote and delimiter that JSON
@@ -42,7 +50,12 @@ function landedRowsSql(scope: OutcomeScope, target: TargetTable): string {
  */
 export function exportCopySql({ scope, what, format, target }: ExportRequest): string {
   if (what === 'rows' && target === null) throw new TypeError('an export of rows needs the target table');
-  const query = what === 'outcomes' ? finalOutcomesSql(scope) : landedRowsSql(scope, target!);
+  const query =
+    what === 'outcomes'
+      ? finalOutcomesSql(scope)
+      : what === 'answers'
+        ? rawAnswersSql(scope)
+        : landedRowsSql(scope, target!);
   return format === 'csv'
     ? `COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER true)`
     : `COPY (SELECT row_to_json(x)::text FROM (${query}) x) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;

@@ -143,20 +143,26 @@ export interface EncodedResultsChunk {
 export const encodeResultRecord = (record: ResultRecord, rowWidth: number): string =>
   JSON.stringify(resultRecordTuple(record, shippedRows(record.rows, rowWidth)));
 
+/** One kept result line's wire form (`RawAnswerTuple`) as JSON text, to be spliced in by `encodeResultsChunk`. */
+export const encodeRawAnswer = (customId: string, line: string): string => JSON.stringify([customId, line]);
+
 /**
  * The body of one results chunk: everything but the records validated against the event's schema, and the
- * records (from `encodeResultRecord`) spliced in as they are.
+ * records (from `encodeResultRecord`) and raw answers (from `encodeRawAnswer`; none: the field is left out)
+ * spliced in as they are.
  */
 export function encodeResultsChunk(
-  envelope: Omit<ResultsParsedEvent, 'records'>,
+  envelope: Omit<ResultsParsedEvent, 'records' | 'rawAnswers'>,
   records: readonly string[],
+  rawAnswers: readonly string[] | null = null,
 ): EncodedResultsChunk {
   const checked = ResultsParsedEvent.safeEncode({ ...envelope, records: [] });
   if (!checked.success) throw validationError(Subjects.resultsParsed, checked.error);
   const { records: _none, ...head } = checked.data;
   const json = JSON.stringify(head);
   // The envelope always has fields, so the records follow a comma.
-  const body = `${json.slice(0, -1)},"records":[${records.join(',')}]}`;
+  const answers = rawAnswers === null ? '' : `,"rawAnswers":[${rawAnswers.join(',')}]`;
+  const body = `${json.slice(0, -1)},"records":[${records.join(',')}]${answers}}`;
   return {
     batchLogId: envelope.batchLogId,
     chunkSeq: envelope.chunkSeq,

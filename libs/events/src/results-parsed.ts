@@ -34,6 +34,11 @@ export const ResultsSummary = z.object({
    * chunks); absent in chunks from before it was added.
    */
   download: z.object({ bytes: z.number().int().nonnegative() }).optional(),
+  /**
+   * For a job type declaring `keepRawAnswers`: result lines of landed requests whose raw answer was not kept, being
+   * over half a chunk's bytes (a chunk must stay under the server's max payload).
+   */
+  rawAnswersTooLong: z.number().int().nonnegative().optional(),
 });
 export type ResultsSummary = z.infer<typeof ResultsSummary>;
 
@@ -187,6 +192,10 @@ const ResultRecordWire = z.codec(ResultRecordTuple, z.custom<ShippedRecord>(), {
   encode: (record) => resultRecordTuple(record, record.rows),
 });
 
+/** One kept result line as it travels: `[customId, line]`. */
+export const RawAnswerTuple = z.tuple([z.string().min(1).max(512), z.string().min(1)]);
+export type RawAnswerTuple = z.infer<typeof RawAnswerTuple>;
+
 /**
  * `batch.results.parsed` — one chunk of validated request outcomes. Chunks of a batch are numbered from 0; the
  * last one says how many there are and carries the summary. Chunk boundaries are deterministic, so a re-fetch
@@ -205,6 +214,11 @@ export const ResultsParsedEvent = z
     chunkCount: z.number().int().positive().nullable(),
     records: z.array(ResultRecordWire),
     summary: ResultsSummary.nullable(),
+    /**
+     * The result lines of this chunk's records exactly as the provider returned them, `[customId, line]`; only for
+     * a job type declaring `keepRawAnswers` (absent otherwise, and in chunks from before it was added).
+     */
+    rawAnswers: z.array(RawAnswerTuple).optional(),
   })
   .refine((e) => e.last === (e.chunkCount !== null) && e.last === (e.summary !== null), {
     message: 'chunkCount and summary are set on the last chunk and only there',

@@ -27,6 +27,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'poller_cycles',
   'slack_webhook_pacing',
   'batch_request_ids',
+  'batch_request_answers',
   'retention_runs',
   'alert_rules',
   'alert_digests',

@@ -234,6 +234,12 @@ export const JobTypeDeclaration = z.strictObject({
   webhook: WebhookDeclaration.optional().describe(
     "An HTTP endpoint this job type's batch.finalized / job.finalized events are POSTed to, signed.",
   ),
+  keepRawAnswers: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Keep every result line as the provider returned it (table batch_request_answers), beyond the provider's 30 days.",
+    ),
 });
 export type JobTypeDeclaration = z.infer<typeof JobTypeDeclaration>;
 /** A declaration as written in a file (defaults not yet applied). */

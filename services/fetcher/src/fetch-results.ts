@@ -101,6 +101,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
     },
     maxRecords: options.maxRecords,
     maxBytes: options.maxBytes,
+    keepRawAnswers: jobType.declaration.keepRawAnswers,
     window: options.window,
     publish: options.publish,
   });
@@ -119,24 +120,25 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
 
   let expected: ExpectedRequests | null = null;
   let inputMs = 0;
-  const held: { customId: string; encoded: string }[] = [];
+  /** Each with its result line when the job type keeps raw answers. */
+  const held: { customId: string; encoded: string; line: string | undefined }[] = [];
   let heldBytes = 0;
   /** Set once every held record is written: from then on records go straight to the writer. */
   let drained = false;
 
   /** Lands a record of a request of the batch; returns a promise only when the publish window is full. */
-  const land = (customId: string, encoded: string): Promise<void> | undefined => {
+  const land = (customId: string, encoded: string, line: string | undefined): Promise<void> | undefined => {
     if (expected!.ids !== null && !expected!.ids.has(customId)) {
       unexpectedLines += 1;
       return;
     }
-    return writer.addEncoded(encoded);
+    return writer.addEncoded(encoded, line === undefined ? undefined : { customId, line });
   };
   /** Writes the held records in order, including those held meanwhile, then lets records through. */
   const drain = async (): Promise<void> => {
     for (let next = 0; next < held.length; next += 1) {
-      const { customId, encoded } = held[next]!;
-      const waiting = land(customId, encoded);
+      const { customId, encoded, line } = held[next]!;
+      const waiting = land(customId, encoded, line);
       if (waiting) await waiting;
     }
     held.length = 0;
@@ -155,8 +157,11 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
   const drainedHeld = readingInput.then(drain);
   drainedHeld.catch(() => undefined);
 
-  /** Takes a parsed line; returns a promise only when the download has to wait (publish window, held bytes). */
-  const admit = (parsed: ParsedLine): Promise<void> | undefined => {
+  /**
+   * Takes a parsed line and its text; returns a promise only when the download has to wait (publish window, held
+   * bytes).
+   */
+  const admit = (parsed: ParsedLine, line?: string): Promise<void> | undefined => {
     if (parsed.kind === 'blank') return;
     if (parsed.kind === 'invalid_line') {
       invalidLines.count += 1;
@@ -172,9 +177,10 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
     }
     seen.add(customId);
     const encoded = encodeResultRecord(parsed.record, rowWidth);
-    if (drained) return land(customId, encoded);
-    held.push({ customId, encoded });
-    heldBytes += encoded.length;
+    const kept = jobType.declaration.keepRawAnswers ? line : undefined;
+    if (drained) return land(customId, encoded, kept);
+    held.push({ customId, encoded, line: kept });
+    heldBytes += encoded.length + (kept?.length ?? 0);
     if (heldBytes >= options.maxHeldBytes) return drainedHeld;
   };
 
@@ -196,6 +202,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
                 error: `line is ${line.bytes} bytes, over the ${MAX_LINE_BYTES}-byte limit`,
               }
             : parseResultLine(line.text, { file: kind, line: line.line, jobType, isCatalogueKey }),
+          line.text ?? undefined,
         ),
       );
     } catch (error) {
@@ -243,6 +250,7 @@ export async function fetchResults(options: FetchOptions, event: StatusChangedEv
     inputUnavailable: requests.unavailable,
     downloadError,
     download: { bytes: files.downloadedBytes },
+    ...(jobType.declaration.keepRawAnswers ? { rawAnswersTooLong: writer.rawAnswersTooLong } : {}),
   };
   const chunkCount = await writer.finish(summary);
   return {

@@ -196,6 +196,45 @@ describe('a job and its batches through the admin API: detail, request outcomes,
     ]);
   });
 
+  it("exports a job's kept raw answers (what=answers) as the provider wrote them, in CSV and JSONL", async () => {
+    const answers: [number, string, string][] = [
+      [
+        job.parts[0],
+        'ent-1',
+        '{"custom_id": "ent-1", "response": {"body": {"text": "a, \\"quoted\\"\\nline"}}}',
+      ],
+      [
+        job.retry,
+        'ent-4',
+        '{"custom_id":"ent-4","error":{"code":"rate_limit_exceeded","message":"ünïcode 🎉"}}',
+      ],
+    ];
+    for (const [batchLogId, customId, answer] of answers)
+      await db.pool.query(
+        'INSERT INTO batch_request_answers (batch_log_id, custom_id, answer) VALUES ($1, $2, $3)',
+        [batchLogId, customId, answer],
+      );
+    const jsonl = await get(path(`job-${job.jobId}`, '/export?what=answers&format=jsonl'));
+    expect(jsonl.statusCode).toBe(200);
+    expect(
+      jsonl.body
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(
+      answers.map(([batchLogId, customId, answer]) => ({
+        custom_id: customId,
+        batch_log_id: batchLogId,
+        answer,
+      })),
+    );
+    const csv = parseCsv((await get(path(job.retry, '/export?what=answers&format=csv'))).body);
+    expect(csv).toEqual([
+      ['custom_id', 'batch_log_id', 'answer'],
+      ['ent-4', String(job.retry), answers[1]![2]],
+    ]);
+  });
+
   it('audits each read', async () => {
     const records = await auditRecords(
       db.pool,

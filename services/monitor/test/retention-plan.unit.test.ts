@@ -42,6 +42,7 @@ describe('the retention purge plan', () => {
       'alert_digests',
       'batch_request_results',
       'batch_request_ids',
+      'batch_request_answers',
       'outbox',
       'poller_cycles',
     ]);
@@ -76,6 +77,9 @@ describe('the retention purge plan', () => {
       `b.status IN (${BatchStatus.completed}, ${BatchStatus.failed})`,
     );
     expect(byTable.batch_request_ids).toContain(
+      `b.status IN (${BatchStatus.completed}, ${BatchStatus.failed})`,
+    );
+    expect(byTable.batch_request_answers).toContain(
       `b.status IN (${BatchStatus.completed}, ${BatchStatus.failed})`,
     );
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Bus, connectBus } from '@batchline/bus';
 import { createPool, getBatchLog, migrate, type Pool, upsertViewpoints } from '@batchline/db';
+import { BatchStatus } from '@batchline/domain';
 import { type Emulator, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
 import { createLogger } from '@batchline/logging';
@@ -144,6 +145,17 @@ export async function startPipelineWorld(
     },
   };
 }
+
+/** The batch log once its results have landed (no longer pending). */
+export const waitUntilFinal = (pool: Pool, batchLogId: number) =>
+  waitFor(
+    `batch log ${batchLogId} to be final`,
+    async () => {
+      const row = await getBatchLog(pool, batchLogId);
+      return row && row.status !== BatchStatus.pending ? row : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );
 
 /** How many chunks of a batch the persister has committed. */
 export async function ledgerRows(world: Pick<PipelineWorld, 'pool'>, batchLogId: number): Promise<number> {

@@ -72,6 +72,11 @@ const TARGETS: readonly PurgeTarget[] = [
     candidates: `SELECT t.ctid FROM batch_request_ids t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_ids')}`,
   },
   {
+    family: 'request_outcomes',
+    table: 'batch_request_answers',
+    candidates: `SELECT t.ctid FROM batch_request_answers t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_answers')}`,
+  },
+  {
     family: 'outbox',
     table: 'outbox',
     // Unpublished rows are never purged: the relay still owes them to the bus.

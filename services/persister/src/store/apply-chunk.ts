@@ -33,7 +33,8 @@ interface BatchProgressRow {
  * transaction: the ledger row `(batch, chunk_seq)` makes a repeated chunk a no-op; the outcomes and the job type's
  * rows are COPYed in (falling back to skipping rows that exist already); the batch counts grow under the batch
  * row lock; and whichever chunk commits last, in any order, sees every ledger row and sets the final status with
- * its `batch.finalized` outbox event. A chunk whose rows do not fit the job type throws `MalformedChunkError`
+ * its `batch.finalized` outbox event. The chunk's raw answers (`keepRawAnswers`) are kept in the same
+ * transaction. A chunk whose rows do not fit the job type throws `MalformedChunkError`
  * before anything is written.
  */
 export async function applyResultsChunk(
@@ -56,6 +57,7 @@ export async function applyResultsChunk(
       return { applied: false, finalized: null, written: { outcomes: 0, associations: 0 } };
 
     const landed = await landChunkRows(client, plan, batchLogId, chunk);
+    if (event.rawAnswers?.length) await keepRawAnswers(client, batchLogId, event.rawAnswers);
     const written = { outcomes: landed.succeeded + landed.failed, associations: landed.associations };
     await client.query(
       `UPDATE batch_result_chunks SET succeeded = $3, failed = $4, associations = $5
@@ -106,4 +108,21 @@ async function finalizeIfComplete(
   );
   if (rows[0]!.landed < expectedChunks) return null;
   return finalizeBatch(client, batchLogId, summary, eventHeaders);
+}
+
+/**
+ * Keeps the chunk's raw answers (`batch_request_answers`). The ledger row makes a repeated chunk a no-op already;
+ * ON CONFLICT keeps the first answer should a re-fetch ship a request's line in another chunk.
+ */
+async function keepRawAnswers(
+  client: pg.ClientBase,
+  batchLogId: number,
+  answers: NonNullable<ResultsParsedEvent['rawAnswers']>,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO batch_request_answers (batch_log_id, custom_id, answer)
+     SELECT $1, a.custom_id, a.answer FROM unnest($2::text[], $3::text[]) AS a(custom_id, answer)
+     ON CONFLICT (batch_log_id, custom_id) DO NOTHING`,
+    [batchLogId, answers.map(([customId]) => customId), answers.map(([, answer]) => answer)],
+  );
 }
