@@ -119,7 +119,15 @@ describe('one trace per batch, across the four service processes (OTLP/HTTP, pro
     const [finalPublish] = named('publish batch.finalized');
     expect(finalPublish).toMatchObject({ service: 'batchline-persister', kind: SpanKindCode.producer });
     expect(parentOf(finalPublish!)).toMatchObject({ name: 'process batch.results.parsed' });
-    const [finalProcess] = named('process batch.finalized');
+    // batch.finalized has several consumers (here, of the four pipeline services: the notifier's Slack intake and
+    // its webhooks): each processed it in its own consumer span under the one publish.
+    const finalProcesses = named('process batch.finalized');
+    const consumerGroups = finalProcesses.map((s) => s.attributes['messaging.consumer.group.name']).sort();
+    expect(consumerGroups).toEqual(['notifier', 'notifier-webhooks']);
+    for (const process of finalProcesses) expect(process.parentSpanId).toBe(finalPublish!.spanId);
+    const finalProcess = finalProcesses.find(
+      (s) => s.attributes['messaging.consumer.group.name'] === 'notifier',
+    );
     expect(finalProcess).toMatchObject({
       service: 'batchline-notifier',
       kind: SpanKindCode.consumer,
