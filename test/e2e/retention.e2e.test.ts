@@ -78,10 +78,13 @@ describe('retention, while the pipeline lands a batch', () => {
     expect(finished.last_purged).toEqual({
       audit_log: (DAYS - 30) * PER_DAY,
       notifications: (DAYS - 30) * PER_DAY + 1,
+      webhook_deliveries: (DAYS - 30) * PER_DAY,
       alerts: (DAYS - 30) * PER_DAY,
       alert_digests: 0, // none seeded: the history predates per-rule digests
       batch_request_results: (DAYS - 30) * REQUESTS_PER_DAY,
       batch_request_ids: DAYS - 30,
+      batch_request_answers: 0, // none seeded: no seeded job type keeps raw answers
+      batch_job_inputs: (DAYS - 30) * REQUESTS_PER_DAY,
       outbox: (DAYS - 7) * PER_DAY,
       poller_cycles: (DAYS - 30) * PER_DAY,
     });

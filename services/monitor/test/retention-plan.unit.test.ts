@@ -38,11 +38,13 @@ describe('the retention purge plan', () => {
     expect(plan.map((step) => step.table)).toEqual([
       'audit_log',
       'notifications',
+      'webhook_deliveries',
       'alerts',
       'alert_digests',
       'batch_request_results',
       'batch_request_ids',
       'batch_request_answers',
+      'batch_job_inputs',
       'outbox',
       'poller_cycles',
     ]);

@@ -76,6 +76,8 @@ describe('the retention purge (migration 0009)', () => {
     expect(await count('FROM alerts')).toBe(30 * PER_DAY);
     expect(await olderThan('poller_cycles', 'started_at', 30)).toBe(0);
     expect(await count('FROM poller_cycles')).toBe(30 * PER_DAY);
+    expect(await olderThan('webhook_deliveries', 'updated_at', 30)).toBe(1); // the pending one
+    expect(await count(`FROM webhook_deliveries WHERE state = 'delivered'`)).toBe(30 * PER_DAY);
     expect(await olderThan('outbox', 'created_at', 7)).toBe(1); // the unpublished one
     expect(await count('FROM outbox WHERE published_at IS NOT NULL')).toBe(7 * PER_DAY);
   });
@@ -88,6 +90,13 @@ describe('the retention purge (migration 0009)', () => {
     // 30 days of finished batches (days 0 … 29) and the pending batch keep their outcomes and request ids.
     expect(await count('FROM batch_request_results')).toBe(31 * REQUESTS);
     expect(await count('FROM batch_request_ids')).toBe(31);
+    // Recorded inputs of jobs finalized over 30 days ago are gone; the running job keeps its own.
+    expect(await count('FROM batch_job_inputs')).toBe(31 * REQUESTS);
+    expect(
+      await count(
+        `FROM batch_job_inputs i JOIN batch_jobs j ON j.id = i.batch_job_id WHERE j.finalized_at IS NULL`,
+      ),
+    ).toBe(REQUESTS);
     expect(await count('FROM review_sentences_wl_spec_vp')).toBe((DAYS + 1) * REQUESTS);
     expect(await count('FROM batch_jobs_vp_logs')).toBe(DAYS + 1);
     expect(

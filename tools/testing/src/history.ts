@@ -17,10 +17,11 @@ export interface SeededHistory {
 
 /**
  * A year (or `days`) of batchline's history in every table retention purges, written with generate_series, for
- * the retention tests. Per day: `perDay` audit records, sent notifications, alerts, published outbox rows and poll
- * cycles, and one completed batch (updated that day) with its request ids, outcomes and associations. Besides: one
- * pending notification, one pending batch's outcomes and (unless asked not to) one unpublished outbox row, all as
- * old as the oldest day (what retention must keep). Review sentence ids start at `sentenceBase` (keep them apart from other batches').
+ * the retention tests. Per day: `perDay` audit records, sent notifications, delivered webhooks, alerts, published
+ * outbox rows and poll cycles, one completed batch (updated that day) with its request ids, outcomes and
+ * associations, and one finished job with its recorded inputs. Besides: one pending notification, one pending
+ * webhook delivery, one pending batch's outcomes, one running job's inputs and (unless asked not to) one
+ * unpublished outbox row, all as old as the oldest day (what retention must keep). Review sentence ids start at `sentenceBase` (keep them apart from other batches').
  */
 export async function seedHistory(
   pool: Pool,
@@ -67,7 +68,21 @@ export async function seedHistory(
     SELECT ${sentence}, (SELECT min(id) FROM wl_spec_vps), b.id
     FROM (${seeded}) b, generate_series(1, ${requestsPerBatch}) AS r`);
 
-  // What is still owed, however old: an unpublished event and an undelivered message.
+  // One finished job a day with its recorded inputs, and one running job as old as the oldest.
+  const job = (outcome: string, finalizedAt: string, createdAt: string) =>
+    `INSERT INTO batch_jobs (job_type, provider, model, origin, total_requests, outcome, finalized_at, created_at)
+     SELECT 'specific_viewpoint', 'openai', 'gpt-4o-mini', 'submit', ${requestsPerBatch}, ${outcome}, ${finalizedAt}, ${createdAt}`;
+  await pool.query(`${job("'succeeded'", day, day)} FROM generate_series(0, ${days - 1}) AS d`);
+  await pool.query(job('NULL', 'NULL', `now() - ${days - 1} * interval '1 day'`));
+  await pool.query(`INSERT INTO batch_job_inputs (batch_job_id, request_id, fields)
+    SELECT j.id, r::text, '{"text": "seeded"}'::jsonb FROM batch_jobs j, generate_series(1, ${requestsPerBatch}) AS r`);
+  await pool.query(`INSERT INTO webhook_deliveries (event_id, subject, endpoint, url_hash, body, state, attempts,
+      delivered_at, created_at, updated_at)
+    SELECT 'batch.finalized:seed-' || d || '-' || n, 'batch.finalized', 'SEED_WEBHOOK_URL', 'seed', '{}', 'delivered', 1,
+           now() - d * interval '1 day', now() - d * interval '1 day', now() - d * interval '1 day'
+    FROM ${series}`);
+
+  // What is still owed, however old: an unpublished event, an undelivered message and webhook delivery.
   if (unpublishedOutbox) {
     await pool.query(
       `INSERT INTO outbox (subject, msg_id, payload, created_at) VALUES ('seed', 'seed:unpublished', '{}', now() - $1 * interval '1 day')`,
@@ -77,6 +92,12 @@ export async function seedHistory(
   await pool.query(
     `INSERT INTO notifications (event_key, kind, state, text, occurred_at)
      VALUES ('seed:pending', 'seed', 'pending', 'seeded', now() - $1 * interval '1 day')`,
+    [days - 1],
+  );
+  await pool.query(
+    `INSERT INTO webhook_deliveries (event_id, subject, endpoint, url_hash, body, created_at, updated_at)
+     VALUES ('batch.finalized:seed-pending', 'batch.finalized', 'SEED_WEBHOOK_URL', 'seed', '{}',
+             now() - $1 * interval '1 day', now() - $1 * interval '1 day')`,
     [days - 1],
   );
 }

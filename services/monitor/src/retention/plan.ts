@@ -51,6 +51,13 @@ const TARGETS: readonly PurgeTarget[] = [
       WHERE t.state IN ('sent', 'logged', 'failed', 'digested') AND t.occurred_at < $cutoff`,
   },
   {
+    family: 'notifications',
+    table: 'webhook_deliveries',
+    // Only deliveries that are over: a pending one, however old, is still owed to its endpoint.
+    candidates: `SELECT t.ctid FROM webhook_deliveries t
+      WHERE t.state IN ('delivered', 'failed') AND t.updated_at < $cutoff`,
+  },
+  {
     family: 'alerts',
     table: 'alerts',
     candidates: 'SELECT t.ctid FROM alerts t WHERE t.raised_at < $cutoff',
@@ -75,6 +82,16 @@ const TARGETS: readonly PurgeTarget[] = [
     family: 'request_outcomes',
     table: 'batch_request_answers',
     candidates: `SELECT t.ctid FROM batch_request_answers t WHERE ${ofBatchesFinishedBeforeCutoff('batch_request_answers')}`,
+  },
+  {
+    family: 'request_outcomes',
+    table: 'batch_job_inputs',
+    // The inputs a finished job's retries would rebuild their lines from; a retry after the purge reads the
+    // provider's input file instead (while the provider keeps it).
+    candidates: `SELECT t.ctid FROM batch_job_inputs t WHERE t.batch_job_id = ANY(ARRAY(
+      SELECT j.id FROM batch_jobs j
+      WHERE j.finalized_at < $cutoff AND EXISTS (SELECT 1 FROM batch_job_inputs r WHERE r.batch_job_id = j.id)
+      LIMIT 20))`,
   },
   {
     family: 'outbox',
