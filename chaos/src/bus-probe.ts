@@ -69,19 +69,22 @@ export class BusProbe {
     await this.nc.close();
   }
 
-  async consumerStates(): Promise<ConsumerState[]> {
+  /** The consumers the run's services read with (another service's would only pile up what nobody reads here). */
+  async consumerStates(services: readonly string[]): Promise<ConsumerState[]> {
     return Promise.all(
-      Object.entries(Consumers).map(async ([consumer, spec]) => {
-        const stream = this.naming.stream(spec.stream);
-        const info = await this.jsm.consumers.info(stream, consumer);
-        return {
-          consumer,
-          stream,
-          pending: info.num_pending,
-          ackPending: info.num_ack_pending,
-          redelivered: info.num_redelivered,
-        };
-      }),
+      Object.entries(Consumers)
+        .filter(([, spec]) => services.includes(spec.service))
+        .map(async ([consumer, spec]) => {
+          const stream = this.naming.stream(spec.stream);
+          const info = await this.jsm.consumers.info(stream, consumer);
+          return {
+            consumer,
+            stream,
+            pending: info.num_pending,
+            ackPending: info.num_ack_pending,
+            redelivered: info.num_redelivered,
+          };
+        }),
     );
   }
 

@@ -35,7 +35,7 @@ import {
 } from './job-types.ts';
 import { Nemesis } from './nemesis.ts';
 import type { RunObservations } from './observations.ts';
-import { type ProfileName, profileWith } from './profiles.ts';
+import { PIPELINE_SERVICE_NAMES, type ProfileName, profileWith } from './profiles.ts';
 import { type ChaosReport, countByKind, summarizeFaults } from './report.ts';
 import { Rng, randomSeed } from './rng.ts';
 import { SlackFaults } from './slack-faults.ts';
@@ -307,7 +307,7 @@ async function drain(pool: Pool, probe: BusProbe, batches: number, boundMs: numb
         `SELECT (SELECT count(*)::int FROM batch_jobs_vp_logs WHERE status <> ${BatchStatus.pending} AND final_notified_at IS NOT NULL) AS done,
                 (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS unpublished`,
       );
-      const consumers = await probe.consumerStates();
+      const consumers = await probe.consumerStates(PIPELINE_SERVICE_NAMES);
       const busy = consumers.some((c) => c.pending > 0 || c.ackPending > 0);
       if (rows[0]!.done === batches && rows[0]!.unpublished === 0 && !busy) return Date.now() - started;
     } catch {
@@ -338,7 +338,7 @@ async function observe(ctx: {
     expectations: await expectationsOf(ctx.emulator, ctx.submitted),
     states: await batchStates(ctx.pool, ctx.jobTypes),
     slackPosts: slackPostsOf(ctx.slack),
-    consumers: await ctx.probe.consumerStates(),
+    consumers: await ctx.probe.consumerStates(PIPELINE_SERVICE_NAMES),
     deadLetters,
     unpublishedOutbox: await unpublishedOutboxRows(ctx.pool),
     events: await storedEventIds(ctx.probe),

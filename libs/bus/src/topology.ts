@@ -45,23 +45,23 @@ export const Streams = {
 } as const satisfies Record<string, StreamSpec>;
 export type StreamName = keyof typeof Streams;
 
-/** The durable pull consumers: which stream each reads and the one event subject it handles. */
+/** The durable pull consumers: the service that runs each, which stream it reads and the one event subject it handles. */
 export const Consumers = {
-  batcher: { stream: 'BATCH_REQUESTS', subject: Subjects.requestsEnqueued },
-  fetcher: { stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
-  persister: { stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
-  notifier: { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
-  'notifier-alerts': { stream: 'ALERTS', subject: Subjects.alertRaised },
-  'notifier-ops': { stream: 'OPS', subject: Subjects.opsError },
-  'notifier-summaries': { stream: 'OPS', subject: Subjects.pollerSummary },
+  batcher: { service: 'batcher', stream: 'BATCH_REQUESTS', subject: Subjects.requestsEnqueued },
+  fetcher: { service: 'fetcher', stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
+  persister: { service: 'persister', stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
+  notifier: { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  'notifier-alerts': { service: 'notifier', stream: 'ALERTS', subject: Subjects.alertRaised },
+  'notifier-ops': { service: 'notifier', stream: 'OPS', subject: Subjects.opsError },
+  'notifier-summaries': { service: 'notifier', stream: 'OPS', subject: Subjects.pollerSummary },
   // Outbound webhooks (docs/events.md): the public events' deliveries, recorded by the notifier.
-  'notifier-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
-  'notifier-job-webhooks': { stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
+  'notifier-webhooks': { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  'notifier-job-webhooks': { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
   // Automatic retry rounds and job finalization (the monitor's retrier).
-  'monitor-retrier': { stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
+  'monitor-retrier': { service: 'monitor', stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
   // One Slack message per finalized job.
-  'notifier-jobs': { stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
-} as const satisfies Record<string, { stream: StreamName; subject: Subject }>;
+  'notifier-jobs': { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
+} as const satisfies Record<string, { service: string; stream: StreamName; subject: Subject }>;
 export type ConsumerName = keyof typeof Consumers;
 export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];
 
