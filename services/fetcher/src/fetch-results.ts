@@ -298,6 +298,7 @@ async function expectedRequests(
   try {
     // Read again from the start after a break: adding an id twice to the set is harmless.
     await files.read(event.inputFileId, async (stream) => {
+      collector.restart();
       for await (const chunk of stream) collector.push(chunk as Buffer);
       collector.end();
     });

@@ -39,6 +39,15 @@ export class RequestIdCollector {
     }
   }
 
+  /**
+   * Forgets the partial line a broken stream left behind, before the file is read again from its start: carried
+   * over, it would be glued to the new stream's first line and lose that line's id.
+   */
+  restart(): void {
+    this.carry = [];
+    this.carryBytes = 0;
+  }
+
   /** Takes a last line without a trailing newline. */
   end(): void {
     if (this.carryBytes > 0) this.takeCarried();

@@ -276,6 +276,41 @@ describe('fetchResults', () => {
     expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
   });
 
+  it('reads an input file that broke inside a line again from its start, losing no request', async () => {
+    const ids = Array.from({ length: 5 }, (_, i) => `rs-${i + 1}`);
+    const contents = { in: ids.map(inputLine).join('\n'), out: ids.map((id) => okLine(id, [1])).join('\n') };
+    let inputOpens = 0;
+    const breaking = {
+      async openFile(id: string) {
+        const stream = await files(contents, 16).openFile(id);
+        if (id !== 'in' || ++inputOpens > 1) return stream;
+        // The first download of the input file breaks in the middle of its first line.
+        const cut = Math.floor(inputLine(ids[0]!).length / 2);
+        let sent = 0;
+        return Readable.from(
+          (async function* () {
+            for await (const part of stream) {
+              if (sent + part.length > cut) throw Object.assign(new Error('terminated'), { transient: true });
+              sent += part.length;
+              yield part;
+            }
+          })(),
+        );
+      },
+    };
+    const chunks: ResultsParsedEvent[] = [];
+    const { summary } = await fetchResults(
+      options({
+        files: breaking,
+        publish: async (c) => void chunks.push(decodeEvent(Subjects.resultsParsed, c.data)),
+      }),
+      event({ errorFileId: null }),
+    );
+    expect(inputOpens).toBe(2);
+    expect(summary).toMatchObject({ unexpectedLines: 0, missingResults: 0 });
+    expect(chunks.flatMap((c) => c.records.map((r) => r.customId))).toEqual(ids);
+  });
+
   it('matches results against the requests recorded at submission, without opening the input file', async () => {
     const opened: string[] = [];
     const contents = {
