@@ -4,6 +4,7 @@ export type { EmulatedBatch } from './src/batch-service.ts';
 export { catalogueMatcher, viewpointClassifier } from './src/classifier.ts';
 export { embeddingOf } from './src/embeddings.ts';
 export { type Emulator, startEmulator } from './src/emulator.ts';
+export { type EnqueuedTokenLimit, parseEnqueuedTokenLimit } from './src/enqueued-tokens.ts';
 export type { LifecycleInput, LifecycleState } from './src/lifecycle.ts';
 export type { EmulatedMessageBatch } from './src/message-batches.ts';
 export { expectedRequestOutcome, type MessageBatchRequest } from './src/oracle.ts';

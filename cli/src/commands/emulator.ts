@@ -1,5 +1,5 @@
 import { parseDuration } from '@batchline/config';
-import { parseAnswerShares, startEmulator } from '@batchline/emulator';
+import { parseAnswerShares, parseEnqueuedTokenLimit, startEmulator } from '@batchline/emulator';
 import { loadJobTypes } from '@batchline/job-types';
 import { UsageError } from '../errors.ts';
 import type { Command } from './command.ts';
@@ -13,7 +13,7 @@ const durationOption = (name: string, value: unknown): number => {
 export const emulatorCommand: Command = {
   name: 'emulator',
   usage:
-    'batchline emulator [--port N] [--host H] [--validating D] [--in-progress D] [--finalizing D] [--invalid-share S] [--unknown-share S]',
+    'batchline emulator [--port N] [--host H] [--validating D] [--in-progress D] [--finalizing D] [--invalid-share S] [--unknown-share S] [--enqueued-token-limit L]',
   summary:
     'serves the OpenAI-compatible Batches + Files emulator (for laptops, compose and demos) until interrupted',
   details: [
@@ -21,6 +21,8 @@ export const emulatorCommand: Command = {
     'Answers the job types of BATCHLINE_JOB_TYPES and the built-in ones, deterministically.',
     '--invalid-share / --unknown-share: the share of answers that are invalid / name an unknown catalogue key,',
     '  for every job type (0.05), one (review_sentiment=0.2) or both (0.05,review_sentiment=0.2).',
+    "--enqueued-token-limit: OpenAI's enqueued-token limit, for every model (2000000) or per model",
+    '  (gpt-4o-mini=90000,gpt-4o=30000); a batch past it fails with token_limit_exceeded. Default: none.',
   ],
   options: {
     port: { type: 'string', default: '8089' },
@@ -30,6 +32,7 @@ export const emulatorCommand: Command = {
     finalizing: { type: 'string', default: '2s' },
     'invalid-share': { type: 'string' },
     'unknown-share': { type: 'string' },
+    'enqueued-token-limit': { type: 'string' },
   },
   async run({ values, positionals }) {
     if (positionals.length > 0) throw new UsageError('emulator takes no arguments');
@@ -49,11 +52,19 @@ export const emulatorCommand: Command = {
     } catch (err) {
       throw new UsageError(`--invalid-share / --unknown-share: ${(err as Error).message}`);
     }
+    let enqueuedTokenLimit: ReturnType<typeof parseEnqueuedTokenLimit> | undefined;
+    try {
+      const text = values['enqueued-token-limit'] as string | undefined;
+      enqueuedTokenLimit = text === undefined ? undefined : parseEnqueuedTokenLimit(text);
+    } catch (err) {
+      throw new UsageError(`--enqueued-token-limit: ${(err as Error).message}`);
+    }
     const emulator = await startEmulator({
       port,
       host: String(values.host),
       jobTypes,
       answerShares,
+      enqueuedTokenLimit,
       clock: {
         validatingMs: durationOption('validating', values.validating),
         inProgressMs: durationOption('in-progress', values['in-progress']),

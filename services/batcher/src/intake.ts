@@ -8,8 +8,8 @@ import {
   type JobType,
   type JobTypeSet,
   loadCatalogue,
+  promptTokens,
 } from '@batchline/job-types';
-import { promptTokens } from './prompt-tokens.ts';
 import { type QueuedLine, queueRequest } from './store/queue.ts';
 
 /** Catalogues change rarely; one read a minute per job type keeps intake from querying them per request. */

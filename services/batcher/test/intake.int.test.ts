@@ -1,10 +1,8 @@
 import { PoisonMessageError } from '@batchline/bus';
-import { builtInJobTypes } from '@batchline/job-types';
+import { builtInJobTypes, promptTokens } from '@batchline/job-types';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
-import { countTokens } from 'gpt-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestLineBuilder } from '../src/intake.ts';
-import { promptTokens } from '../src/prompt-tokens.ts';
 
 describe('batcher intake', () => {
   let db: MigratedTestDatabase;
@@ -50,22 +48,5 @@ describe('batcher intake', () => {
     await expect(build()({ jobType: 'specific_viewpoint', requestId: 1, fields: {} })).rejects.toThrow(
       '"text" must be a non-empty string',
     );
-  });
-});
-
-describe('promptTokens', () => {
-  it('counts message contents with the tokenizer, plus the per-message overhead', () => {
-    const body = {
-      messages: [
-        { role: 'system', content: 'Classify.' },
-        { role: 'user', content: 'The screen is sharp.' },
-      ],
-    };
-    expect(promptTokens(body)).toBe(
-      countTokens('Classify.') + countTokens('The screen is sharp.') + 2 * 4 + 3,
-    );
-  });
-  it('counts an embedding input', () => {
-    expect(promptTokens({ input: 'hello world' })).toBe(countTokens('hello world'));
   });
 });

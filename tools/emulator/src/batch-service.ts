@@ -1,6 +1,7 @@
 import { CHAT_COMPLETIONS_URL, ResultErrorCode } from '@batchline/domain';
 import { badRequest, notFound } from './api-error.ts';
 import { type BatchPlan, planBatch, withoutOutput } from './batch-plan.ts';
+import { type EnqueuedTokenLimit, limitOf, tokenLimitExceeded } from './enqueued-tokens.ts';
 import type { FileStore } from './file-store.ts';
 import { randomId } from './ids.ts';
 import { deriveLifecycle, type LifecycleState } from './lifecycle.ts';
@@ -34,6 +35,8 @@ const BATCH_ENDPOINTS = new Set([
   '/v1/videos',
 ]);
 const CANCELLABLE = new Set(['validating', 'in_progress', 'finalizing']);
+/** The statuses whose batches hold their prompt tokens against the enqueued-token limit. */
+const ENQUEUED = new Set(['validating', 'in_progress', 'finalizing']);
 
 /** The emulator's internal state of one batch (what `emulator.batch(id)` exposes to oracles). */
 export interface EmulatedBatch {
@@ -50,10 +53,14 @@ export interface EmulatedBatch {
   plan: BatchPlan;
   /** Written once, when the batch is first seen terminal. */
   resultFiles: Promise<ResultFiles> | null;
+  /** Its prompt tokens per model, held against the enqueued-token limit while it is unfinished (none if it fails). */
+  enqueuedTokens: ReadonlyMap<string, number>;
 }
 
 export interface BatchHooks extends AnswerSettings {
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
+  /** Off (undefined) by default. */
+  enqueuedTokenLimit?: EnqueuedTokenLimit;
 }
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
@@ -91,6 +98,8 @@ export class BatchService {
         message: `The url ${JSON.stringify(otherUrls[0])} does not match the batch endpoint ${request.endpoint}.`,
       });
     }
+    const overLimit = errors.length === 0 ? this.tokenLimitError(file.input.promptTokensByModel) : null;
+    if (overLimit) errors.push(overLimit);
     const batch: EmulatedBatch = {
       id,
       endpoint: request.endpoint,
@@ -103,8 +112,10 @@ export class BatchService {
       cancelRequestedAtMs: null,
       plan: await planBatch(file.path, { ...this.hooks, batchId: id }),
       resultFiles: null,
+      enqueuedTokens: new Map(),
     };
     if (errors.length === 0) this.applyScriptedOutcome(batch);
+    if (batch.outcome.status !== 'failed') batch.enqueuedTokens = file.input.promptTokensByModel;
     this.batches.set(id, batch);
     return this.view(batch);
   }
@@ -164,6 +175,25 @@ export class BatchService {
       outcomes,
       unattributableLines: files?.unattributableLines ?? [],
     };
+  }
+
+  /**
+   * The `token_limit_exceeded` error of a new batch whose prompt tokens, added to those of the model's unfinished
+   * batches now, pass the model's limit; null when every model has room (or no limit is set).
+   */
+  private tokenLimitError(promptTokens: ReadonlyMap<string, number>): BatchErrorEntry | null {
+    const now = this.now();
+    for (const [model, tokens] of promptTokens) {
+      const limit = limitOf(this.hooks.enqueuedTokenLimit, model);
+      if (limit === undefined) continue;
+      let enqueued = 0;
+      for (const batch of this.batches.values()) {
+        const held = batch.enqueuedTokens.get(model);
+        if (held !== undefined && ENQUEUED.has(this.lifecycle(batch, now).status)) enqueued += held;
+      }
+      if (enqueued + tokens > limit) return tokenLimitExceeded(model, limit);
+    }
+    return null;
   }
 
   private get(id: string): EmulatedBatch {

@@ -95,8 +95,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     cachedPromptShare: options.cachedPromptShare,
     lineFaults: countingAttempts(options.lineFaults),
   };
-  const files = new FileStore(dataDir, now);
-  const batches = new BatchService(files, clock, now, { ...answering, batchOutcome: options.batchOutcome });
+  const files = new FileStore(dataDir, now, options.enqueuedTokenLimit !== undefined);
+  const batches = new BatchService(files, clock, now, {
+    ...answering,
+    batchOutcome: options.batchOutcome,
+    enqueuedTokenLimit: options.enqueuedTokenLimit,
+  });
   const messageBatches = new MessageBatchService(clock, now, {
     ...answering,
     messageBatchOutcome: options.messageBatchOutcome,

@@ -52,6 +52,8 @@ export class FileStore {
   constructor(
     private readonly dir: string,
     private readonly now: () => number,
+    /** Whether batch inputs' prompt tokens are counted (an enqueued-token limit is enforced). */
+    private readonly countsPromptTokens = false,
   ) {}
 
   get(id: string): StoredFile {
@@ -98,7 +100,7 @@ export class FileStore {
         stream.resume();
         return;
       }
-      received = receiveFile(stream, path, info.filename ?? 'file');
+      received = receiveFile(stream, path, info.filename ?? 'file', this.countsPromptTokens);
       // Awaited after the multipart body ends; until then a failure must not count as unhandled.
       received.catch(() => {});
     });
@@ -222,8 +224,9 @@ async function receiveFile(
   stream: NodeJS.ReadableStream & { truncated?: boolean },
   path: string,
   filename: string,
+  countsPromptTokens: boolean,
 ): Promise<ReceivedFile> {
-  const check = new InputFileCheck();
+  const check = new InputFileCheck(countsPromptTokens);
   let bytes = 0;
   const inspect = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -1,4 +1,5 @@
 import { LineSplitter, type SplitLine } from '@batchline/domain';
+import { promptTokens } from '@batchline/job-types';
 import type { BatchErrorEntry, BatchRequestLine } from './types.ts';
 
 /** OpenAI's per-line limit for a batch input is far below this; longer lines are rejected without buffering. */
@@ -12,6 +13,8 @@ export interface InputFileSummary {
   errors: BatchErrorEntry[];
   /** Distinct `url`s of the requests, checked against the batch's endpoint. */
   urls: Set<string>;
+  /** Prompt tokens of the requests per model (counted only when an enqueued-token limit is enforced). */
+  promptTokensByModel: Map<string, number>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -77,11 +80,21 @@ export function parseRequestLine(
   return { ok: true, request: { custom_id, method, url, body } };
 }
 
-/** Checks a batch input file as it streams in: every line a request, `custom_id`s unique. */
+/**
+ * Checks a batch input file as it streams in: every line a request, `custom_id`s unique; with `countTokens`, the
+ * prompt tokens per model too (a tokenizer per line costs time, spent only where a limit needs them).
+ */
 export class InputFileCheck {
   private readonly splitter = new LineSplitter(MAX_INPUT_LINE_BYTES);
   private readonly customIds = new Set<string>();
-  private readonly summary: InputFileSummary = { requestCount: 0, errors: [], urls: new Set() };
+  private readonly summary: InputFileSummary = {
+    requestCount: 0,
+    errors: [],
+    urls: new Set(),
+    promptTokensByModel: new Map(),
+  };
+
+  constructor(private readonly countTokens = false) {}
 
   push(chunk: Buffer): void {
     this.splitter.push(chunk, (line) => this.check(line));
@@ -110,7 +123,7 @@ export class InputFileCheck {
       this.fail({ code: parsed.code, param: parsed.param, line, message: parsed.message });
       return;
     }
-    const { custom_id, url } = parsed.request;
+    const { custom_id, url, body } = parsed.request;
     if (this.customIds.has(custom_id)) {
       this.fail({
         code: 'duplicate_custom_id',
@@ -124,6 +137,11 @@ export class InputFileCheck {
     this.customIds.add(custom_id);
     this.summary.urls.add(url);
     this.summary.requestCount += 1;
+    if (this.countTokens) {
+      const model = typeof body.model === 'string' ? body.model : '';
+      const counted = this.summary.promptTokensByModel;
+      counted.set(model, (counted.get(model) ?? 0) + promptTokens(body));
+    }
   }
 
   private fail(error: BatchErrorEntry): void {

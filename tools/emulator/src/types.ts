@@ -1,4 +1,5 @@
 import type { JobTypeSet, RequestId, RowValue } from '@batchline/job-types';
+import type { EnqueuedTokenLimit } from './enqueued-tokens.ts';
 
 /** Phase lengths of an emulated batch. Status is derived from the time elapsed since creation at each read. */
 export interface EmulatorClock {
@@ -149,6 +150,12 @@ export interface EmulatorOptions {
    * (`transientFailures`).
    */
   lineFaults?: (customId: string, request: BatchRequestLine, attempt: number) => LineFault | undefined;
+  /**
+   * OpenAI's enqueued-token limit, per model or for every model; off by default. A batch whose prompt tokens
+   * (counted with the o200k tokenizer, as the batcher estimates them) and those of the model's unfinished batches
+   * pass it is created, then fails at validation with `token_limit_exceeded`, as OpenAI's do.
+   */
+  enqueuedTokenLimit?: EnqueuedTokenLimit;
   /** Called once when a batch is created; `undefined` lets it complete normally. */
   batchOutcome?: (batch: BatchObject) => BatchOutcome | undefined;
   /** The same for an Anthropic Message Batch (which cannot fail as a whole: bad input is refused at creation). */
