@@ -49,6 +49,8 @@ export type StreamName = keyof typeof Streams;
 export const Consumers = {
   batcher: { service: 'batcher', stream: 'BATCH_REQUESTS', subject: Subjects.requestsEnqueued },
   fetcher: { service: 'fetcher', stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
+  // Batcher batches the provider failed for its enqueued-token limit: their requests are queued again.
+  'batcher-refusals': { service: 'batcher', stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
   persister: { service: 'persister', stream: 'BATCH_RESULTS', subject: Subjects.resultsParsed },
   notifier: { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
   'notifier-alerts': { service: 'notifier', stream: 'ALERTS', subject: Subjects.alertRaised },

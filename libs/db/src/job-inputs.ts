@@ -24,16 +24,23 @@ export function recordJobInputs(
 
 /**
  * What batchline kept of job `batchJobId`'s requests: `inputs` for a submitted job (batch_job_inputs), `lines` for a
- * batcher job (the built lines in batcher_requests), null for an adopted batch (or a job from before either was kept).
+ * batcher job (the built lines in batcher_requests), `requeued` for a batcher job whose batch the provider refused
+ * after creating it (its requests went back to the batcher's queue: resending them would double them), null for an
+ * adopted batch (or a job from before either was kept).
  */
-export async function keptRequestsOf(db: Queryable, batchJobId: number): Promise<'inputs' | 'lines' | null> {
-  const { rows } = await db.query<{ inputs: boolean; lines: boolean }>(
+export async function keptRequestsOf(
+  db: Queryable,
+  batchJobId: number,
+): Promise<'inputs' | 'lines' | 'requeued' | null> {
+  const { rows } = await db.query<{ inputs: boolean; lines: boolean; requeued: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM batch_job_inputs WHERE batch_job_id = $1) AS inputs,
-            EXISTS (SELECT 1 FROM batcher_batches WHERE batch_job_id = $1 AND state = 'recorded') AS lines`,
+            EXISTS (SELECT 1 FROM batcher_batches WHERE batch_job_id = $1 AND state = 'recorded') AS lines,
+            EXISTS (SELECT 1 FROM batcher_batches WHERE batch_job_id = $1 AND state = 'refused') AS requeued`,
     [batchJobId],
   );
   if (rows[0]!.inputs) return 'inputs';
-  return rows[0]!.lines ? 'lines' : null;
+  if (rows[0]!.lines) return 'lines';
+  return rows[0]!.requeued ? 'requeued' : null;
 }
 
 /** The request lines the batcher built for `requestIds` of its job `batchJobId`, as it sent them. */

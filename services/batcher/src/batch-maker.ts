@@ -168,7 +168,7 @@ async function refuse(deps: BatchMakerDeps, batch: PlannedBatch, reason: string)
   await withTransaction(deps.pool, async (client) => {
     if (!(await lockPlannedBatch(client, batch.id))) return;
     await requeueRequests(client, batch.id);
-    await markRefused(client, batch.id, reason);
+    await markRefused(client, batch.id, { reason });
     await announceRefusal(client, deps.service, batch, reason);
   });
   deps.log.warn({ plannedBatch: batch.id, reason }, 'batch refused; its requests are queued again');

@@ -9,17 +9,22 @@ import {
   insertPlannedBatch,
   type PlannedBatch,
   spentToday,
+  tokenLimitHold,
 } from './store/planned-batches.ts';
 import { assignRequests, type GroupKey, lockPendingRequests, pendingGroupOf } from './store/queue.ts';
 
 /** Completion tokens assumed per request when the job type declares no ceiling (Anthropic's default). */
 const DEFAULT_COMPLETION_TOKENS = 1024;
+/** How long a limit the provider stated in a refusal caps the model's ceiling (a raised tier is found after it). */
+const STATED_LIMIT_MEMORY_MS = 24 * 3_600_000;
 
 export interface PlannerDeps {
   pool: Pool;
   provider: BatchProvider;
   pricing: Pricing;
   maxEnqueuedTokens: number;
+  /** After a `token_limit_exceeded` refusal with no batch of the model in flight, how long its next batch waits. */
+  refusalBackoffMs: number;
   instanceId: string;
   service: string;
   leaseMs: number;
@@ -54,7 +59,8 @@ const groupLockKey = (group: GroupKey) => `batcher:${group.jobType}:${group.prov
 
 /**
  * Plans the group's next batch if it is due: claims the requests that fit (provider limits, BATCH_MAX_REQUESTS,
- * room under the model's enqueued-token ceiling) into a planned batch leased to this batcher, its estimated cost
+ * room under the model's enqueued-token ceiling, capped to the limit a recent refusal stated; none while a refusal
+ * holds the model back) into a planned batch leased to this batcher, its estimated cost
  * recorded, unless the job type's daily budget would be passed (then says so once a day). One transaction: the
  * intent is in Postgres before anything is uploaded.
  */
@@ -78,7 +84,11 @@ export function planGroupBatch(
     const { limits } = deps.provider;
     const maxRequests = Math.min(policy.maxRequests, limits.maxRequests);
     const queue = await lockPendingRequests(client, group, maxRequests);
-    const room = deps.maxEnqueuedTokens - (await enqueuedTokens(client, group.provider, group.model));
+    // After a refusal for the enqueued-token limit, the same group would earn the same refusal at once.
+    const hold = await tokenLimitHold(client, group, deps.refusalBackoffMs, STATED_LIMIT_MEMORY_MS);
+    if (hold.held) return { planned: null, why: 'token_limit' };
+    const ceiling = Math.min(deps.maxEnqueuedTokens, hold.statedLimit ?? Number.POSITIVE_INFINITY);
+    const room = ceiling - (await enqueuedTokens(client, group.provider, group.model));
     const count = requestsThatFit(queue, { maxRequests, maxBytes: limits.maxBytes, maxTokens: room });
     if (count === 0) return { planned: null, why: 'token_limit' };
     const taken = queue.slice(0, count);

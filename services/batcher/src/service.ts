@@ -4,13 +4,16 @@ import { configuredProviders } from '@batchline/providers';
 import { defineService } from '@batchline/runtime';
 import { startBatcherLoop } from './batcher-loop.ts';
 import { intakeHandler } from './intake.ts';
+import { refusalHandler } from './refusals.ts';
 import { batcherSettings, policiesOf } from './settings.ts';
 
 /**
  * The batcher: takes enqueued requests in (`batch.requests.enqueued`, acked after the insert commits; a request id
  * enqueued twice is one request), groups them per job type, provider and model, and makes a batch when a group is
  * due (size, interval, on demand), recording the intent in Postgres before the upload so that a crash neither
- * loses nor doubles requests. The batches it records go through the rest of the pipeline like submitted ones.
+ * loses nor doubles requests. The batches it records go through the rest of the pipeline like submitted ones; one
+ * the provider fails for its enqueued-token limit (`batch.status.changed`, consumer `batcher-refusals`) has its
+ * requests queued again.
  */
 export const batcherService = defineService({
   name: 'batcher',
@@ -25,6 +28,7 @@ export const batcherService = defineService({
       intakeHandler({ pool, jobTypes, defaultModel: config.BATCHER_DEFAULT_MODEL }),
       { concurrency: config.BATCHER_INTAKE_CONCURRENCY },
     );
+    const refusals = bus.consume('batcher-refusals', refusalHandler({ pool, log, service: 'batcher' }));
     const loop = startBatcherLoop(
       {
         pool,
@@ -36,6 +40,7 @@ export const batcherService = defineService({
         firstPollDelayMs: config.POLL_SCHEDULE[0]!,
         pricing: pricingFrom(config),
         maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
+        refusalBackoffMs: config.BATCHER_REFUSAL_BACKOFF,
         leaseMs: config.BATCHER_LEASE,
         enabled: config.BATCH_PROCESSING_ENABLED,
         policyOf: policiesOf(config),
@@ -45,6 +50,7 @@ export const batcherService = defineService({
     return {
       async stop() {
         await intake.stop();
+        await refusals.stop();
         await loop.stop();
         await relay.stop();
       },

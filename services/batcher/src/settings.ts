@@ -79,6 +79,11 @@ export const batcherSettings = {
       "most prompt tokens (estimated with a tokenizer) in a model's unfinished batches: the provider's enqueued-token limit",
     default: '2000000',
   }),
+  BATCHER_REFUSAL_BACKOFF: setting(duration, {
+    description:
+      "after the provider refuses a model's batch for its enqueued-token limit with none of the model's batches in flight, how long its next batch waits (with some in flight, it waits for one to end)",
+    default: '5m',
+  }),
   BATCHER_DEFAULT_MODEL: setting(text, {
     description: 'model of an enqueued request that names none',
     default: 'gpt-4o-mini',

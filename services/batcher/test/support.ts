@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL_PRICES, pricingFrom } from '@batchline/config';
 import type { Pool } from '@batchline/db';
-import { type Emulator, startEmulator } from '@batchline/emulator';
+import { type Emulator, type EmulatorOptions, startEmulator } from '@batchline/emulator';
 import { builtInJobTypes } from '@batchline/job-types';
 import { type BatchProvider, createOpenAIProvider } from '@batchline/providers';
 import { type MigratedTestDatabase, migratedTestDatabase, silentLogger } from '@batchline/testing';
@@ -32,10 +32,14 @@ export const defaultPolicy: BatchPolicy = {
   dailyBudgetUsd: null,
 };
 
-export async function batcherWorld(label: string): Promise<BatcherWorld> {
+export async function batcherWorld(
+  label: string,
+  emulatorOptions: EmulatorOptions = {},
+): Promise<BatcherWorld> {
   const db = await migratedTestDatabase(label);
   const emulator = await startEmulator({
     clock: { validatingMs: 0, inProgressMs: 3_600_000, finalizingMs: 0 },
+    ...emulatorOptions,
   });
   const provider = createOpenAIProvider({ apiKey: OPENAI_KEY, baseURL: emulator.baseUrl, timeoutMs: 5_000 });
   const jobTypes = builtInJobTypes();
@@ -50,6 +54,7 @@ export async function batcherWorld(label: string): Promise<BatcherWorld> {
     firstPollDelayMs: 60_000,
     pricing: pricingFrom({ MODEL_PRICES: DEFAULT_MODEL_PRICES }),
     maxEnqueuedTokens: 10_000_000,
+    refusalBackoffMs: 300_000,
     leaseMs: 600_000,
     enabled: true,
     policyOf: () => defaultPolicy,

@@ -113,13 +113,77 @@ export async function markRecorded(
   );
 }
 
-export async function markRefused(db: Queryable, batchId: number, refusal: string): Promise<void> {
+/** Why the provider refused a batch: its message, and for a refusal after creation its code and stated limit. */
+export interface Refusal {
+  reason: string;
+  code?: string | null;
+  /** The enqueued-token limit the provider's message stated. */
+  providerTokenLimit?: number | null;
+}
+
+export async function markRefused(db: Queryable, batchId: number, refusal: Refusal): Promise<void> {
   await db.query(
-    `UPDATE batcher_batches SET state = 'refused', refusal = $2, lease_owner = NULL, lease_until = NULL,
-       settled_at = now()
+    `UPDATE batcher_batches SET state = 'refused', refusal = $2, refusal_code = $3, provider_token_limit = $4,
+       lease_owner = NULL, lease_until = NULL, settled_at = now()
      WHERE id = $1`,
-    [batchId, refusal.slice(0, 2000)],
+    [batchId, refusal.reason.slice(0, 2000), refusal.code ?? null, refusal.providerTokenLimit ?? null],
   );
+}
+
+/** The batch recorded as batch log `batchLogId`, locked, with its state; null when the batcher did not make it. */
+export async function lockBatchOfLog(
+  db: Queryable,
+  batchLogId: number,
+): Promise<(PlannedBatch & { state: string }) | null> {
+  const { rows } = await db.query<PlannedBatchRow & { state: string }>(
+    'SELECT * FROM batcher_batches WHERE batch_log_id = $1 FOR UPDATE',
+    [batchLogId],
+  );
+  const row = rows[0];
+  return row ? { ...toPlannedBatch(row), state: row.state } : null;
+}
+
+/** What the model's last `token_limit_exceeded` refusal still says about planning its next batch. */
+export interface TokenLimitHold {
+  /** No batch of the model goes out yet. */
+  held: boolean;
+  /** The limit the provider stated in a refusal within `memoryMs`, null when none did. */
+  statedLimit: number | null;
+}
+
+/**
+ * After the provider refused a model's batch for its enqueued-token limit, the model's next batch waits until a
+ * batch of it that was in flight ends at the provider, or — with none in flight — until `backoffMs` passed; the
+ * limit the refusal stated caps the model's ceiling for `memoryMs` (a raised tier is found again after it).
+ */
+export async function tokenLimitHold(
+  db: Queryable,
+  group: { provider: string; model: string },
+  backoffMs: number,
+  memoryMs: number,
+): Promise<TokenLimitHold> {
+  const { rows } = await db.query<{ held: boolean; stated_limit: string | null }>(
+    `WITH last AS (
+       SELECT settled_at, provider_token_limit FROM batcher_batches
+       WHERE provider = $1 AND model = $2 AND refusal_code = 'token_limit_exceeded'
+       ORDER BY settled_at DESC LIMIT 1
+     ), ours AS (
+       SELECT l.status, l.provider_terminal_at FROM batcher_batches b JOIN batch_jobs_vp_logs l ON l.id = b.batch_log_id
+       WHERE b.provider = $1 AND b.model = $2 AND b.state = 'recorded'
+     )
+     SELECT NOT (
+              EXISTS (SELECT 1 FROM ours WHERE ours.provider_terminal_at > last.settled_at)
+              OR (last.settled_at <= now() - $3::float8 * interval '1 millisecond'
+                  AND NOT EXISTS (SELECT 1 FROM ours WHERE ours.status = $5 AND ours.provider_terminal_at IS NULL))
+            ) AS held,
+            CASE WHEN last.settled_at > now() - $4::float8 * interval '1 millisecond'
+                 THEN last.provider_token_limit END AS stated_limit
+     FROM last`,
+    [group.provider, group.model, backoffMs, memoryMs, BatchStatus.pending],
+  );
+  const row = rows[0];
+  if (!row) return { held: false, statedLimit: null };
+  return { held: row.held, statedLimit: row.stated_limit === null ? null : Number(row.stated_limit) };
 }
 
 /**

@@ -43,6 +43,13 @@ export async function requestLineSource(
   const kept = origin.batchJobId === null ? null : await keptRequestsOf(deps.pool, origin.batchJobId);
   if (kept === 'inputs') return { kind: 'recorded', batchJobId: origin.batchJobId! };
   if (kept === 'lines') return { kind: 'batched', batchJobId: origin.batchJobId! };
+  if (kept === 'requeued') {
+    throw new ApiError(
+      409,
+      'nothing_to_retry',
+      `batch log ${origin.id} was refused by the provider and its requests were queued again by the batcher, which sends them in a later batch`,
+    );
+  }
   if (!origin.inputFileId)
     throw new ApiError(409, 'input_unavailable', `batch log ${origin.id} has no recorded input file`);
   return { kind: 'input_file', inputFileId: origin.inputFileId };
