@@ -11,7 +11,12 @@ const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** The emulator's time, stepped by the tests. */
 function manualClock() {
   let current = Date.UTC(2026, 0, 1);
-  return { now: () => current, advance: (ms: number) => void (current += ms) };
+  return {
+    now: () => current,
+    advance(ms: number) {
+      current += ms;
+    },
+  };
 }
 
 /** A world whose emulator enforces an enqueued-token limit for gpt-4o-mini, and a bus the batcher consumes. */
