@@ -293,3 +293,34 @@ describe('batcher: a ceiling below the provider limit', () => {
     expect(await refusalMessages(t)).toEqual([]);
   });
 });
+
+describe('batcher: a refusal with none of the model’s batches in flight', () => {
+  let t: RefusalWorld;
+  beforeAll(async () => {
+    // Other batches of the organisation hold the rest: room for three requests' tokens only.
+    t = await refusalWorld('batcher_refusal_backoff', 3);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('waits BATCHER_REFUSAL_BACKOFF, then sends what fits under the stated limit', async () => {
+    await t.world.enqueue(range(1, 4));
+    expect((await t.world.tick({ policyOf: () => policy, now: later })).map((o) => o.outcome)).toEqual([
+      'recorded',
+    ]);
+    t.clock.advance(CLOCK.validatingMs);
+    await observe(t, Number((await batcherBatches(t))[0]!.batch_log_id));
+    await drained(t);
+    expect(await pendingIds(t)).toEqual(range(1, 4));
+    expect(await t.world.tick({ policyOf: () => policy, now: later, refusalBackoffMs: 600_000 })).toEqual([]);
+    // The backoff passed: three requests go out (the stated limit), the fourth waits for room.
+    expect(
+      (await t.world.tick({ policyOf: () => policy, now: later, refusalBackoffMs: 0 })).map((o) => o.outcome),
+    ).toEqual(['recorded']);
+    t.clock.advance(CLOCK.validatingMs);
+    const retried = (await batcherBatches(t))[1]!;
+    expect(await providerStatusOf(t, retried.batch_log_id!)).toBe('in_progress');
+    expect(await pendingIds(t)).toEqual([4]);
+  });
+});

@@ -92,6 +92,24 @@ describe('where a retry reads its request lines', () => {
     expect(await retriedLines(part.id)).toEqual([requestLine(2), requestLine(3)]);
   });
 
+  it('refuses to retry a batcher batch the provider refused after creating it: its requests are queued again', async () => {
+    const job = await newJob('batcher', []);
+    const part = await finalPart(job);
+    await bed.db.pool.query(
+      `INSERT INTO batcher_batches (job_type, provider, model, idempotency_key, state, trigger, request_count,
+                                    request_bytes, estimated_tokens, provider_batch_id, batch_job_id, batch_log_id,
+                                    refusal, refusal_code)
+       VALUES ('specific_viewpoint', 'openai', 'gpt-4o-mini', $1, 'refused', 'size', 3, 0, 0, $2, $3, $4,
+               'Enqueued token limit reached', 'token_limit_exceeded')`,
+      [`key-${part.id}`, part.batchId, job, part.id],
+    );
+    // Its input file is still at the provider: reading the lines from it would send the requests twice.
+    const response = await post(`/${part.id}/retry`);
+    expect(response.statusCode, response.body).toBe(409);
+    expect(response.json().error).toMatchObject({ code: 'nothing_to_retry' });
+    expect(response.json().error.message).toContain('queued again');
+  });
+
   it('reads an adopted batch’s lines from the provider’s input file', async () => {
     const job = await newJob('track', []);
     const part = await finalPart(job);
