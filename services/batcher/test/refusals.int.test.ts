@@ -228,6 +228,9 @@ describe('batcher: a batch the provider fails for its enqueued-token limit', () 
     expect([...landed.keys()].sort((a, b) => a - b)).toEqual(range(1, 9));
     expect([...landed.values()].filter((logs) => logs.length !== 1)).toEqual([]);
     expect(await refusalMessages(t)).toHaveLength(1);
+    // The failed batch's job retries nothing by itself: the monitor's retrier does not send its requests again.
+    const jobs = await t.world.pool.query("SELECT retry_policy FROM batch_jobs WHERE origin = 'batcher'");
+    expect(jobs.rows.map((row) => row.retry_policy)).toEqual([{}, {}, {}]);
   });
 
   it('changes nothing when the same status event is delivered again', async () => {
