@@ -25,23 +25,21 @@ export const batcherService = defineService({
       intakeHandler({ pool, jobTypes, defaultModel: config.BATCHER_DEFAULT_MODEL }),
       { concurrency: config.BATCHER_INTAKE_CONCURRENCY },
     );
-    const loop = startBatcherLoop(
-      {
-        pool,
-        provider,
-        jobTypes,
-        log,
-        service: 'batcher',
-        instanceId,
-        firstPollDelayMs: config.POLL_SCHEDULE[0]!,
-        pricing: pricingFrom(config),
-        maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
-        leaseMs: config.BATCHER_LEASE,
-        enabled: config.BATCH_PROCESSING_ENABLED,
-        policyOf: policiesOf(config),
-      },
-      config.BATCHER_TICK,
-    );
+    const loop = startBatcherLoop({
+      pool,
+      provider,
+      jobTypes,
+      log,
+      service: 'batcher',
+      instanceId,
+      firstPollDelayMs: config.POLL_SCHEDULE[0]!,
+      pricing: pricingFrom(config),
+      maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
+      leaseMs: config.BATCHER_LEASE,
+      enabled: config.BATCH_PROCESSING_ENABLED,
+      policyOf: policiesOf(config),
+      tickMs: config.BATCHER_TICK,
+    });
     return {
       async stop() {
         await intake.stop();
