@@ -237,6 +237,37 @@ export const PollingSchema = z.strictObject({
 });
 export type Polling = z.infer<typeof PollingSchema>;
 
+/** Why a group of the batcher's queue gets no batch now (docs/operations.md, "The batcher's queue"). */
+export const BatcherWaitSchema = z.enum([
+  'not_due',
+  'token_limit',
+  'budget',
+  'paused',
+  'disabled',
+  'undeclared_job_type',
+]);
+export type BatcherWait = z.infer<typeof BatcherWaitSchema>;
+
+/** One group (job type, provider, model) of the batcher's queue, as the batcher wrote it at the end of a tick. */
+export const BatcherQueueGroupSchema = z.strictObject({
+  jobType: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  pending: z.number().int(),
+  oldestAgeSeconds: z.number().int(),
+  /** Null while no batch can be made (paused, disabled, job type not declared). */
+  nextBatchDueAt: Timestamp.nullable(),
+  paused: z.boolean(),
+  /** Null: its batch is being made. */
+  waitingFor: BatcherWaitSchema.nullable(),
+  /** The job type's daily budget (UTC day) and its batches' estimated cost today; null without a budget. */
+  budget: z.strictObject({ dailyUsd: z.number(), spentTodayUsd: z.number() }).nullable(),
+  updatedAt: Timestamp,
+  /** The batcher has not rewritten the row for several ticks: it is not running, the figures are old. */
+  stale: z.boolean(),
+});
+export type BatcherQueueGroup = z.infer<typeof BatcherQueueGroupSchema>;
+
 export const MonitoringDataSchema = z.strictObject({
   summary: SummarySchema,
   queues: QueuesSchema,
@@ -251,6 +282,8 @@ export const MonitoringDataSchema = z.strictObject({
   jobs: z.array(JobSchema),
   /** Added with issue 15: the batch jobs created in the window (of the job type), newest first, up to `limit`. */
   batchJobs: z.array(BatchJobSchema),
+  /** Added with issue 16: the batcher's queue (of the job type) per job type, provider and model. */
+  batcherQueue: z.array(BatcherQueueGroupSchema),
   historical: z.array(HistoricalPointSchema),
   pagination: z.strictObject({
     page: z.number().int(),
