@@ -21,6 +21,7 @@ export type {
   AlertRuleDelivery,
   AlertRules,
   AlertsData,
+  BatcherQueueGroup,
   BatchJob,
   HistoricalPoint,
   Job,
