@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { BatcherQueueGroupSchema } from './batcher-queue-schema.ts';
 
 // The admin API's answers, declared once: the server's handlers return these types and the dashboard reads them
 // (type-only imports, so the dashboard bundle carries no zod). services/monitor/README.md documents every field.
-// This file imports nothing but zod, so that the dashboard's type check (browser types only) can follow it.
+// This file imports nothing but zod (and zod-only schema files), so that the dashboard's type check (browser types only) can follow it.
 
 export const JobStateSchema = z.enum(['pending', 'processing', 'completed', 'failed']);
 export type JobState = z.infer<typeof JobStateSchema>;
@@ -236,37 +237,6 @@ export const PollingSchema = z.strictObject({
   pausedBatches: z.number().int(),
 });
 export type Polling = z.infer<typeof PollingSchema>;
-
-/** Why a group of the batcher's queue gets no batch now (docs/operations.md, "The batcher's queue"). */
-export const BatcherWaitSchema = z.enum([
-  'not_due',
-  'token_limit',
-  'budget',
-  'paused',
-  'disabled',
-  'undeclared_job_type',
-]);
-export type BatcherWait = z.infer<typeof BatcherWaitSchema>;
-
-/** One group (job type, provider, model) of the batcher's queue, as the batcher wrote it at the end of a tick. */
-export const BatcherQueueGroupSchema = z.strictObject({
-  jobType: z.string(),
-  provider: z.string(),
-  model: z.string(),
-  pending: z.number().int(),
-  oldestAgeSeconds: z.number().int(),
-  /** Null while no batch can be made (paused, disabled, job type not declared). */
-  nextBatchDueAt: Timestamp.nullable(),
-  paused: z.boolean(),
-  /** Null: its batch is being made. */
-  waitingFor: BatcherWaitSchema.nullable(),
-  /** The job type's daily budget (UTC day) and its batches' estimated cost today; null without a budget. */
-  budget: z.strictObject({ dailyUsd: z.number(), spentTodayUsd: z.number() }).nullable(),
-  updatedAt: Timestamp,
-  /** The batcher has not rewritten the row for several ticks: it is not running, the figures are old. */
-  stale: z.boolean(),
-});
-export type BatcherQueueGroup = z.infer<typeof BatcherQueueGroupSchema>;
 
 export const MonitoringDataSchema = z.strictObject({
   summary: SummarySchema,

@@ -6,8 +6,6 @@ import {
 import { type AlertRule, formatMinute } from './alert-cadence.ts';
 import type {
   AlertRules,
-  BatcherQueueGroup,
-  BatcherWait,
   BatchJob,
   BatchJobFigures,
   JobBatch,
@@ -15,6 +13,7 @@ import type {
   ProviderState,
   RecentAlert,
 } from './api-schema.ts';
+import type { BatcherQueueGroup, BatcherWait } from './batcher-queue-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
 import type { BatcherQueueRow } from './store/batcher-queue.ts';
 import type { PollingState } from './store/polling-control.ts';
