@@ -1,17 +1,12 @@
 import { join } from 'node:path';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
-import type { FastifyInstance } from 'fastify';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DASHBOARD_DIR } from '../src/dashboard-assets.ts';
-import { ARTIFACTS, launchChromium, signedIn } from './browser.ts';
-import { buildTestApp, seedBatcherQueue } from './support.ts';
+import { ARTIFACTS, type DashboardBed, dashboardBed, signedIn } from './browser.ts';
+import { seedBatcherQueue } from './support.ts';
 
 describe("the batcher's queue on the dashboard in Debian chromium", () => {
   let db: MigratedTestDatabase;
-  let app: FastifyInstance;
-  let address: string;
-  let browser: Browser;
+  let bed: DashboardBed;
 
   beforeAll(async () => {
     db = await migratedTestDatabase('monitor_dashboard_queue');
@@ -44,18 +39,15 @@ describe("the batcher's queue on the dashboard in Debian chromium", () => {
         updatedMinutesAgo: 10,
       },
     ]);
-    app = await buildTestApp(db.pool, { dashboardDir: DEFAULT_DASHBOARD_DIR });
-    address = await app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchChromium();
+    bed = await dashboardBed(db.pool);
   });
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
+    await bed?.close();
     await db?.close();
   });
 
   it('lists pending requests per job type and model, the oldest age, the next batch, and what stops them', async () => {
-    const { page, errors } = await signedIn(browser, address);
+    const { page, errors } = await signedIn(bed.browser, bed.address);
     const queue = page.getByTestId('queue-table');
     const budgeted = queue.getByTestId('queue-row-specific_viewpoint-openai-gpt-4o');
     await budgeted.waitFor();
