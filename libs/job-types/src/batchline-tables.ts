@@ -39,6 +39,7 @@ export const BATCHLINE_TABLES: ReadonlySet<string> = new Set([
   'batcher_controls',
   'ops_readings',
   'batch_job_inputs',
+  'batcher_group_status',
 ]);
 
 /** Whether `name` (`table` or `schema.table`) is one of batchline's tables, which live in `public`. */

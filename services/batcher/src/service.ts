@@ -29,24 +29,22 @@ export const batcherService = defineService({
       { concurrency: config.BATCHER_INTAKE_CONCURRENCY },
     );
     const refusals = bus.consume('batcher-refusals', refusalHandler({ pool, log, service: 'batcher' }));
-    const loop = startBatcherLoop(
-      {
-        pool,
-        provider,
-        jobTypes,
-        log,
-        service: 'batcher',
-        instanceId,
-        firstPollDelayMs: config.POLL_SCHEDULE[0]!,
-        pricing: pricingFrom(config),
-        maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
-        refusalBackoffMs: config.BATCHER_REFUSAL_BACKOFF,
-        leaseMs: config.BATCHER_LEASE,
-        enabled: config.BATCH_PROCESSING_ENABLED,
-        policyOf: policiesOf(config),
-      },
-      config.BATCHER_TICK,
-    );
+    const loop = startBatcherLoop({
+      pool,
+      provider,
+      jobTypes,
+      log,
+      service: 'batcher',
+      instanceId,
+      firstPollDelayMs: config.POLL_SCHEDULE[0]!,
+      pricing: pricingFrom(config),
+      maxEnqueuedTokens: config.BATCHER_MAX_ENQUEUED_TOKENS,
+      refusalBackoffMs: config.BATCHER_REFUSAL_BACKOFF,
+      leaseMs: config.BATCHER_LEASE,
+      enabled: config.BATCH_PROCESSING_ENABLED,
+      policyOf: policiesOf(config),
+      tickMs: config.BATCHER_TICK,
+    });
     return {
       async stop() {
         await intake.stop();

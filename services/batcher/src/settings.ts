@@ -89,7 +89,8 @@ export const batcherSettings = {
     default: 'gpt-4o-mini',
   }),
   BATCHER_TICK: setting(duration, {
-    description: 'how often the batcher looks for due groups and unfinished planned batches',
+    description:
+      "how often the batcher looks for due groups and unfinished planned batches, and rewrites the queue's status",
     default: '1s',
   }),
   BATCHER_LEASE: setting(duration, {

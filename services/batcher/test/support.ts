@@ -17,7 +17,7 @@ export interface BatcherWorld {
   pool: Pool;
   emulator: Emulator;
   provider: BatchProvider;
-  enqueue(ids: readonly number[], text?: string): Promise<void>;
+  enqueue(ids: readonly number[], text?: string, model?: string): Promise<void>;
   tick(overrides?: Partial<BatcherLoopDeps>): ReturnType<typeof runBatcherTick>;
   deps(overrides?: Partial<BatcherLoopDeps>): BatcherLoopDeps;
   /** Each request id and the batch logs it was recorded in. */
@@ -57,6 +57,7 @@ export async function batcherWorld(
     refusalBackoffMs: 300_000,
     leaseMs: 600_000,
     enabled: true,
+    tickMs: 1_000,
     policyOf: () => defaultPolicy,
     ...overrides,
   });
@@ -65,8 +66,10 @@ export async function batcherWorld(
     pool: db.pool,
     emulator,
     provider,
-    async enqueue(ids, text = 'The battery died after an hour.') {
-      for (const id of ids) await intake({ jobType: JOB_TYPE, requestId: id, fields: { text } });
+    async enqueue(ids, text = 'The battery died after an hour.', model) {
+      for (const id of ids) {
+        await intake({ jobType: JOB_TYPE, requestId: id, fields: { text }, ...(model ? { model } : {}) });
+      }
     },
     tick: (overrides) => runBatcherTick(deps(overrides)),
     deps,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { BatcherQueueGroupSchema } from './batcher-queue-schema.ts';
 
 // The admin API's answers, declared once: the server's handlers return these types and the dashboard reads them
 // (type-only imports, so the dashboard bundle carries no zod). services/monitor/README.md documents every field.
-// This file imports nothing but zod, so that the dashboard's type check (browser types only) can follow it.
+// This file imports nothing but zod (and zod-only schema files), so that the dashboard's type check (browser types only) can follow it.
 
 export const JobStateSchema = z.enum(['pending', 'processing', 'completed', 'failed']);
 export type JobState = z.infer<typeof JobStateSchema>;
@@ -251,6 +252,8 @@ export const MonitoringDataSchema = z.strictObject({
   jobs: z.array(JobSchema),
   /** Added with issue 15: the batch jobs created in the window (of the job type), newest first, up to `limit`. */
   batchJobs: z.array(BatchJobSchema),
+  /** Added with issue 16: the batcher's queue (of the job type) per job type, provider and model. */
+  batcherQueue: z.array(BatcherQueueGroupSchema),
   historical: z.array(HistoricalPointSchema),
   pagination: z.strictObject({
     page: z.number().int(),

@@ -13,7 +13,9 @@ import type {
   ProviderState,
   RecentAlert,
 } from './api-schema.ts';
+import type { BatcherQueueGroup, BatcherWait } from './batcher-queue-schema.ts';
 import type { AlertConfig, RaisedAlert } from './store/alerts.ts';
+import type { BatcherQueueRow } from './store/batcher-queue.ts';
 import type { PollingState } from './store/polling-control.ts';
 import type { ProviderStateRow } from './store/provider-states.ts';
 
@@ -110,3 +112,21 @@ export const batchJobView = (
   figures: BatchJobFiguresRow,
   batches: JobBatch[],
 ): BatchJob => ({ ...jobHeaderView(job), figures: jobFiguresView(figures), batches });
+
+export const batcherQueueView = (row: BatcherQueueRow): BatcherQueueGroup => ({
+  jobType: row.jobType,
+  provider: row.provider,
+  model: row.model,
+  pending: row.pending,
+  oldestAgeSeconds: row.oldestAgeSeconds,
+  nextBatchDueAt: row.nextBatchDueAt?.toISOString() ?? null,
+  paused: row.paused,
+  // The table's CHECK holds it to these values.
+  waitingFor: row.waitingFor as BatcherWait | null,
+  budget:
+    row.dailyBudgetUsd === null
+      ? null
+      : { dailyUsd: row.dailyBudgetUsd, spentTodayUsd: row.spentTodayUsd ?? 0 },
+  updatedAt: row.updatedAt.toISOString(),
+  stale: row.stale,
+});

@@ -1,7 +1,11 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { Pool } from '@batchline/db';
+import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { OPERATOR_TOKEN } from './support.ts';
+import type { MonitorAppDeps } from '../src/app.ts';
+import { DEFAULT_DASHBOARD_DIR } from '../src/dashboard-assets.ts';
+import { buildTestApp, OPERATOR_TOKEN } from './support.ts';
 
 // The dashboard's browser tests' set-up: Debian's chromium, a signed-in page, a figure's exact value.
 
@@ -25,6 +29,37 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** The monitor serving the built dashboard on a free port, and chromium to open it. */
+export interface DashboardBed {
+  app: FastifyInstance;
+  address: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function dashboardBed(
+  pool: Pool,
+  overrides: Partial<MonitorAppDeps> = {},
+): Promise<DashboardBed> {
+  const app = await buildTestApp(pool, { dashboardDir: DEFAULT_DASHBOARD_DIR, ...overrides });
+  try {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await launchChromium();
+    return {
+      app,
+      address,
+      browser,
+      async close() {
+        await browser.close();
+        await app.close();
+      },
+    };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
 }
 
 /** Opens the dashboard on a laptop-sized screen and signs in; collects every page error. */

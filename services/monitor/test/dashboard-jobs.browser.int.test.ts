@@ -6,36 +6,28 @@ import {
   type SeededJob,
   seedEntitiesJob,
 } from '@batchline/testing';
-import type { FastifyInstance } from 'fastify';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DASHBOARD_DIR } from '../src/dashboard-assets.ts';
-import { ARTIFACTS, launchChromium, signedIn } from './browser.ts';
-import { asReader, buildTestApp } from './support.ts';
+import { ARTIFACTS, type DashboardBed, dashboardBed, signedIn } from './browser.ts';
+import { asReader } from './support.ts';
 
 describe('jobs on the dashboard in Debian chromium', () => {
   let db: MigratedTestDatabase;
-  let app: FastifyInstance;
-  let address: string;
-  let browser: Browser;
+  let bed: DashboardBed;
   let job: SeededJob;
 
   beforeAll(async () => {
     db = await migratedTestDatabase('monitor_dashboard_jobs');
     const { jobTypes, entities } = entitiesJobTypes();
     job = await seedEntitiesJob(db.pool, entities, 'dashboard');
-    app = await buildTestApp(db.pool, { jobTypes, dashboardDir: DEFAULT_DASHBOARD_DIR });
-    address = await app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchChromium();
+    bed = await dashboardBed(db.pool, { jobTypes });
   });
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
+    await bed?.close();
     await db?.close();
   });
 
   it('lists a job with the figures the API gives, and opens its batches and requests', async () => {
-    const { page, errors } = await signedIn(browser, address);
+    const { page, errors } = await signedIn(bed.browser, bed.address);
     const key = `job-${job.jobId}`;
     const row = page.getByTestId(`batch-job-row-${key}`);
     await row.waitFor();
@@ -43,7 +35,7 @@ describe('jobs on the dashboard in Debian chromium', () => {
       Number(await row.locator(`[data-figure="${figure}"]`).getAttribute('data-value'));
     // The same figures as the admin API's detail answer (and `readBatchJobFigures`).
     const { data } = (
-      await app.inject({ method: 'GET', url: `/api/admin/batch-monitoring/${key}`, headers: asReader })
+      await bed.app.inject({ method: 'GET', url: `/api/admin/batch-monitoring/${key}`, headers: asReader })
     ).json();
     expect([await cell('succeeded'), await cell('failed'), await cell('batches')]).toEqual([
       data.figures.succeededRequests,

@@ -225,3 +225,44 @@ export async function auditRecords(pool: Pool, where = 'true', values: unknown[]
     details: Record<string, unknown> | null;
   }[];
 }
+
+/** A group of the batcher's queue as the batcher would write it (`batcher_group_status`), ages in minutes. */
+export interface QueueGroupSpec {
+  jobType: string;
+  model: string;
+  pending: number;
+  oldestAgeMinutes: number;
+  nextBatchDueInMinutes: number | null;
+  paused?: boolean;
+  waitingFor: string | null;
+  budget?: { dailyUsd: number; spentTodayUsd: number };
+  /** Minutes since the batcher last wrote it, and minutes it stayed fresh for. */
+  updatedMinutesAgo?: number;
+  freshMinutes?: number;
+}
+
+/** Seeds the batcher's queue status (the monitor only reads it; the batcher's own tests cover its writing). */
+export async function seedBatcherQueue(pool: Pool, groups: readonly QueueGroupSpec[]): Promise<void> {
+  for (const group of groups) {
+    await pool.query(
+      `INSERT INTO batcher_group_status
+         (job_type, provider, model, pending, oldest_enqueued_at, next_batch_due_at, paused, waiting_for,
+          daily_budget_usd, spent_today_usd, updated_at, stale_after)
+       VALUES ($1, 'openai', $2, $3, now() - $4 * interval '1 minute', now() + $5 * interval '1 minute', $6, $7,
+               $8, $9, now() - $10 * interval '1 minute', now() + ($11 - $10) * interval '1 minute')`,
+      [
+        group.jobType,
+        group.model,
+        group.pending,
+        group.oldestAgeMinutes,
+        group.nextBatchDueInMinutes,
+        group.paused ?? false,
+        group.waitingFor,
+        group.budget?.dailyUsd ?? null,
+        group.budget?.spentTodayUsd ?? null,
+        group.updatedMinutesAgo ?? 0,
+        group.freshMinutes ?? 2,
+      ],
+    );
+  }
+}

@@ -8,6 +8,7 @@ import {
   type TimeRange,
 } from './api.ts';
 import { AlertsPanel } from './components/AlertsPanel.tsx';
+import { BatcherQueue } from './components/BatcherQueue.tsx';
 import { BatchJobs } from './components/BatchJobs.tsx';
 import { CostChart, QueueChart, ThroughputChart } from './components/Charts.tsx';
 import { Header } from './components/Header.tsx';
@@ -167,6 +168,7 @@ export function App() {
             />
             <CostChart historical={data.historical} bucketMs={data.window.bucketMs} timeRange={timeRange} />
           </section>
+          <BatcherQueue groups={data.batcherQueue} />
           <JobTypeTable
             byJobType={data.byJobType}
             timeRange={timeRange}

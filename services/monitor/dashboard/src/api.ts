@@ -37,6 +37,7 @@ export type {
   TimeRange,
   Trends,
 } from '../../src/api-schema.ts';
+export type { BatcherQueueGroup } from '../../src/batcher-queue-schema.ts';
 export type { DetailData, RequestOutcome, RequestsData, TimelineEntry } from '../../src/detail-schema.ts';
 
 /** An answer other than success, with the API's error code and the field at fault. */

@@ -1,10 +1,11 @@
 import { listBatchJobs, type Pool, readBatchProgress } from '@batchline/db';
 import type { FastifyInstance } from 'fastify';
 import type { MonitoringData, Success } from '../api-schema.ts';
-import { pollingView, providerStateView } from '../api-views.ts';
+import { batcherQueueView, pollingView, providerStateView } from '../api-views.ts';
 import { computeFigures, jobView, type Pricing, summaryOf, TIME_RANGES } from '../figures.ts';
 import { auditRead } from '../request-context.ts';
 import { readBatchJobViews } from '../store/batch-jobs.ts';
+import { readBatcherQueue } from '../store/batcher-queue.ts';
 import { readMonitoringSnapshot } from '../store/monitoring-snapshot.ts';
 import { readPreviousPeriod } from '../store/previous-period.ts';
 import { readProviderStates } from '../store/provider-states.ts';
@@ -19,7 +20,7 @@ export interface MonitoringRoutesOptions {
 /**
  * The monitoring view of one query: figures (with their breakdowns and their change against the previous period),
  * charts, live queues, polling and provider state, one page of jobs with their estimates, and the batch jobs
- * created in the window with their figures and batches.
+ * created in the window with their figures and batches, and the batcher's queue.
  */
 async function readMonitoring(
   { pool, pricing }: MonitoringRoutesOptions,
@@ -41,6 +42,7 @@ async function readMonitoring(
     pool,
     await listBatchJobs(pool, { limit: query.limit, jobType: query.jobType, since: snapshot.from }),
   );
+  const batcherQueue = await readBatcherQueue(pool, query.jobType);
   const figures = computeFigures({
     groups: snapshot.groups,
     liveQueues: snapshot.liveQueues,
@@ -66,6 +68,7 @@ async function readMonitoring(
     providers: providers.map(providerStateView),
     jobs: snapshot.jobs.map((job) => jobView(job, pricing, query.includeDetails, progress.get(job.id))),
     batchJobs,
+    batcherQueue: batcherQueue.map(batcherQueueView),
     historical: figures.historical,
     pagination: {
       page: query.page,
