@@ -4,7 +4,7 @@ import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/test
 import { countTokens } from 'gpt-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestLineBuilder } from '../src/intake.ts';
-import { promptTokens } from '../src/prompt-tokens.ts';
+import { PromptTokenCounter } from '../src/prompt-tokens.ts';
 
 describe('batcher intake', () => {
   let db: MigratedTestDatabase;
@@ -32,7 +32,7 @@ describe('batcher intake', () => {
     const line = JSON.parse(queued.line);
     expect(line.custom_id).toMatch(/7$/);
     expect(queued.line).toContain('The battery died.');
-    expect(queued.estimatedTokens).toBe(promptTokens(line.body));
+    expect(queued.estimatedTokens).toBe(new PromptTokenCounter().count(line.body));
   });
 
   it('refuses, as poison naming the problem, an undeclared job type, a bad id or field, and another provider', async () => {
@@ -53,7 +53,7 @@ describe('batcher intake', () => {
   });
 });
 
-describe('promptTokens', () => {
+describe('PromptTokenCounter', () => {
   it('counts message contents with the tokenizer, plus the per-message overhead', () => {
     const body = {
       messages: [
@@ -61,11 +61,24 @@ describe('promptTokens', () => {
         { role: 'user', content: 'The screen is sharp.' },
       ],
     };
-    expect(promptTokens(body)).toBe(
+    expect(new PromptTokenCounter().count(body)).toBe(
       countTokens('Classify.') + countTokens('The screen is sharp.') + 2 * 4 + 3,
     );
   });
+  it('counts a remembered instruction as the tokenizer does, next to each request its own content', () => {
+    const counter = new PromptTokenCounter();
+    const body = (text: string) => ({
+      messages: [
+        { role: 'system', content: 'Classify the sentence by viewpoint: 1 price, 2 battery, 3 screen.' },
+        { role: 'user', content: text },
+      ],
+    });
+    const fresh = (text: string) => new PromptTokenCounter().count(body(text));
+    for (const text of ['Short.', 'A much longer sentence about the battery that died after an hour.'])
+      expect(counter.count(body(text))).toBe(fresh(text));
+    expect(counter.count(body('Short.'))).not.toBe(counter.count(body('Short. And more words here.')));
+  });
   it('counts an embedding input', () => {
-    expect(promptTokens({ input: 'hello world' })).toBe(countTokens('hello world'));
+    expect(new PromptTokenCounter().count({ input: 'hello world' })).toBe(countTokens('hello world'));
   });
 });

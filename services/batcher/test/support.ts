@@ -39,7 +39,12 @@ export async function batcherWorld(label: string): Promise<BatcherWorld> {
   });
   const provider = createOpenAIProvider({ apiKey: OPENAI_KEY, baseURL: emulator.baseUrl, timeoutMs: 5_000 });
   const jobTypes = builtInJobTypes();
-  const intake = intakeHandler({ pool: db.pool, jobTypes, defaultModel: 'gpt-4o-mini' });
+  const intake = intakeHandler({
+    pool: db.pool,
+    jobTypes,
+    defaultModel: 'gpt-4o-mini',
+    group: { maxItems: 500, maxWaitMs: 1 },
+  });
   const deps = (overrides: Partial<BatcherLoopDeps> = {}): BatcherLoopDeps => ({
     pool: db.pool,
     provider,
@@ -61,7 +66,8 @@ export async function batcherWorld(label: string): Promise<BatcherWorld> {
     emulator,
     provider,
     async enqueue(ids, text = 'The battery died after an hour.') {
-      for (const id of ids) await intake({ jobType: JOB_TYPE, requestId: id, fields: { text } });
+      // Taken in together, as the consumer's deliveries in flight are (one INSERT per group).
+      await Promise.all(ids.map((id) => intake({ jobType: JOB_TYPE, requestId: id, fields: { text } })));
     },
     tick: (overrides) => runBatcherTick(deps(overrides)),
     deps,
