@@ -136,7 +136,7 @@ async function main(): Promise<void> {
         // A CPU profile of the batcher, written when it exits (bench/ingest/profile-preload.mjs).
         ...(values.profile
           ? {
-              NODE_OPTIONS: `--import ${fileURLToPath(new URL('./ingest/profile-preload.mjs', import.meta.url))}`,
+              NODE_OPTIONS: `--import ${process.env.BENCH_PRELOAD ?? fileURLToPath(new URL('./ingest/profile-preload.mjs', import.meta.url))}`,
               BENCH_PROFILE_DIR: values.profile,
             }
           : {}),

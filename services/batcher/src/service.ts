@@ -29,7 +29,8 @@ export const batcherService = defineService({
         defaultModel: config.BATCHER_DEFAULT_MODEL,
         group: intakeGroups(concurrency),
       }),
-      { concurrency },
+      // Queuing is idempotent (a request id queued again is one request): an ack lost is only a redelivery.
+      { concurrency, confirmAcks: false },
     );
     const loop = startBatcherLoop(
       {

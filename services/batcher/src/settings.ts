@@ -99,7 +99,7 @@ export const batcherSettings = {
   BATCHER_INTAKE_CONCURRENCY: setting(integer(1, BATCHER_MAX_ACK_PENDING), {
     description:
       'enqueued requests one batcher takes in at once (a quarter of them share an INSERT); at most the consumer max_ack_pending',
-    default: '2000',
+    default: '1000',
   }),
 };
 export type BatcherSettings = Settings<typeof batcherSettings>;
