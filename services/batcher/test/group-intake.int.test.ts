@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { intakeHandler } from '../src/intake.ts';
 import { JOB_TYPE, range } from './support.ts';
 
-const request = (id: number, text = `Sentence ${id} is fine.`) => ({
+const request = (id: number, text = `Sentence ${id} is fine — très bien.`) => ({
   jobType: JOB_TYPE,
   requestId: id,
   fields: { text },
@@ -22,8 +22,8 @@ const request = (id: number, text = `Sentence ${id} is fine.`) => ({
 
 const queued = async (db: MigratedTestDatabase) =>
   (
-    await db.pool.query<{ request_id: string; line: string; xmin: string }>(
-      'SELECT request_id, line, xmin::text FROM batcher_requests ORDER BY id',
+    await db.pool.query<{ request_id: string; line: string; line_bytes: number; xmin: string }>(
+      'SELECT request_id, line, line_bytes, xmin::text FROM batcher_requests ORDER BY id',
     )
   ).rows;
 
@@ -84,6 +84,8 @@ describe('batcher intake: group commit', () => {
     // Each group's rows were committed by one transaction.
     expect(new Set(rows.map((row) => row.xmin)).size).toBe(3);
     expect(rows.slice(0, 40).filter((row) => !row.line.includes('first'))).toEqual([]);
+    expect(rows.filter((row) => row.line_bytes !== Buffer.byteLength(row.line))).toEqual([]);
+    expect(rows.map((row) => JSON.parse(row.line).custom_id)).toHaveLength(80);
   });
 
   it('fails every request of a group whose INSERT failed; they are delivered again and queued once', async () => {

@@ -22,17 +22,20 @@ export async function queueRequests(db: Queryable, requests: readonly QueuedLine
     if (!unique.has(key)) unique.set(key, request);
   }
   const rows = [...unique.values()];
+  // The lines go as one text, one a line (a JSON text has no raw newline): as a text[] parameter, the driver would
+  // escape every quote of every line, most of what intake allocated.
   const result = await db.query(
     `INSERT INTO batcher_requests (job_type, request_id, provider, model, line, line_bytes, estimated_tokens)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[])
+     SELECT r.job_type, r.request_id, r.provider, r.model, r.line, octet_length(r.line), r.estimated_tokens
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], string_to_array($5, E'\\n'), $6::int[])
+       AS r (job_type, request_id, provider, model, line, estimated_tokens)
      ON CONFLICT (job_type, request_id) DO NOTHING`,
     [
       rows.map((row) => row.jobType),
       rows.map((row) => row.requestId),
       rows.map((row) => row.provider),
       rows.map((row) => row.model),
-      rows.map((row) => row.line),
-      rows.map((row) => Buffer.byteLength(row.line)),
+      rows.map((row) => row.line).join('\n'),
       rows.map((row) => row.estimatedTokens),
     ],
   );
