@@ -164,8 +164,8 @@ describe('batcher intake: group commit', () => {
     } finally {
       blocker.release();
     }
-    // Groups without 2150 may have committed; the one with it did not.
-    expect((await queued(db)).filter((row) => row.request_id === '2150')).toEqual([]);
+    // Groups without 2150 may have committed; the one with it may still commit now that the lock is gone (Postgres
+    // finishes a statement whose client died), unacknowledged either way.
     // A new batcher gets the unacknowledged requests again (after the consumer's ack wait) and queues each once.
     batcher = spawnServiceProcess({ name: 'batcher', env: batcherEnv() });
     await waitFor('every request queued', async () => (await queued(db)).length >= ids.length, {
