@@ -5,7 +5,6 @@
  * every process (services, the database's Postgres backends, nats-server, the bench serving the files) and the
  * peak RSS of every service after each batch.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connectBus } from '@batchline/bus';
 import { getBatchLog, insertBatchLog, type Pool } from '@batchline/db';
@@ -14,8 +13,9 @@ import { createLogger } from '@batchline/logging';
 import { pipelineEnv, startPipeline, testNamespace, testNatsUrl, waitFor } from '@batchline/testing';
 import type { BenchJobTypes } from './job-types.ts';
 import {
-  addUsage,
+  databaseUsage,
   NO_USAGE,
+  natsServerUsage,
   type ProcessUsage,
   peakRssBytes,
   processUsage,
@@ -52,37 +52,6 @@ export interface PipelineRun {
   /** CPU while the first batch landed: each service, `postgres` (the database's backends), `nats-server`, bench. */
   usage: Record<string, ProcessUsage>;
   idleRss: Record<string, number>;
-}
-
-/** Every nats-server process on the machine (shared with other users of the server: an upper bound). */
-function natsServerUsage(): ProcessUsage {
-  let total = NO_USAGE;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'nats-server')
-        total = addUsage(total, processUsage(Number(entry)));
-    } catch {
-      // Ended in between.
-    }
-  }
-  return total;
-}
-
-/** CPU used so far by the Postgres backends connected to one database (the pools stay open across a batch). */
-async function databaseUsage(pool: Pool, database: string): Promise<ProcessUsage> {
-  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-    database,
-  ]);
-  let total = NO_USAGE;
-  for (const { pid } of rows) {
-    try {
-      total = addUsage(total, processUsage(pid));
-    } catch {
-      // The backend ended in between.
-    }
-  }
-  return total;
 }
 
 export async function runPipeline(options: {

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Pool } from '@batchline/db';
 
 /** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`, ...) of a live process, in bytes. */
 function statusBytes(pid: number | 'self', field: string): number {
@@ -62,3 +63,34 @@ export const usageSince = (before: ProcessUsage, after: ProcessUsage): ProcessUs
 });
 
 export const NO_USAGE: ProcessUsage = { cpuSeconds: 0, waitedSeconds: 0 };
+
+/** Every nats-server process on the machine (shared with other users of the server: an upper bound). */
+export function natsServerUsage(): ProcessUsage {
+  let total = NO_USAGE;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'nats-server')
+        total = addUsage(total, processUsage(Number(entry)));
+    } catch {
+      // Ended in between.
+    }
+  }
+  return total;
+}
+
+/** CPU used so far by the Postgres backends connected to one database (the pools stay open across a batch). */
+export async function databaseUsage(pool: Pool, database: string): Promise<ProcessUsage> {
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+    database,
+  ]);
+  let total = NO_USAGE;
+  for (const { pid } of rows) {
+    try {
+      total = addUsage(total, processUsage(pid));
+    } catch {
+      // The backend ended in between.
+    }
+  }
+  return total;
+}

@@ -28,7 +28,7 @@ export type {
   TargetColumn,
   TargetTable,
 } from './src/job-type.ts';
-export { promptTokens } from './src/prompt-tokens.ts';
+export { PromptTokenCounter } from './src/prompt-tokens.ts';
 export {
   builtInJobTypes,
   DEFAULT_JOB_TYPE,

@@ -44,6 +44,12 @@ export interface ConsumeOptions {
   concurrency?: number;
   /** Nak delay after the n-th failed delivery is `retryDelaysMs[n-1]`, the last repeating. */
   retryDelaysMs?: readonly number[];
+  /**
+   * Wait for the server to confirm each ack (default true). A confirmation is a request per message (a reply
+   * subscription entry, a timer and two stack-capturing errors in the client): a consumer taking thousands of
+   * messages a second, whose handler is idempotent, sends plain acks instead; a lost one is a redelivery.
+   */
+  confirmAcks?: boolean;
 }
 
 export interface Consumption {
@@ -113,6 +119,7 @@ export class ConsumptionRunner<T> implements Consumption {
   private readonly log: Logger;
   private readonly concurrency: number;
   private readonly retryDelays: readonly number[];
+  private readonly confirmAcks: boolean;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopSignal = new AbortController();
   private pulling: ConsumerMessages | null = null;
@@ -133,6 +140,7 @@ export class ConsumptionRunner<T> implements Consumption {
     this.log = deps.log.child({ consumer: binding.name });
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     this.retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.confirmAcks = options.confirmAcks ?? true;
   }
 
   get bound(): boolean {
@@ -269,6 +277,7 @@ export class ConsumptionRunner<T> implements Consumption {
 
     if (!failed) {
       span.setAttribute(MessagingAttribute.settlement, 'ack');
+      if (!this.confirmAcks) return this.settle(msg, 'ack', () => msg.ack());
       try {
         await msg.ackAck();
       } catch (err) {

@@ -47,7 +47,13 @@ export type StreamName = keyof typeof Streams;
 
 /** The durable pull consumers: the service that runs each, which stream it reads and the one event subject it handles. */
 export const Consumers = {
-  batcher: { service: 'batcher', stream: 'BATCH_REQUESTS', subject: Subjects.requestsEnqueued },
+  // Takes requests in by the thousand, many per INSERT (services/batcher/src/intake.ts): more in flight than others.
+  batcher: {
+    service: 'batcher',
+    stream: 'BATCH_REQUESTS',
+    subject: Subjects.requestsEnqueued,
+    settings: { maxAckPending: 20_000 },
+  },
   fetcher: { service: 'fetcher', stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
   // Batcher batches the provider failed for its enqueued-token limit: their requests are queued again.
   'batcher-refusals': { service: 'batcher', stream: 'BATCH_STATUS', subject: Subjects.statusChanged },
@@ -63,7 +69,10 @@ export const Consumers = {
   'monitor-retrier': { service: 'monitor', stream: 'BATCH_FINAL', subject: Subjects.batchFinalized },
   // One Slack message per finalized job.
   'notifier-jobs': { service: 'notifier', stream: 'BATCH_FINAL', subject: Subjects.jobFinalized },
-} as const satisfies Record<string, { service: string; stream: StreamName; subject: Subject }>;
+} as const satisfies Record<
+  string,
+  { service: string; stream: StreamName; subject: Subject; settings?: Partial<ConsumerSettings> }
+>;
 export type ConsumerName = keyof typeof Consumers;
 export type ConsumerSubject<C extends ConsumerName> = (typeof Consumers)[C]['subject'];
 
@@ -155,8 +164,10 @@ function desiredStream(plain: StreamName, naming: BusNaming, options: TopologyOp
 }
 
 function desiredConsumer(name: ConsumerName, naming: BusNaming, options: TopologyOptions): ConsumerFields {
+  const declared = Consumers[name];
   return durableConsumer(name, naming.subject(Consumers[name].subject), {
     ...DEFAULT_CONSUMER_SETTINGS,
+    ...('settings' in declared ? declared.settings : {}),
     ...options.consumers?.[name],
   });
 }

@@ -188,6 +188,26 @@ describe('consume', () => {
     expect(processed.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it('sends plain acks when asked not to confirm them: each message is handled once and acked', async () => {
+    const t = await setUp({ consumers: { fetcher: { ackWaitMs: 1_000 } } });
+    const seen: number[] = [];
+    const consumption = t.bus.consume(
+      'fetcher',
+      async (event) => {
+        seen.push(event.batchLogId);
+      },
+      { concurrency: 5, confirmAcks: false },
+    );
+    for (const id of [1, 2, 3]) {
+      await t.bus.publish('batch.status.changed', sampleStatusChangedEvent(id), { msgId: `status:${id}` });
+    }
+    await waitFor('no pending or unacked messages', fetcherIdle(t));
+    // Past the ack wait: an ack the server had not got would have been a second delivery.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await consumption.stop();
+    expect(seen.sort()).toEqual([1, 2, 3]);
+  });
+
   it('keeps a handler that outlives ack_wait from being redelivered', async () => {
     const t = await setUp({ consumers: { fetcher: { ackWaitMs: 1_000 } } });
     const deliveries: number[] = [];

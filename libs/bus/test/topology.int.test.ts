@@ -54,7 +54,10 @@ describe('ensureTopology', () => {
       ack_wait: nanos(30_000),
       max_deliver: 10,
     });
-    expect(fetcher.config.max_ack_pending).toBeGreaterThan(0);
+    expect(fetcher.config.max_ack_pending).toBe(256);
+    // A consumer's declared settings override the defaults.
+    const batcher = await t.jsm.consumers.info(t.naming.stream('BATCH_REQUESTS'), 'batcher');
+    expect(batcher.config.max_ack_pending).toBe(Consumers.batcher.settings.maxAckPending);
     expect(fetcher.config.backoff ?? []).toEqual([]);
 
     const second = await t.bus.ensureTopology();

@@ -8,12 +8,25 @@ import {
   type JobType,
   type JobTypeSet,
   loadCatalogue,
-  promptTokens,
+  PromptTokenCounter,
 } from '@batchline/job-types';
-import { type QueuedLine, queueRequest } from './store/queue.ts';
+import { type GroupCommitOptions, groupCommit } from './group-commit.ts';
+import { type QueuedLine, queueRequests } from './store/queue.ts';
 
 /** Catalogues change rarely; one read a minute per job type keeps intake from querying them per request. */
 const CATALOGUE_TTL_MS = 60_000;
+
+/** A group waits at most this long for more requests: a lone request is queued (and acked) within it. */
+const GROUP_MAX_WAIT_MS = 5;
+
+/**
+ * How intake groups its INSERTs with `concurrency` deliveries in flight: a quarter of them a group, so that
+ * several groups overlap (pulling and building go on while one commits) and a full group never waits for its timer.
+ */
+export const intakeGroups = (concurrency: number): GroupCommitOptions => ({
+  maxItems: Math.max(1, Math.ceil(concurrency / 4)),
+  maxWaitMs: GROUP_MAX_WAIT_MS,
+});
 
 /** The providers the batcher makes batches for: those whose batch list carries our metadata (to reconcile by). */
 const BATCHED_PROVIDERS: ReadonlySet<ProviderName> = new Set(['openai']);
@@ -32,6 +45,7 @@ export interface IntakeDeps {
  */
 export function requestLineBuilder(deps: IntakeDeps) {
   const now = deps.now ?? Date.now;
+  const tokens = new PromptTokenCounter();
   const catalogues = new Map<string, { entries: Promise<CatalogueEntry[]>; readAt: number }>();
   const catalogueOf = (jobType: JobType): Promise<CatalogueEntry[]> => {
     const cached = catalogues.get(jobType.name);
@@ -64,15 +78,21 @@ export function requestLineBuilder(deps: IntakeDeps) {
       provider,
       model,
       line: JSON.stringify(line),
-      estimatedTokens: promptTokens(line.body as Record<string, unknown>),
+      estimatedTokens: tokens.count(line.body as Record<string, unknown>),
     };
   };
 }
 
-/** The `batcher` consumer's handler: queues the request (once per job type and id); the bus acks after the commit. */
-export function intakeHandler(deps: IntakeDeps) {
+/**
+ * The `batcher` consumer's handler: queues the request (once per job type and id) together with the requests
+ * other deliveries are queuing at the same time (one INSERT for the group, see `groupCommit`); it resolves after
+ * that INSERT committed, so the bus acks after the commit, and a failed INSERT fails (and redelivers) every
+ * request of the group.
+ */
+export function intakeHandler(deps: IntakeDeps & { group: GroupCommitOptions }) {
   const build = requestLineBuilder(deps);
+  const queue = groupCommit((lines: readonly QueuedLine[]) => queueRequests(deps.pool, lines), deps.group);
   return async (event: BatchRequestEnqueuedEvent): Promise<void> => {
-    await queueRequest(deps.pool, await build(event));
+    await queue(await build(event));
   };
 }

@@ -1,3 +1,4 @@
+import { Consumers } from '@batchline/bus';
 import {
   duration,
   flag,
@@ -13,6 +14,9 @@ import {
 import { z } from 'zod';
 import { parsePolicyOverrides, policyOf } from './batch-policy.ts';
 import { parseCreateInterval } from './create-interval.ts';
+
+/** Deliveries the server lets the `batcher` consumer have unacknowledged, across replicas. */
+const BATCHER_MAX_ACK_PENDING = Consumers.batcher.settings.maxAckPending;
 
 const createInterval = z.string().transform((value, ctx) => {
   const parsed = parseCreateInterval(value);
@@ -98,9 +102,10 @@ export const batcherSettings = {
       'how long a planned batch belongs to the batcher making it; after it, another reconciles it with the provider',
     default: '10m',
   }),
-  BATCHER_INTAKE_CONCURRENCY: setting(integer(1, 256), {
-    description: 'enqueued requests one batcher stores at once',
-    default: '32',
+  BATCHER_INTAKE_CONCURRENCY: setting(integer(1, BATCHER_MAX_ACK_PENDING), {
+    description:
+      'enqueued requests one batcher takes in at once (a quarter of them share an INSERT); at most the consumer max_ack_pending',
+    default: '1000',
   }),
 };
 export type BatcherSettings = Settings<typeof batcherSettings>;

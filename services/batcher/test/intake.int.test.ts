@@ -1,5 +1,5 @@
 import { PoisonMessageError } from '@batchline/bus';
-import { builtInJobTypes, promptTokens } from '@batchline/job-types';
+import { builtInJobTypes, PromptTokenCounter } from '@batchline/job-types';
 import { type MigratedTestDatabase, migratedTestDatabase } from '@batchline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestLineBuilder } from '../src/intake.ts';
@@ -30,7 +30,7 @@ describe('batcher intake', () => {
     const line = JSON.parse(queued.line);
     expect(line.custom_id).toMatch(/7$/);
     expect(queued.line).toContain('The battery died.');
-    expect(queued.estimatedTokens).toBe(promptTokens(line.body));
+    expect(queued.estimatedTokens).toBe(new PromptTokenCounter().count(line.body));
   });
 
   it('refuses, as poison naming the problem, an undeclared job type, a bad id or field, and another provider', async () => {

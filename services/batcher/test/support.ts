@@ -43,7 +43,12 @@ export async function batcherWorld(
   });
   const provider = createOpenAIProvider({ apiKey: OPENAI_KEY, baseURL: emulator.baseUrl, timeoutMs: 5_000 });
   const jobTypes = builtInJobTypes();
-  const intake = intakeHandler({ pool: db.pool, jobTypes, defaultModel: 'gpt-4o-mini' });
+  const intake = intakeHandler({
+    pool: db.pool,
+    jobTypes,
+    defaultModel: 'gpt-4o-mini',
+    group: { maxItems: 500, maxWaitMs: 1 },
+  });
   const deps = (overrides: Partial<BatcherLoopDeps> = {}): BatcherLoopDeps => ({
     pool: db.pool,
     provider,
@@ -67,9 +72,12 @@ export async function batcherWorld(
     emulator,
     provider,
     async enqueue(ids, text = 'The battery died after an hour.', model) {
-      for (const id of ids) {
-        await intake({ jobType: JOB_TYPE, requestId: id, fields: { text }, ...(model ? { model } : {}) });
-      }
+      // Taken in together, as the consumer's deliveries in flight are (one INSERT per group).
+      await Promise.all(
+        ids.map((id) =>
+          intake({ jobType: JOB_TYPE, requestId: id, fields: { text }, ...(model ? { model } : {}) }),
+        ),
+      );
     },
     tick: (overrides) => runBatcherTick(deps(overrides)),
     deps,

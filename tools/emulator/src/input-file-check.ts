@@ -1,11 +1,13 @@
 import { LineSplitter, type SplitLine } from '@batchline/domain';
-import { promptTokens } from '@batchline/job-types';
+import { PromptTokenCounter } from '@batchline/job-types';
 import type { BatchErrorEntry, BatchRequestLine } from './types.ts';
 
 /** OpenAI's per-line limit for a batch input is far below this; longer lines are rejected without buffering. */
 const MAX_INPUT_LINE_BYTES = 16 * 1024 * 1024;
 /** A batch's `errors` list keeps this many entries, like OpenAI's, which reports the first problems only. */
 const MAX_REPORTED_ERRORS = 100;
+/** Counts each line's prompt tokens for the enqueued-token limit (a job type's instructions counted once). */
+const promptTokens = new PromptTokenCounter();
 
 export interface InputFileSummary {
   requestCount: number;
@@ -140,7 +142,7 @@ export class InputFileCheck {
     if (this.countTokens) {
       const model = typeof body.model === 'string' ? body.model : '';
       const counted = this.summary.promptTokensByModel;
-      counted.set(model, (counted.get(model) ?? 0) + promptTokens(body));
+      counted.set(model, (counted.get(model) ?? 0) + promptTokens.count(body));
     }
   }
 

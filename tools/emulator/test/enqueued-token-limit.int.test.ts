@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHAT_COMPLETIONS_URL } from '@batchline/domain';
-import { promptTokens } from '@batchline/job-types';
+import { PromptTokenCounter } from '@batchline/job-types';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, parseEnqueuedTokenLimit, startEmulator } from '../index.ts';
@@ -24,7 +24,7 @@ describe('emulator: the enqueued-token limit per model', () => {
     dir = await mkdtemp(join(tmpdir(), 'emulator-token-limit-'));
     inputPath = await writeInputFile(dir);
     const lines = (await readFile(inputPath, 'utf8')).split('\n').filter((line) => line !== '');
-    fileTokens = lines.reduce((sum, line) => sum + promptTokens(JSON.parse(line).body), 0);
+    fileTokens = lines.reduce((sum, line) => sum + new PromptTokenCounter().count(JSON.parse(line).body), 0);
     // Room for one file's batch, not two.
     emulator = await startEmulator({
       apiKey: API_KEY,

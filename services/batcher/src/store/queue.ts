@@ -10,23 +10,36 @@ export interface QueuedLine {
   estimatedTokens: number;
 }
 
-/** Queues a request; false when its job type already has one with that id (it is not queued twice). */
-export async function queueRequest(db: Queryable, request: QueuedLine): Promise<boolean> {
+/**
+ * Queues requests in one statement (one round trip, one commit); returns how many were new. A request whose job
+ * type already has one with its id is not queued again, nor is the second of two with one id among `requests`
+ * (Postgres refuses `ON CONFLICT` touching one row twice in a statement, so those are dropped here, first kept).
+ */
+export async function queueRequests(db: Queryable, requests: readonly QueuedLine[]): Promise<number> {
+  const unique = new Map<string, QueuedLine>();
+  for (const request of requests) {
+    const key = `${request.jobType}\n${request.requestId}`;
+    if (!unique.has(key)) unique.set(key, request);
+  }
+  const rows = [...unique.values()];
+  // The lines go as one text, one a line (a JSON text has no raw newline): as a text[] parameter, the driver would
+  // escape every quote of every line, most of what intake allocated.
   const result = await db.query(
     `INSERT INTO batcher_requests (job_type, request_id, provider, model, line, line_bytes, estimated_tokens)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     SELECT r.job_type, r.request_id, r.provider, r.model, r.line, octet_length(r.line), r.estimated_tokens
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], string_to_array($5, E'\\n'), $6::int[])
+       AS r (job_type, request_id, provider, model, line, estimated_tokens)
      ON CONFLICT (job_type, request_id) DO NOTHING`,
     [
-      request.jobType,
-      request.requestId,
-      request.provider,
-      request.model,
-      request.line,
-      Buffer.byteLength(request.line),
-      request.estimatedTokens,
+      rows.map((row) => row.jobType),
+      rows.map((row) => row.requestId),
+      rows.map((row) => row.provider),
+      rows.map((row) => row.model),
+      rows.map((row) => row.line).join('\n'),
+      rows.map((row) => row.estimatedTokens),
     ],
   );
-  return result.rowCount === 1;
+  return result.rowCount ?? 0;
 }
 
 /** One group of pending requests: same job type, provider and model. */
