@@ -151,6 +151,8 @@ async function get(address: string, route: Route): Promise<Timing & { body: stri
     body += decoder.decode(value, { stream: true });
   }
   const totalMs = performance.now() - started;
+  // An empty export's first byte is its end.
+  if (Number.isNaN(firstByteMs)) firstByteMs = totalMs;
   if (response.status !== 200)
     throw new Error(`${route.path} answered ${response.status}: ${body.slice(0, 300)}`);
   return { firstByteMs, totalMs, body };
