@@ -30,7 +30,9 @@ const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 /**
  * The progress and estimated completion (`estimateCompletion`, libs/domain) of the given batches that are still
  * pending, by batch log id; final or unknown ids are left out. One statement, times by the database clock; the
- * history is the submission-to-landed durations of each job type's latest completed batches (monitor facts).
+ * history is the submission-to-landed durations of each job type's latest completed batches (monitor facts), read
+ * once per job type (MATERIALIZED: inlined, it was read again for every batch), and the batches are looked up by
+ * id (`= ANY` let the planner walk every pending batch instead: 10,000 of them at issue 18's scale).
  */
 export async function readBatchProgress(
   db: Queryable,
@@ -45,9 +47,10 @@ export async function readBatchProgress(
               (COALESCE((b.request_counts ->> 'completed')::float8, 0)
                + COALESCE((b.request_counts ->> 'failed')::float8, 0)) AS done,
               b.request_counts IS NOT NULL AS has_counts
-       FROM batch_jobs_vp_logs b WHERE b.id = ANY($1::bigint[]) AND b.status = ${BatchStatus.pending}
+       FROM unnest($1::bigint[]) AS asked (id) JOIN batch_jobs_vp_logs b ON b.id = asked.id
+       WHERE b.status = ${BatchStatus.pending}
      ),
-     h AS (
+     h AS MATERIALIZED (
        SELECT t.job_type, ARRAY(
          SELECT ${ms('f.landed_at - f.created_at')} FROM monitor_batch_facts f
          WHERE f.job_type = t.job_type AND f.status = ${BatchStatus.completed}

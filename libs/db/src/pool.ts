@@ -46,6 +46,11 @@ export function createPool({
     idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
     connectionTimeoutMillis: connectionTimeoutMs,
     keepAlive: true,
+    // No JIT: batchline's statements are short, but a prepared statement's generic plan can be costed in the
+    // millions (a correlated sum per pending batch), and compiling it took 2.7 s per execution of a 0.2 ms
+    // statement at issue 18's scale (the monitor's previous-period figures). No parallel workers either: starting
+    // them cost the monitoring view's live figures ~60 ms to read 10,000 index entries (5 ms) on two cores.
+    options: '-c jit=off -c max_parallel_workers_per_gather=0',
   });
   // An idle client whose backend went away (server restart, pg_terminate_backend) reports here; without a
   // listener Node treats it as an uncaught error and the process dies. The pool discards that client and

@@ -37,15 +37,25 @@ export function scopeBatchLogsSql(scope: OutcomeScope): string {
   return `SELECT l.id FROM batch_jobs_vp_logs l WHERE l.${column} = ${id}`;
 }
 
+const FINAL_OUTCOME_COLUMNS = `r.custom_id, r.outcome, r.error_code, r.error_message, r.batch_log_id, l.retry_round,
+      r.prompt_tokens, r.completion_tokens, r.created_at`;
+
 /**
  * Each request's final outcome in a scope, one row per custom id: the outcome of a round where it succeeded if
  * any did, else its latest failure (the highest retry round). Columns: custom_id, outcome, error_code,
- * error_message, batch_log_id, retry_round, prompt_tokens, completion_tokens, created_at.
+ * error_message, batch_log_id, retry_round, prompt_tokens, completion_tokens, created_at; ordered by custom_id.
+ * A batch holds one result per custom id (its unique key), so a batch's are its rows as they are, read in the
+ * key's order: a page or an export of a 50,000-request batch then reads what it sends, not a sort of all of it.
  */
 export function finalOutcomesSql(scope: OutcomeScope): string {
-  return `SELECT DISTINCT ON (r.custom_id)
-      r.custom_id, r.outcome, r.error_code, r.error_message, r.batch_log_id, l.retry_round,
-      r.prompt_tokens, r.completion_tokens, r.created_at
+  if ('batchLogId' in scope) {
+    return `SELECT ${FINAL_OUTCOME_COLUMNS}
+    FROM batch_request_results r
+    JOIN batch_jobs_vp_logs l ON l.id = r.batch_log_id
+    WHERE r.batch_log_id IN (${scopeBatchLogsSql(scope)})
+    ORDER BY r.custom_id`;
+  }
+  return `SELECT DISTINCT ON (r.custom_id) ${FINAL_OUTCOME_COLUMNS}
     FROM batch_request_results r
     JOIN batch_jobs_vp_logs l ON l.id = r.batch_log_id
     WHERE r.batch_log_id IN (${scopeBatchLogsSql(scope)})
@@ -90,17 +100,14 @@ export async function readRequestOutcomes(
     prompt_tokens: number | null;
     completion_tokens: number | null;
     created_at: Date;
-    total: string;
   }>(
-    `SELECT f.*, count(*) OVER () AS total FROM (${finalOutcomesSql(scope)}) f
+    `SELECT f.* FROM (${finalOutcomesSql(scope)}) f
      WHERE ($1::text IS NULL OR f.outcome = $1) AND ($2::text IS NULL OR f.error_code = $2)
      ORDER BY f.custom_id LIMIT $3 OFFSET $4`,
     [filter.outcome, filter.errorCode, filter.limit, filter.offset],
   );
-  const total =
-    rows[0] !== undefined
-      ? Number(rows[0].total)
-      : await countRequestOutcomes(db, scope, filter.outcome, filter.errorCode);
+  // Counted apart: a count over the page's rows would make every page read all of them first.
+  const total = await countRequestOutcomes(db, scope, filter.outcome, filter.errorCode);
   return {
     total,
     requests: rows.map((row) => ({
@@ -117,7 +124,7 @@ export async function readRequestOutcomes(
   };
 }
 
-/** How many final outcomes match, for a page past the last one (which has no row to carry the count). */
+/** How many final outcomes match a filter. */
 async function countRequestOutcomes(
   db: Queryable,
   scope: OutcomeScope,
