@@ -9,8 +9,11 @@
  * On the ~40 MB file the pipeline also lands, in the same rounds, a batch of another job type on the same number of
  * lines (review_sentiment, or `--job-type NAME` of examples/job-types/; `none` to skip), served by the emulator.
  *
+ * `--concurrent N` instead lands N batches of the file at once (two fetchers, two persisters) against the reference
+ * landing them one after another (bench/ingest/concurrent.ts); its files default to the ~40 MB one.
+ *
  *   npm run bench:ingest -- [--files 40mb,200mb] [--paths submit,track] [--rounds 3] [--batches 1] [--monolith]
- *                           [--profile DIR]
+ *                           [--concurrent N] [--profile DIR]
  *                           [--job-type review_sentiment|review_embeddings|none] [--env NAME=VALUE ...] [--logs PATH]
  */
 import { readFileSync } from 'node:fs';
@@ -21,10 +24,16 @@ import { parseArgs } from 'node:util';
 import type { Viewpoint } from '@batchline/domain';
 import { DEFAULT_JOB_TYPE, type JobType } from '@batchline/job-types';
 import { API_KEY, benchDatabase, prepareBatch } from './ingest/bench-batch.ts';
+import { benchConcurrent, type ConcurrentFigures, printConcurrent } from './ingest/concurrent.ts';
 import { startFileProvider, writeInputFileFor } from './ingest/file-provider.ts';
 import { benchJobTypes, DEFAULT_COMPARED_JOB_TYPE, formatComparison } from './ingest/job-types.ts';
 import { type PipelineBatch, type PipelineRun, runPipeline } from './ingest/pipeline-run.ts';
-import { type GeneratedFile, installSharedReference, runSharedReference } from './ingest/shared-reference.ts';
+import {
+  generatorViewpoints,
+  installSharedReference,
+  requestIdsOf,
+  runSharedReference,
+} from './ingest/shared-reference.ts';
 import { type PathFigures, printTable } from './ingest/table.ts';
 
 const jobTypes = benchJobTypes();
@@ -36,12 +45,15 @@ const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice
 
 const { values } = parseArgs({
   options: {
-    files: { type: 'string', default: '40mb,200mb' },
+    /** Default: both, or the ~40 MB one with --concurrent. */
+    files: { type: 'string' },
     paths: { type: 'string', default: PATHS.join(',') },
     /** Rounds; each figure is the median of the rounds. */
     rounds: { type: 'string', default: '3' },
     /** Batches landed one after another in the same service processes (memory flatness: 11). */
     batches: { type: 'string', default: '1' },
+    /** Lands this many batches at once instead (issue 18: 8), with two fetchers and two persisters. */
+    concurrent: { type: 'string' },
     /** Also runs the shared reference's naive monolith.mjs. */
     monolith: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
@@ -51,7 +63,11 @@ const { values } = parseArgs({
     'job-type': { type: 'string', default: DEFAULT_COMPARED_JOB_TYPE },
   },
 });
-const files = values.files.split(',').map((name) => name.trim());
+const concurrent = values.concurrent === undefined ? 0 : Number(values.concurrent);
+if (!Number.isInteger(concurrent) || concurrent < 0) throw new Error(`--concurrent takes a count of batches`);
+const files = (values.files ?? (concurrent > 0 ? '40mb' : '40mb,200mb'))
+  .split(',')
+  .map((name) => name.trim());
 for (const file of files)
   if (!FILES[file]) throw new Error(`unknown file ${file}; use ${Object.keys(FILES)}`);
 const paths = values.paths.split(',').map((name) => name.trim() as Path);
@@ -73,10 +89,6 @@ const compared = values['job-type'] === 'none' ? null : jobTypes.set.named(value
 if (compared?.name === DEFAULT_JOB_TYPE)
   throw new Error(`--job-type names the job type to compare with ${DEFAULT_JOB_TYPE}`);
 
-/** The shared generator's viewpoint catalogue: ids 1..500 (its lib/common.mjs CATALOGUE_MAX); 501+ are unknown. */
-const generatorViewpoints = (): Viewpoint[] =>
-  Array.from({ length: 500 }, (_, i) => ({ id: i + 1, name: `viewpoint ${i + 1}` }));
-
 /** Lands `batch` in a fresh database (by default with the bench's own catalogue, as the emulator answers it). */
 async function landInFreshDatabase(
   batch: PipelineBatch,
@@ -97,11 +109,6 @@ async function landInFreshDatabase(
     await pool.end();
     await db.drop();
   }
-}
-
-function requestIdsOf(generated: GeneratedFile): number[] {
-  // gen.mjs numbers the review sentences of its lines from 1,000,001 on.
-  return Array.from({ length: generated.lines }, (_, i) => 1_000_001 + i);
 }
 
 async function comparedJobType(jobType: JobType, workDir: string, logPath: string | undefined) {
@@ -131,21 +138,38 @@ const loadBefore = loadAverage();
 const reference = await installSharedReference();
 const workDir = await mkdtemp(join(tmpdir(), 'batchline-bench-'));
 const all: PathFigures[] = [];
+const concurrentFigures: ConcurrentFigures[] = [];
 const comparison = { viewpointRows: 0, viewpointRounds: [] as number[], rounds: [] as number[], rows: 0 };
 try {
   for (const file of files) {
     const generated = await reference.generate(FILES[file]!.padToMb);
-    const inputPath = join(workDir, `input-${file}.jsonl`);
-    await writeInputFileFor(generated.path, inputPath);
-    const provider = await startFileProvider(API_KEY, {
-      outputPath: generated.path,
-      inputPath,
-      lines: generated.lines,
-    });
     process.stderr.write(
       `${file}: ${generated.lines} lines, ${(generated.bytes / 1e6).toFixed(1)} MB, ${generated.assocRows} ` +
         `associations (load ${loadAverage()})\n`,
     );
+    if (concurrent > 0) {
+      concurrentFigures.push(
+        ...(await benchConcurrent({
+          reference,
+          generated,
+          file,
+          count: concurrent,
+          paths,
+          rounds,
+          workDir,
+          jobTypes,
+          serviceEnv,
+          logs: values.logs,
+          progress: (line) => process.stderr.write(`${line} (load ${loadAverage()})\n`),
+        })),
+      );
+      continue;
+    }
+    const inputPath = join(workDir, `input-${file}.jsonl`);
+    await writeInputFileFor(generated.path, inputPath);
+    const provider = await startFileProvider(API_KEY, [
+      { outputPath: generated.path, inputPath, lines: generated.lines },
+    ]);
     const figures = Object.fromEntries(
       paths.map((path): [Path, PathFigures] => [
         path,
@@ -185,7 +209,7 @@ try {
               baseUrl: provider.baseUrl,
               apiKey: API_KEY,
               providerBatchId: (landing) => `batch_bench_${path}_${round}_${landing}`,
-              inputFileId: provider.inputFileId,
+              inputFileId: provider.inputFileIds[0]!,
               requestIds: path === 'submit' ? requestIdsOf(generated) : null,
               totalRequests: generated.lines,
               expected: { results: generated.lines, succeeded: generated.okLines, rows: generated.assocRows },
@@ -222,7 +246,8 @@ try {
 } finally {
   await rm(workDir, { recursive: true, force: true });
 }
-printTable(all, { before: loadBefore, after: loadAverage() });
+if (concurrent > 0) printConcurrent(concurrentFigures, { before: loadBefore, after: loadAverage() });
+else printTable(all, { before: loadBefore, after: loadAverage() });
 if (compared && comparison.rounds.length > 0) {
   console.log(
     `\n${formatComparison({ jobType: compared.name, lines: 50_000, ...comparison })}\n` +

@@ -1,7 +1,8 @@
 /**
  * A minimal OpenAI Batches + Files server for the bench: every batch it is asked about is `completed`, its output
- * the shared generator's file, its input a request file naming the same `custom_id`s (what `track` reads). Files
- * are streamed from disk in 1 MiB reads, like the emulator's.
+ * the shared generator's file (or one of several: `--concurrent` gives each batch its own request ids), its input a
+ * request file naming the same `custom_id`s (what `track` reads). Files are streamed from disk in 1 MiB reads, like
+ * the emulator's.
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -11,16 +12,27 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 
+/** One batch's files: its output (the results) and its input (the requests, read on the `track` path). */
+export interface FileSet {
+  outputPath: string;
+  inputPath: string;
+  lines: number;
+}
+
 export interface FileProvider {
   baseUrl: string;
-  outputFileId: string;
-  inputFileId: string;
+  /** The input file id of each file set, in order. */
+  inputFileIds: string[];
   close(): Promise<void>;
 }
 
-const OUTPUT_FILE_ID = 'file-bench-output';
-const INPUT_FILE_ID = 'file-bench-input';
 const READ_BYTES = 1024 * 1024;
+const outputFileId = (set: number) => `file-bench-output-${set}`;
+const inputFileId = (set: number) => `file-bench-input-${set}`;
+
+/** The provider batch id of a batch whose files are file set `set`: any `name`, the set as its suffix. */
+export const fileSetBatchId = (name: string, set: number): string => `${name}-set${set}`;
+const fileSetOf = (batchId: string): number => Number(/-set(\d+)$/.exec(batchId)?.[1] ?? 0);
 
 /** Writes the request file whose results `outputPath` holds: one small chat request per `custom_id`, in order. */
 export async function writeInputFileFor(outputPath: string, inputPath: string): Promise<void> {
@@ -44,14 +56,32 @@ export async function writeInputFileFor(outputPath: string, inputPath: string): 
   await finished(out);
 }
 
-export async function startFileProvider(
-  apiKey: string,
-  files: { outputPath: string; inputPath: string; lines: number },
-): Promise<FileProvider> {
-  const paths: Record<string, string> = {
-    [OUTPUT_FILE_ID]: files.outputPath,
-    [INPUT_FILE_ID]: files.inputPath,
-  };
+/**
+ * Writes a copy of the generator's output file whose request ids (`rs-<id>`) are `offset` higher: the same answers
+ * for other requests, so that several batches can land side by side without their rows' keys colliding.
+ */
+export async function writeRenumberedCopy(
+  outputPath: string,
+  copyPath: string,
+  offset: number,
+): Promise<void> {
+  const out = createWriteStream(copyPath);
+  const customId = /"custom_id":"rs-(\d+)"/;
+  for await (const line of createInterface({ input: createReadStream(outputPath), crlfDelay: Infinity })) {
+    const renumbered = line.replace(customId, (_, id: string) => `"custom_id":"rs-${Number(id) + offset}"`);
+    if (!out.write(`${renumbered}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await finished(out);
+}
+
+export async function startFileProvider(apiKey: string, sets: readonly FileSet[]): Promise<FileProvider> {
+  const paths: Record<string, string> = Object.fromEntries(
+    sets.flatMap((files, set) => [
+      [outputFileId(set), files.outputPath],
+      [inputFileId(set), files.inputPath],
+    ]),
+  );
   const now = Math.floor(Date.now() / 1000);
   const send = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -61,16 +91,18 @@ export async function startFileProvider(
       return send(res, 401, { error: { message: 'bad key' } });
     const url = new URL(req.url ?? '/', 'http://bench');
     const batch = /^\/v1\/batches\/([^/]+)$/.exec(url.pathname);
-    if (req.method === 'GET' && batch) {
+    const set = batch ? fileSetOf(batch[1]!) : 0;
+    const files = batch && sets[set];
+    if (req.method === 'GET' && files) {
       return send(res, 200, {
-        id: batch[1],
+        id: batch![1],
         object: 'batch',
         endpoint: '/v1/chat/completions',
         errors: null,
-        input_file_id: INPUT_FILE_ID,
+        input_file_id: inputFileId(set),
         completion_window: '24h',
         status: 'completed',
-        output_file_id: OUTPUT_FILE_ID,
+        output_file_id: outputFileId(set),
         error_file_id: null,
         created_at: now,
         in_progress_at: now,
@@ -97,7 +129,7 @@ export async function startFileProvider(
             bytes: size,
             created_at: now,
             filename: `${file[1]}.jsonl`,
-            purpose: file[1] === OUTPUT_FILE_ID ? 'batch_output' : 'batch',
+            purpose: file[1]!.startsWith('file-bench-output') ? 'batch_output' : 'batch',
           });
         }
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
@@ -110,8 +142,7 @@ export async function startFileProvider(
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
-    outputFileId: OUTPUT_FILE_ID,
-    inputFileId: INPUT_FILE_ID,
+    inputFileIds: sets.map((_, set) => inputFileId(set)),
     close: () =>
       new Promise((done) => {
         server.closeAllConnections();

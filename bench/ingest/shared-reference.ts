@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Viewpoint } from '@batchline/domain';
 import pg from 'pg';
 import { cpuSeconds } from './proc-stats.ts';
 
@@ -41,6 +42,16 @@ export interface GeneratedFile {
   lines: number;
   okLines: number;
   assocRows: number;
+}
+
+/** The shared generator's viewpoint catalogue: ids 1..500 (its lib/common.mjs CATALOGUE_MAX); 501+ are unknown. */
+export const generatorViewpoints = (): Viewpoint[] =>
+  Array.from({ length: 500 }, (_, i) => ({ id: i + 1, name: `viewpoint ${i + 1}` }));
+
+/** The request ids of a generated file's lines (`offset` higher in a renumbered copy), as `submit` records them. */
+export function requestIdsOf(generated: GeneratedFile, offset = 0): number[] {
+  // gen.mjs numbers the review sentences of its lines from 1,000,001 on.
+  return Array.from({ length: generated.lines }, (_, i) => 1_000_001 + offset + i);
 }
 
 export interface SharedReference {

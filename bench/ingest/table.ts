@@ -2,7 +2,7 @@ import type { PipelineRun } from './pipeline-run.ts';
 import type { ProcessUsage } from './proc-stats.ts';
 import type { ReferenceRun } from './shared-reference.ts';
 
-const MIB = 1024 * 1024;
+export const MIB = 1024 * 1024;
 const SERVICES = ['poller', 'fetcher', 'persister', 'notifier'];
 
 /** Issue 18's goals, printed beside each figure. */
@@ -12,6 +12,8 @@ export const GOALS = {
   cpuRatio: 1.3,
   serviceRssMiB: 100,
   flatMiB: 5,
+  /** `--concurrent`: no batch's latency above this many times the median. */
+  latencySpread: 2,
 };
 
 /** One path (`submit`, `track`) of one file: every round of the pipeline and of the reference. */
@@ -34,13 +36,13 @@ export const medianOf = (values: readonly number[]): number => {
 
 /** The provider's side (the bench serving the file) is the outside world's work: shown, not counted. */
 export const PROVIDER_SIDE = 'bench (files)';
-const sumCpu = (usage: Record<string, ProcessUsage>) =>
+export const sumCpu = (usage: Record<string, ProcessUsage>) =>
   Object.entries(usage).reduce(
     (sum, [name, { cpuSeconds }]) => (name === PROVIDER_SIDE ? sum : sum + cpuSeconds),
     0,
   );
-const mib = (bytes: number) => Math.round(bytes / MIB);
-const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+export const mib = (bytes: number) => Math.round(bytes / MIB);
+export const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
 
 /** The figures the table and the README show: medians of the rounds. */
 export function summarize(f: PathFigures) {
