@@ -2,8 +2,8 @@
  * Lands batches through the real services, each its own compiled process (or several: `withPipeline`'s replicas),
  * on the local NATS and Postgres: one after another in the same processes, so that a service's memory after the
  * first batch and after the tenth compare. Measures each batch from the provider's `completed` (as the poller saw
- * it) to status 2, the CPU of every process (services, the database's Postgres backends, nats-server, the bench serving the files) and the
- * peak RSS of every service after each batch.
+ * it) to status 2, the CPU of every process (services, the database's Postgres backends, nats-server, the bench
+ * serving the files) and the peak RSS of every service after each batch.
  */
 import { writeFile } from 'node:fs/promises';
 import { connectBus } from '@batchline/bus';
